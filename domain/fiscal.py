@@ -1,0 +1,130 @@
+"""NF-e contracts and the access-key arithmetic (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from domain.money import Money
+from domain.orders import Address, Frozen, Order
+
+# IBGE state codes (cUF) used in the access key.
+CUF_BY_UF = {
+    "RO": "11", "AC": "12", "AM": "13", "RR": "14", "PA": "15", "AP": "16", "TO": "17",
+    "MA": "21", "PI": "22", "CE": "23", "RN": "24", "PB": "25", "PE": "26", "AL": "27",
+    "SE": "28", "BA": "29", "MG": "31", "ES": "32", "RJ": "33", "SP": "35", "PR": "41",
+    "SC": "42", "RS": "43", "MS": "50", "MT": "51", "GO": "52", "DF": "53",
+}  # fmt: skip
+
+
+class InvoiceStatus(StrEnum):
+    AUTHORISED = "authorised"
+    CANCELLED = "cancelled"
+    NEEDS_RETURN_INVOICE = "needs_return_invoice"
+
+
+class Issuer(Frozen):
+    """The seller as NF-e issuer (emitente)."""
+
+    cnpj: str = Field(pattern=r"^\d{14}$")
+    name: str
+    trade_name: str = ""
+    ie: str = Field(description="inscrição estadual")
+    crt: str = Field(default="3", pattern=r"^[1-4]$")
+    address: Address
+    series: int = Field(default=1, ge=0, le=999)
+    environment: int = Field(default=2, ge=1, le=2, description="tpAmb: 1 prod, 2 homolog")
+
+
+class InvoiceLine(Frozen):
+    sku: str
+    description: str
+    ncm: str = Field(pattern=r"^\d{8}$")
+    cfop: str = Field(default="5102", pattern=r"^\d{4}$")
+    quantity: int = Field(gt=0)
+    unit_price: Money
+
+
+class InvoiceRequest(Frozen):
+    order_id: str
+    order: Order
+    lines: tuple[InvoiceLine, ...] = Field(min_length=1)
+    number: int = Field(ge=1, le=999_999_999)
+    series: int = Field(ge=0, le=999)
+    issued_at: datetime
+    idempotency_key: str
+
+
+class Invoice(Frozen):
+    order_id: str
+    access_key: str = Field(pattern=r"^\d{44}$")
+    number: int
+    series: int
+    protocol: str
+    authorised_at: datetime
+    status: InvoiceStatus = InvoiceStatus.AUTHORISED
+
+
+class InvoiceCancellationRequest(Frozen):
+    order_id: str
+    access_key: str = Field(pattern=r"^\d{44}$")
+    protocol: str
+    reason: str = Field(min_length=15, max_length=255)
+    authorised_at: datetime
+    requested_at: datetime
+
+
+class InvoiceCancellation(Frozen):
+    access_key: str
+    status: InvoiceStatus
+    protocol: str | None = None
+    message: str = ""
+
+
+def mod11_check_digit(digits: str) -> str:
+    """The NF-e access key check digit: weights 2..9 from the right, mod 11."""
+    if not digits.isdigit():
+        raise ValueError("check digit needs digits only")
+    total, weight = 0, 2
+    for ch in reversed(digits):
+        total += int(ch) * weight
+        weight = 2 if weight == 9 else weight + 1
+    rest = total % 11
+    return "0" if rest in (0, 1) else str(11 - rest)
+
+
+def numeric_code(order_id: str, number: int) -> str:
+    """cNF: 8 digits derived from the order, stable across retries, never equal to nNF."""
+    seed = int(hashlib.sha256(order_id.encode()).hexdigest(), 16)
+    code = seed % 100_000_000
+    if code == number % 100_000_000:
+        code = (code + 1) % 100_000_000
+    return f"{code:08d}"
+
+
+def access_key(
+    *,
+    uf: str,
+    issued_at: datetime,
+    cnpj: str,
+    series: int,
+    number: int,
+    cnf: str,
+    model: str = "55",
+    emission_type: str = "1",
+) -> str:
+    """The 44-digit chNFe: cUF AAMM CNPJ mod série nNF tpEmis cNF cDV."""
+    body = (
+        f"{CUF_BY_UF[uf]}{issued_at:%y%m}{cnpj:0>14}{model}{series:03d}"
+        f"{number:09d}{emission_type}{cnf}"
+    )
+    if len(body) != 43:
+        raise ValueError(f"access key body has {len(body)} digits, expected 43")
+    return body + mod11_check_digit(body)
+
+
+def is_valid_access_key(key: str) -> bool:
+    return len(key) == 44 and key.isdigit() and mod11_check_digit(key[:43]) == key[43]

@@ -1,0 +1,106 @@
+"""Freight: parcels, quotes, the choice of a carrier service and the booking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from domain.errors import DomainError
+from domain.money import Money
+from domain.orders import Address, Frozen
+
+
+class Parcel(Frozen):
+    weight_g: int = Field(gt=0)
+    height_cm: int = Field(gt=0)
+    width_cm: int = Field(gt=0)
+    length_cm: int = Field(gt=0)
+    declared_value: Money = Field(ge=Decimal("0"))
+
+
+class FreightQuote(Frozen):
+    service_id: int
+    carrier: str
+    service: str
+    price: Money = Decimal("0")
+    delivery_days: int = 0
+    error: str | None = None
+
+
+class QuoteRequest(Frozen):
+    order_id: str
+    from_postal_code: str = Field(pattern=r"^\d{8}$")
+    to_postal_code: str = Field(pattern=r"^\d{8}$")
+    parcel: Parcel
+
+
+class BookingRequest(Frozen):
+    order_id: str
+    idempotency_key: str
+    quote: FreightQuote
+    parcel: Parcel
+    recipient_name: str
+    recipient_address: Address
+    invoice_key: str | None = None
+
+
+class Booking(Frozen):
+    order_id: str
+    shipment_id: str
+    tracking_code: str
+    carrier: str
+    service: str
+    price: Money
+    label_url: str = ""
+
+
+class TrackingStatus(StrEnum):
+    POSTED = "posted"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class TrackingEvent(Frozen):
+    event_id: str
+    shipment_id: str
+    tracking_code: str
+    status: TrackingStatus
+    at: datetime
+    description: str = ""
+
+
+def choose_quote(quotes: Iterable[FreightQuote], *, max_days: int | None = None) -> FreightQuote:
+    """Cheapest service that can serve the route (and meets the deadline when given);
+    ties go to the faster one, then to the lower service id for determinism."""
+    usable = [q for q in quotes if q.error is None and q.price > 0]
+    if max_days is not None:
+        within = [q for q in usable if q.delivery_days <= max_days]
+        usable = within or usable
+    if not usable:
+        raise DomainError("no carrier service can serve this route", code="no_freight_service")
+    return min(usable, key=lambda q: (q.price, q.delivery_days, q.service_id))
+
+
+def parcel_for(lines: Iterable[tuple[int, int, int, int, int]], declared: Decimal) -> Parcel:
+    """One box for the whole order from (quantity, weight_g, h, w, l) per line: weights add
+    up, the footprint is the largest item's, heights stack."""
+    rows = list(lines)
+    if not rows:
+        raise DomainError("cannot build a parcel with no items")
+    weight = sum(q * w for q, w, _, _, _ in rows)
+    height = sum(q * h for q, _, h, _, _ in rows)
+    width = max(w for _, _, _, w, _ in rows)
+    length = max(ln for _, _, _, _, ln in rows)
+    return Parcel(
+        weight_g=weight,
+        height_cm=min(height, 100),
+        width_cm=width,
+        length_cm=length,
+        declared_value=declared,
+    )

@@ -1,0 +1,136 @@
+"""The order as every layer sees it, whatever channel it came from."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from validate_docbr import CPF
+
+from domain.money import Money, cents
+
+UFS = frozenset(
+    "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
+)
+
+
+class Channel(StrEnum):
+    STORE = "store"
+    MARKETPLACE = "marketplace"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    RESERVED = "reserved"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    INVOICED = "invoiced"
+    PICKING = "picking"
+    PICKED = "picked"
+    PACKED = "packed"
+    CHECKED = "checked"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED})
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(Frozen):
+    street: str = Field(min_length=1, max_length=60)
+    number: str = Field(min_length=1, max_length=60)
+    complement: str = Field(default="", max_length=60)
+    district: str = Field(min_length=1, max_length=60)
+    city: str = Field(min_length=1, max_length=60)
+    city_code: str = Field(default="3550308", pattern=r"^\d{7}$", description="IBGE code")
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^\d{8}$", description="CEP, digits only")
+
+    @field_validator("state")
+    @classmethod
+    def _known_uf(cls, value: str) -> str:
+        if value not in UFS:
+            raise ValueError(f"{value!r} is not a Brazilian state (UF)")
+        return value
+
+
+class Customer(Frozen):
+    name: str = Field(min_length=2, max_length=60)
+    cpf: str = Field(description="11 digits, check digits verified")
+    email: str = Field(default="", max_length=60)
+    phone: str = Field(default="", max_length=14)
+    address: Address
+
+    @field_validator("cpf")
+    @classmethod
+    def _valid_cpf(cls, value: str) -> str:
+        digits = re.sub(r"\D", "", value)
+        if len(digits) != 11 or not CPF().validate(digits):
+            raise ValueError(f"{value!r} is not a valid CPF")
+        return digits
+
+
+class OrderItem(Frozen):
+    sku: str = Field(min_length=1, max_length=60)
+    quantity: int = Field(gt=0, le=10_000)
+    unit_price: Money = Field(ge=Decimal("0"))
+
+    @property
+    def subtotal(self) -> Decimal:
+        return cents(self.unit_price * self.quantity)
+
+
+class Order(Frozen):
+    """A channel's order, normalised. Totals are checked: a channel that sends an
+    inconsistent order is refused at intake, not discovered at invoicing."""
+
+    channel: Channel
+    external_id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
+    placed_at: datetime
+    customer: Customer
+    items: tuple[OrderItem, ...] = Field(min_length=1, max_length=200)
+    shipping_price: Money = Field(default=Decimal("0"), ge=Decimal("0"))
+    total: Money
+    payment_status: PaymentStatus = PaymentStatus.PENDING
+    payment_method: str = "pix"
+    payment_id: str | None = None
+
+    @field_validator("placed_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("placed_at must carry a timezone (UTC offset)")
+        return value
+
+    @model_validator(mode="after")
+    def _totals_add_up(self) -> Order:
+        expected = cents(sum((i.subtotal for i in self.items), Decimal("0")) + self.shipping_price)
+        if expected != self.total:
+            raise ValueError(
+                f"total {self.total} does not match items plus shipping ({expected})"
+            )
+        skus = [i.sku for i in self.items]
+        if len(skus) != len(set(skus)):
+            raise ValueError("the same SKU appears on two lines; merge them into one")
+        return self
+
+    @property
+    def merchandise_total(self) -> Decimal:
+        return cents(sum((i.subtotal for i in self.items), Decimal("0")))
+
+    def quantities(self) -> dict[str, int]:
+        return {i.sku: i.quantity for i in self.items}

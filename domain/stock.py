@@ -1,0 +1,70 @@
+"""Stock reservation contracts and availability rules."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from domain.orders import Frozen
+
+
+class ReserveRequest(Frozen):
+    order_id: str
+    idempotency_key: str
+    quantities: dict[str, int] = Field(min_length=1)
+
+
+class ProductInfo(Frozen):
+    """What later steps need to know about a reserved SKU (invoice line, parcel)."""
+
+    sku: str
+    name: str
+    ncm: str
+    weight_g: int
+    height_cm: int
+    width_cm: int
+    length_cm: int
+
+
+class Shortage(Frozen):
+    sku: str
+    requested: int
+    available: int
+
+
+class Reservation(Frozen):
+    order_id: str
+    reserved: bool
+    products: tuple[ProductInfo, ...] = ()
+    shortages: tuple[Shortage, ...] = ()
+    available_after: dict[str, int] = Field(default_factory=dict)
+
+    def describe_shortages(self) -> str:
+        return "; ".join(
+            f"{s.sku}: {s.requested} requested, {s.available} available" for s in self.shortages
+        )
+
+
+class ReleaseRequest(Frozen):
+    order_id: str
+    idempotency_key: str
+
+
+class StockPush(Frozen):
+    """Push the current availability of these SKUs to every channel (absolute numbers,
+    so a repeated push is harmless)."""
+
+    skus: tuple[str, ...] = Field(min_length=1)
+    idempotency_key: str
+
+
+def available(on_hand: int, reserved: int) -> int:
+    return max(on_hand - reserved, 0)
+
+
+def shortages(requested: dict[str, int], availability: dict[str, int]) -> list[Shortage]:
+    """Lines that cannot be served in full; an unknown SKU has zero available."""
+    return [
+        Shortage(sku=sku, requested=qty, available=availability.get(sku, 0))
+        for sku, qty in sorted(requested.items())
+        if availability.get(sku, 0) < qty
+    ]

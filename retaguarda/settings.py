@@ -1,0 +1,153 @@
+"""Settings: pydantic-settings, env prefix RETAGUARDA_, nested sections with `__`
+(e.g. RETAGUARDA_DB__URL, RETAGUARDA_TEMPORAL__ADDRESS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.fiscal import Issuer
+from domain.orders import Address
+
+DEV_SECRET = "dev-only-change-me"
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    ui_port: int = 8233
+    orders_queue: str = "orders"
+    rpa_queue: str = "rpa"
+    finance_queue: str = "finance"
+
+
+class DatabaseSettings(BaseModel):
+    url: str = ""  # empty: SQLite file under var_dir
+
+    def resolved(self, var_dir: Path) -> str:
+        return self.url or f"sqlite+aiosqlite:///{(var_dir / 'retaguarda.db').resolve()}"
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # empty: http://host:port
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+class SandboxSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8070
+    seed: int = 42
+    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    webhook_target: str = ""  # empty: the API's /webhooks
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class ProviderSettings(BaseModel):
+    """Where each provider lives; empty means the sandbox."""
+
+    store_url: str = ""
+    marketplace_url: str = ""
+    payments_url: str = ""
+    sefaz_url: str = ""
+    carrier_url: str = ""
+    timeout_s: float = 10.0
+
+
+class SecretSettings(BaseModel):
+    store_webhook_secret: SecretStr = SecretStr(DEV_SECRET + "-store")
+    marketplace_webhook_secret: SecretStr = SecretStr(DEV_SECRET + "-marketplace")
+    payments_webhook_secret: SecretStr = SecretStr(DEV_SECRET + "-payments")
+    carrier_webhook_secret: SecretStr = SecretStr(DEV_SECRET + "-carrier")
+    store_api_token: SecretStr = SecretStr(DEV_SECRET + "-store-token")
+    marketplace_client_id: str = "retaguarda-dev"
+    marketplace_client_secret: SecretStr = SecretStr(DEV_SECRET + "-ml-secret")
+    payments_api_token: SecretStr = SecretStr(DEV_SECRET + "-payments-token")
+    carrier_api_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-token")
+    codec_key: SecretStr = SecretStr("ZGV2LW9ubHktY29kZWMta2V5LWNoYW5nZS1tZS0wMDA=")
+    certificate_path: str = ""  # empty in local mode: a self-signed A1 made under var/
+    certificate_password: SecretStr = SecretStr(DEV_SECRET + "-cert")
+    bootstrap_admin_key: SecretStr = SecretStr(DEV_SECRET + "-admin-key")
+
+
+class Durations(BaseModel):
+    """Business durations, settings so a demo runs in minutes."""
+
+    payment_window_s: float = 3 * 24 * 3600
+    delivery_window_s: float = 30 * 24 * 3600
+    invoice_cancel_window_s: float = 24 * 3600
+    webhook_tolerance_s: float = 300
+
+
+def _default_issuer() -> Issuer:
+    return Issuer(
+        cnpj="11222333000181",
+        name="RETAGUARDA COMERCIO ELETRONICO LTDA",
+        trade_name="Retaguarda",
+        ie="111111111111",
+        address=Address(
+            street="Rua Augusta",
+            number="1000",
+            district="Consolacao",
+            city="Sao Paulo",
+            city_code="3550308",
+            state="SP",
+            postal_code="01304001",
+        ),
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RETAGUARDA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    mode: Literal["local", "production"] = "local"
+    var_dir: Path = Path("var")
+    log_level: str = "INFO"
+    temporal: TemporalSettings = TemporalSettings()
+    db: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    providers: ProviderSettings = ProviderSettings()
+    secrets: SecretSettings = SecretSettings()
+    durations: Durations = Durations()
+    issuer: Issuer = Field(default_factory=_default_issuer)
+    warehouse_postal_code: str = "01304001"
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.mode == "production":
+            weak = [
+                name
+                for name, value in self.secrets
+                if isinstance(value, SecretStr) and DEV_SECRET in value.get_secret_value()
+            ]
+            if weak:
+                raise ValueError(
+                    "production mode refuses development secrets; set "
+                    + ", ".join(f"RETAGUARDA_SECRETS__{n.upper()}" for n in weak)
+                )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.db.resolved(self.var_dir)
+
+    @property
+    def webhook_target(self) -> str:
+        return self.sandbox.webhook_target or f"{self.api.url}/webhooks"
+
+    def provider_url(self, name: str) -> str:
+        explicit: str = getattr(self.providers, f"{name}_url")
+        return explicit or f"{self.sandbox.url}/{name}"
