@@ -108,6 +108,9 @@ class Order(Frozen):
     payment_status: PaymentStatus = PaymentStatus.PENDING
     payment_method: str = "pix"
     payment_id: str | None = None
+    channel_cancelled: bool = Field(
+        default=False, description="the channel reports this order as cancelled"
+    )
 
     @field_validator("placed_at")
     @classmethod

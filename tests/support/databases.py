@@ -1,0 +1,1 @@
+"""Database fixtures (SQLite file per test, PostgreSQL database per session)."""
