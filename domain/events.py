@@ -32,8 +32,3 @@ class OrderEvent(Frozen):
     amount: Money | None = None
     tracking: TrackingEvent | None = None
     reason: str = ""
-
-
-class OrderWorkflowInput(Frozen):
-    channel: Channel
-    external_id: str

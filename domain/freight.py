@@ -104,3 +104,7 @@ def parcel_for(lines: Iterable[tuple[int, int, int, int, int]], declared: Decima
         length_cm=length,
         declared_value=declared,
     )
+
+
+class QuoteSet(Frozen):
+    quotes: tuple[FreightQuote, ...] = ()

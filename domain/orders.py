@@ -123,9 +123,7 @@ class Order(Frozen):
     def _totals_add_up(self) -> Order:
         expected = cents(sum((i.subtotal for i in self.items), Decimal("0")) + self.shipping_price)
         if expected != self.total:
-            raise ValueError(
-                f"total {self.total} does not match items plus shipping ({expected})"
-            )
+            raise ValueError(f"total {self.total} does not match items plus shipping ({expected})")
         skus = [i.sku for i in self.items]
         if len(skus) != len(set(skus)):
             raise ValueError("the same SKU appears on two lines; merge them into one")

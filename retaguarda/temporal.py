@@ -10,10 +10,12 @@ from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.search import (
     CHANNEL,
@@ -48,7 +50,9 @@ class EncryptionCodec(PayloadCodec):
         for p in payloads:
             nonce = os.urandom(12)
             data = nonce + self._aead.encrypt(nonce, p.SerializeToString(), None)
-            out.append(Payload(metadata={"encoding": _ENCODING, "encryption-key-id": _KEY_ID}, data=data))
+            out.append(
+                Payload(metadata={"encoding": _ENCODING, "encryption-key-id": _KEY_ID}, data=data)
+            )
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -69,6 +73,20 @@ def data_converter(codec_key_b64: str = DEV_CODEC_KEY) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """Register the custom search attributes (for servers not started with the flags, such
+    as the time-skipping test server or a fresh cluster). Already present is fine."""
+    request = AddSearchAttributesRequest(
+        namespace=namespace,
+        search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
+    )
+    try:
+        await client.operator_service.add_search_attributes(request)
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
 async def connect(address: str, namespace: str, codec_key_b64: str) -> Client:
     return await Client.connect(
         address, namespace=namespace, data_converter=data_converter(codec_key_b64)
@@ -81,5 +99,8 @@ def search_attribute_flags(keys: Iterable[SearchAttributeKey] = SEARCH_ATTRIBUTE
              "FLOAT": "Double", "DATETIME": "Datetime", "KEYWORD_LIST": "KeywordList"}  # fmt: skip
     flags: list[str] = []
     for key in keys:
-        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_')]}"]
+        flags += [
+            "--search-attribute",
+            f"{key.name}={kinds[key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_')]}",
+        ]
     return flags

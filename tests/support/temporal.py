@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from retaguarda.temporal import SEARCH_ATTRIBUTES, data_converter
+from retaguarda.temporal import SEARCH_ATTRIBUTES, data_converter, register_search_attributes
 
 BIN = Path(sys.executable).parent
 
@@ -36,6 +36,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=data_converter(),
     )
+    await register_search_attributes(env.client)
     try:
         yield env
     finally:

@@ -1,0 +1,96 @@
+"""Order bookkeeping and channel conversations: the read model and audit rows the
+workflow's progress leaves behind, fetching a marketplace order, telling the channel."""
+
+from __future__ import annotations
+
+from db.audit import AuditLog
+from db.orders import OrderReadModel
+from db.shipments import ShipmentRepository
+from integrations.channels import ChannelClients
+from temporalio import activity
+
+from domain.channels import CancelledNotice, FetchOrderRequest, ShippedNotice
+from domain.errors import ProviderRejected
+from domain.orders import Order, OrderStatus
+from domain.steps import AttentionChange, RecordOrder, StatusChange
+from workflows import steps
+
+
+class OrderActivities:
+    def __init__(
+        self,
+        orders: OrderReadModel,
+        audit: AuditLog,
+        shipments: ShipmentRepository,
+        channels: ChannelClients,
+    ) -> None:
+        self._orders = orders
+        self._audit = audit
+        self._shipments = shipments
+        self._channels = channels
+
+    @activity.defn(name=steps.RECORD_ORDER)
+    async def record_order(self, request: RecordOrder) -> None:
+        order = request.order
+        await self._orders.upsert(
+            request.order_id,
+            order.channel.value,
+            order.external_id,
+            status=OrderStatus.RECEIVED,
+            at=request.at,
+            customer_name=order.customer.name,
+            total=order.total,
+            items=order.quantities(),
+        )
+
+    @activity.defn(name=steps.RECORD_STATUS)
+    async def record_status(self, change: StatusChange) -> None:
+        await self._orders.set_status(change.order_id, change.status, at=change.at)
+        if change.note:
+            await self._audit.record(
+                "workflow", f"status:{change.status.value}", change.order_id,
+                {"note": change.note}, at=change.at,
+            )  # fmt: skip
+
+    @activity.defn(name=steps.RECORD_TRACKING)
+    async def record_delivered(self, change: StatusChange) -> None:
+        await self._shipments.record_tracking(change.order_id, "delivered", change.at)
+        await self._orders.set_status(change.order_id, OrderStatus.DELIVERED, at=change.at)
+
+    @activity.defn(name=steps.RECORD_ATTENTION)
+    async def record_attention(self, change: AttentionChange) -> None:
+        """A step got stuck (failure only) or ops decided (failure and decision)."""
+        if change.decision is None and change.failure is not None:
+            await self._orders.record_failure(change.order_id, change.failure)
+            await self._audit.record(
+                "workflow", "needs_attention", change.order_id,
+                change.failure.model_dump(mode="json"), at=change.at,
+            )  # fmt: skip
+            return
+        await self._orders.clear_attention(change.order_id)
+        if change.decision is not None:
+            details = change.decision.model_dump(mode="json")
+            details["step"] = change.failure.step if change.failure else None
+            await self._audit.record(
+                change.decision.actor, f"ops:{change.decision.action.value}", change.order_id,
+                details, at=change.at,
+            )  # fmt: skip
+
+    @activity.defn(name=steps.FETCH_ORDER)
+    async def fetch_order(self, request: FetchOrderRequest) -> Order:
+        fetch = getattr(self._channels.for_channel(request.channel), "get_order", None)
+        if fetch is None:
+            raise ProviderRejected(
+                f"the {request.channel.value} channel sends full orders; there is nothing to fetch",
+                provider=request.channel.value,
+            )
+        order: Order = await fetch(request.external_id)
+        return order
+
+    @activity.defn(name=steps.NOTIFY_SHIPPED)
+    async def notify_shipped(self, notice: ShippedNotice) -> None:
+        await self._channels.for_channel(notice.channel).notify_shipped(notice)
+
+    @activity.defn(name=steps.NOTIFY_CANCELLED)
+    async def notify_cancelled(self, notice: CancelledNotice) -> None:
+        await self._channels.for_channel(notice.channel).notify_cancelled(notice)

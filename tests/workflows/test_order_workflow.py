@@ -1,0 +1,319 @@
+"""The order workflow's decisions, on the time-skipping test server, with the outside
+world faked by activity name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from domain.attention import OpsAction, OpsDecision
+from domain.events import EventKind
+from domain.freight import TrackingEvent, TrackingStatus
+from domain.orders import Channel, OrderStatus
+from domain.steps import OrderPolicy
+from domain.warehouse import WarehouseAction, WarehouseStep
+from tests.workflows.conftest import POLICY, Harness, eventually
+from tests.workflows.world import event, make_order, placed
+from workflows import steps
+from workflows.order import OrderWorkflow
+
+pytestmark = pytest.mark.workflow
+
+
+async def wait_status(handle, *statuses: OrderStatus) -> None:
+    async def reached() -> bool:
+        state = await handle.query(OrderWorkflow.state)
+        return state.status in statuses
+
+    await eventually(reached)
+
+
+async def wait_stuck(handle, step: str) -> None:
+    async def stuck() -> bool:
+        state = await handle.query(OrderWorkflow.state)
+        return state.failure is not None and state.failure.step == step
+
+    await eventually(stuck)
+
+
+def delivered_event(event_id: str = "carrier:evt-9"):
+    return event(
+        EventKind.TRACKING,
+        event_id,
+        tracking=TrackingEvent(
+            event_id=event_id, shipment_id="shp-1", tracking_code="ME123456789BR",
+            status=TrackingStatus.DELIVERED, at=datetime.now(UTC),
+        ),
+    )  # fmt: skip
+
+
+async def pay(handle, event_id: str = "payments:evt-1") -> None:
+    await handle.signal(
+        OrderWorkflow.event,
+        event(EventKind.PAYMENT_CONFIRMED, event_id, payment_id="pay-77", amount=Decimal("135")),
+    )
+
+
+async def run_warehouse(handle) -> None:
+    await wait_status(handle, OrderStatus.PICKING)
+    for step in (WarehouseStep.PICK, WarehouseStep.PACK):
+        await handle.execute_update(
+            OrderWorkflow.warehouse, WarehouseAction(step=step, operator="ana", shift="A")
+        )
+    await handle.execute_update(
+        OrderWorkflow.warehouse,
+        WarehouseAction(step=WarehouseStep.CHECK, operator="bia", scanned={"SKU-A": 2, "SKU-B": 1}),
+    )
+
+
+async def test_store_order_runs_from_webhook_to_delivery(harness: Harness) -> None:
+    handle = await harness.start(placed(make_order()))
+    await pay(handle)
+    await run_warehouse(handle)
+    await wait_status(handle, OrderStatus.SHIPPED)
+    await handle.signal(OrderWorkflow.event, delivered_event())
+    state = await handle.result()
+
+    assert state.status is OrderStatus.DELIVERED
+    assert harness.world.effects() == [
+        steps.RESERVE_STOCK, steps.PUSH_STOCK, steps.PREPARE_INVOICE, steps.EMIT_INVOICE,
+        steps.OPEN_WAREHOUSE_TASK, steps.QUOTE_FREIGHT, steps.BOOK_SHIPMENT,
+        steps.NOTIFY_SHIPPED, steps.DISPATCH,
+    ]  # fmt: skip
+    assert state.booking is not None and state.booking.service == "PAC"  # the cheaper quote
+    assert state.invoice is not None and len(state.invoice.access_key) == 44
+    assert [r.step for r in state.warehouse] == list(WarehouseStep)
+    notice = harness.world.args[steps.NOTIFY_SHIPPED][0]
+    assert notice.tracking_code == "ME123456789BR"
+    assert notice.invoice_key == state.invoice.access_key
+
+
+async def test_unpaid_order_is_cancelled_and_its_stock_released_when_the_window_closes(
+    harness: Harness,
+) -> None:
+    handle = await harness.start(placed(make_order()), OrderPolicy(payment_window_s=3600))
+    state = await handle.result()  # the test server skips the hour
+
+    assert state.status is OrderStatus.CANCELLED
+    assert "payment not confirmed" in (state.cancel_reason or "")
+    assert harness.world.effects() == [
+        steps.RESERVE_STOCK, steps.PUSH_STOCK, steps.RELEASE_STOCK, steps.PUSH_STOCK,
+        steps.NOTIFY_CANCELLED,
+    ]  # fmt: skip
+    assert steps.REFUND not in harness.world.calls
+
+
+async def test_channel_cancellation_mid_flight_undoes_completed_steps_in_reverse(
+    harness: Harness,
+) -> None:
+    handle = await harness.start(placed(make_order()))
+    await pay(handle)
+    await wait_status(handle, OrderStatus.PICKING)
+    await handle.signal(
+        OrderWorkflow.event,
+        event(EventKind.ORDER_CANCELLED, "store:evt-cancel", reason="customer gave up"),
+    )
+    state = await handle.result()
+
+    assert state.status is OrderStatus.CANCELLED
+    effects = harness.world.effects()
+    undo = effects[effects.index(steps.OPEN_WAREHOUSE_TASK) + 1 :]
+    assert undo == [
+        steps.CANCEL_INVOICE, steps.RELEASE_STOCK, steps.PUSH_STOCK, steps.REFUND,
+        steps.NOTIFY_CANCELLED,
+    ]  # fmt: skip
+    refund = harness.world.args[steps.REFUND][0]
+    assert refund.payment_id == "pay-77" and refund.amount == Decimal("135.00")
+    assert set(state.compensations_done) == set(state.compensations_registered)
+
+
+async def test_warehouse_refuses_a_check_that_does_not_match_the_order(harness: Harness) -> None:
+    handle = await harness.start(placed(make_order(paid=True)))
+    await wait_status(handle, OrderStatus.PICKING)
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(
+            OrderWorkflow.warehouse, WarehouseAction(step=WarehouseStep.PACK, operator="ana")
+        )
+    assert "next step is pick" in str(failed.value.cause)
+    for step in (WarehouseStep.PICK, WarehouseStep.PACK):
+        await handle.execute_update(
+            OrderWorkflow.warehouse, WarehouseAction(step=step, operator="ana")
+        )
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(
+            OrderWorkflow.warehouse,
+            WarehouseAction(step=WarehouseStep.CHECK, operator="bia", scanned={"SKU-A": 1}),
+        )
+    message = str(failed.value.cause)
+    assert "SKU-A: expected 2, scanned 1" in message and "SKU-B: expected 1, scanned 0" in message
+    # the repeated pick after a lost response gets the same record back
+    again = await handle.execute_update(
+        OrderWorkflow.warehouse, WarehouseAction(step=WarehouseStep.PICK, operator="ana")
+    )
+    assert again.step is WarehouseStep.PICK
+    await handle.terminate()
+
+
+async def test_rejected_invoice_waits_for_ops_and_retry_resumes_it(harness: Harness) -> None:
+    harness.world.fail[steps.EMIT_INVOICE] = 1
+    handle = await harness.start(placed(make_order(paid=True)))
+    await wait_stuck(handle, steps.EMIT_INVOICE)
+    state = await handle.query(OrderWorkflow.state)
+    assert state.failure is not None and "rejected by the provider" in state.failure.message
+    assert state.status is OrderStatus.PAID
+
+    answer = await handle.execute_update(
+        OrderWorkflow.decide, OpsDecision(action=OpsAction.RETRY, actor="ops:joana")
+    )
+    assert answer == "retry accepted"
+    await wait_status(handle, OrderStatus.PICKING)
+    assert harness.world.calls.count(steps.EMIT_INVOICE) == 2
+    recorded = harness.world.args[steps.RECORD_ATTENTION]
+    assert recorded[0].failure.step == steps.EMIT_INVOICE and recorded[0].decision is None
+    assert (
+        recorded[1].decision.action is OpsAction.RETRY and recorded[1].decision.actor == "ops:joana"
+    )
+    await handle.terminate()
+
+
+async def test_skip_takes_the_invoice_emitted_by_hand(harness: Harness) -> None:
+    harness.world.fail[steps.EMIT_INVOICE] = 1
+    handle = await harness.start(placed(make_order(paid=True)))
+    await wait_stuck(handle, steps.EMIT_INVOICE)
+
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(
+            OrderWorkflow.decide,
+            OpsDecision(action=OpsAction.SKIP, actor="ops:joana", data={"access_key": "123"}),
+        )
+    assert "skip needs the result of step emit_invoice by hand" in str(failed.value.cause)
+
+    manual = {
+        "order_id": handle.id,
+        "access_key": "35261111222333000181550010000000071000000010",
+        "number": 7, "series": 1, "protocol": "135260000009999",
+        "authorised_at": "2026-11-27T12:30:00+00:00",
+    }  # fmt: skip
+    await handle.execute_update(
+        OrderWorkflow.decide,
+        OpsDecision(
+            action=OpsAction.SKIP, actor="ops:joana", reason="emitted on the portal", data=manual
+        ),
+    )
+    await wait_status(handle, OrderStatus.PICKING)
+    state = await handle.query(OrderWorkflow.state)
+    assert state.invoice is not None and state.invoice.protocol == "135260000009999"
+    assert harness.world.calls.count(steps.EMIT_INVOICE) == 1
+    await handle.terminate()
+
+
+async def test_out_of_stock_waits_for_ops_and_compensate_cancels_the_order(
+    harness: Harness,
+) -> None:
+    harness.world.shortage = True
+    handle = await harness.start(placed(make_order(paid=True)))
+    await wait_stuck(handle, steps.RESERVE_STOCK)
+    state = await handle.query(OrderWorkflow.state)
+    assert state.failure is not None
+    assert state.failure.error_type == steps.OUT_OF_STOCK
+    assert "SKU-A: 2 requested, 0 available" in state.failure.message
+
+    await handle.execute_update(
+        OrderWorkflow.decide,
+        OpsDecision(action=OpsAction.COMPENSATE, actor="ops:joana", reason="no restock this week"),
+    )
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED
+    assert state.cancel_reason == "no restock this week"
+    assert harness.world.effects() == [steps.RESERVE_STOCK, steps.NOTIFY_CANCELLED]
+
+
+async def test_decision_is_refused_when_nothing_is_stuck(harness: Harness) -> None:
+    handle = await harness.start(placed(make_order()))
+    await wait_status(handle, OrderStatus.AWAITING_PAYMENT)
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(
+            OrderWorkflow.decide, OpsDecision(action=OpsAction.RETRY, actor="ops")
+        )
+    assert "not waiting for an ops decision" in str(failed.value.cause)
+    await handle.terminate()
+
+
+async def test_duplicate_and_early_events_change_nothing(harness: Harness) -> None:
+    # the payment webhook overtakes the order webhook, and the order arrives twice
+    order = make_order()
+    first = event(EventKind.PAYMENT_CONFIRMED, "payments:evt-1", payment_id="pay-1")
+    handle = await harness.start(first)
+    await handle.signal(OrderWorkflow.event, placed(order))
+    await handle.signal(OrderWorkflow.event, placed(order))
+    await handle.signal(OrderWorkflow.event, first)
+    await wait_status(handle, OrderStatus.PICKING)
+    assert harness.world.calls.count(steps.RESERVE_STOCK) == 1
+    assert harness.world.calls.count(steps.RECORD_ORDER) == 1
+    await handle.terminate()
+
+
+async def test_marketplace_notification_fetches_the_paid_order(harness: Harness) -> None:
+    order = make_order("2000123", channel=Channel.MARKETPLACE, paid=True)
+    harness.world.marketplace_orders[order.external_id] = order
+    notified = event(
+        EventKind.ORDER_NOTIFIED, "marketplace:n1", channel=Channel.MARKETPLACE,
+        external_id=order.external_id, resource=f"/orders/{order.external_id}",
+    )  # fmt: skip
+    handle = await harness.start(notified)
+    await wait_status(handle, OrderStatus.PICKING)
+    effects = harness.world.effects()
+    assert effects[0] == steps.FETCH_ORDER
+    assert steps.REFUND not in effects
+    await handle.terminate()
+
+
+async def test_marketplace_cancellation_is_seen_on_the_next_notification(
+    harness: Harness,
+) -> None:
+    order = make_order("2000124", channel=Channel.MARKETPLACE, paid=True)
+    harness.world.marketplace_orders[order.external_id] = order
+    kw = {"channel": Channel.MARKETPLACE, "external_id": order.external_id}
+    handle = await harness.start(event(EventKind.ORDER_NOTIFIED, "marketplace:n1", **kw))
+    await wait_status(handle, OrderStatus.PICKING)
+    harness.world.marketplace_orders[order.external_id] = make_order(
+        "2000124", channel=Channel.MARKETPLACE, paid=True, cancelled=True
+    )
+    await handle.signal(
+        OrderWorkflow.event, event(EventKind.ORDER_NOTIFIED, "marketplace:n2", **kw)
+    )
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED
+    assert harness.world.calls.count(steps.FETCH_ORDER) == 2
+    assert steps.CANCEL_INVOICE in harness.world.calls
+
+
+async def test_cancellation_after_dispatch_is_refused_and_noted(harness: Harness) -> None:
+    handle = await harness.start(placed(make_order(paid=True)))
+    await run_warehouse(handle)
+    await wait_status(handle, OrderStatus.SHIPPED)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(OrderWorkflow.cancel, "too late")
+    await handle.signal(OrderWorkflow.event, event(EventKind.ORDER_CANCELLED, "store:late"))
+    await handle.signal(OrderWorkflow.event, delivered_event())
+    state = await handle.result()
+    assert state.status is OrderStatus.DELIVERED
+    assert any("cancellation refused" in n for n in state.notes)
+
+
+async def test_overdue_delivery_asks_ops_and_skip_confirms_it(harness: Harness) -> None:
+    policy = POLICY.model_copy(update={"delivery_window_s": 3600.0})
+    handle = await harness.start(placed(make_order(paid=True)), policy)
+    await run_warehouse(handle)
+    await wait_status(handle, OrderStatus.SHIPPED)
+    await harness.env.sleep(timedelta(hours=2))
+    await wait_stuck(handle, "await_delivery")
+    await handle.execute_update(
+        OrderWorkflow.decide,
+        OpsDecision(action=OpsAction.SKIP, actor="ops", reason="customer confirmed by phone"),
+    )
+    state = await handle.result()
+    assert state.status is OrderStatus.DELIVERED

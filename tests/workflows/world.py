@@ -1,0 +1,268 @@
+"""A fake outside world for workflow tests: activities registered under the real names,
+recording every call, with failures injected per step."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.channels import CancelledNotice, FetchOrderRequest, ShippedNotice
+from domain.events import EventKind, OrderEvent
+from domain.fiscal import (
+    Invoice,
+    InvoiceCancellation,
+    InvoiceCancellationRequest,
+    InvoiceRequest,
+    InvoiceStatus,
+    access_key,
+    numeric_code,
+)
+from domain.freight import Booking, BookingRequest, FreightQuote, QuoteRequest, QuoteSet
+from domain.orders import Address, Channel, Customer, Order, OrderItem, PaymentStatus
+from domain.payments import Refund, RefundRequest
+from domain.steps import (
+    AttentionChange,
+    DispatchRequest,
+    PrepareInvoice,
+    RecordOrder,
+    StatusChange,
+    WarehouseStepRecorded,
+)
+from domain.stock import ProductInfo, ReleaseRequest, Reservation, ReserveRequest, StockPush
+from domain.warehouse import WarehouseTaskRequest
+from workflows import steps
+
+
+def make_order(
+    external_id: str = "1001",
+    channel: Channel = Channel.STORE,
+    paid: bool = False,
+    cancelled: bool = False,
+) -> Order:
+    return Order(
+        channel=channel,
+        external_id=external_id,
+        placed_at=datetime(2026, 11, 27, 12, 0, tzinfo=UTC),
+        customer=Customer(
+            name="Maria Souza",
+            cpf="52998224725",
+            email="maria@example.com",
+            address=Address(
+                street="Rua das Flores",
+                number="10",
+                district="Centro",
+                city="Campinas",
+                state="SP",
+                postal_code="13010000",
+            ),
+        ),
+        items=(
+            OrderItem(sku="SKU-A", quantity=2, unit_price=Decimal("50.00")),
+            OrderItem(sku="SKU-B", quantity=1, unit_price=Decimal("20.00")),
+        ),
+        shipping_price=Decimal("15.00"),
+        total=Decimal("135.00"),
+        payment_status=PaymentStatus.APPROVED if paid else PaymentStatus.PENDING,
+        payment_id="pay-1" if paid else None,
+        channel_cancelled=cancelled,
+    )
+
+
+def placed(order: Order, event_id: str = "store:evt-1") -> OrderEvent:
+    return OrderEvent(
+        event_id=event_id,
+        kind=EventKind.ORDER_PLACED,
+        channel=order.channel,
+        external_id=order.external_id,
+        received_at=datetime.now(UTC),
+        order=order,
+    )
+
+
+def event(kind: EventKind, event_id: str, **kw: Any) -> OrderEvent:
+    return OrderEvent(
+        event_id=event_id,
+        kind=kind,
+        channel=kw.pop("channel", Channel.STORE),
+        external_id=kw.pop("external_id", "1001"),
+        received_at=datetime.now(UTC),
+        **kw,
+    )
+
+
+class FakeWorld:
+    """Call log plus injected failures: `fail[step] = n` fails the next n calls of that
+    step non-retryably (a business rejection)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.args: dict[str, list[Any]] = defaultdict(list)
+        self.fail: dict[str, int] = {}
+        self.shortage = False
+        self.marketplace_orders: dict[str, Order] = {}
+
+    def _called(self, name: str, arg: Any) -> None:
+        self.calls.append(name)
+        self.args[name].append(arg)
+        if self.fail.get(name, 0) > 0:
+            self.fail[name] -= 1
+            raise ApplicationError(
+                f"{name} rejected by the provider (test)",
+                {"attempt": 1},
+                type="ProviderRejected",
+                non_retryable=True,
+            )
+
+    def activities(self) -> list[Any]:
+        w = self
+
+        @activity.defn(name=steps.RECORD_ORDER)
+        async def record_order(r: RecordOrder) -> None:
+            w._called(steps.RECORD_ORDER, r)
+
+        @activity.defn(name=steps.RECORD_STATUS)
+        async def record_status(r: StatusChange) -> None:
+            w._called(steps.RECORD_STATUS, r)
+
+        @activity.defn(name=steps.RECORD_TRACKING)
+        async def record_tracking(r: StatusChange) -> None:
+            w._called(steps.RECORD_TRACKING, r)
+
+        @activity.defn(name=steps.RECORD_ATTENTION)
+        async def record_attention(r: AttentionChange) -> None:
+            w._called(steps.RECORD_ATTENTION, r)
+
+        @activity.defn(name=steps.FETCH_ORDER)
+        async def fetch_order(r: FetchOrderRequest) -> Order:
+            w._called(steps.FETCH_ORDER, r)
+            return w.marketplace_orders[r.external_id]
+
+        @activity.defn(name=steps.RESERVE_STOCK)
+        async def reserve_stock(r: ReserveRequest) -> Reservation:
+            w._called(steps.RESERVE_STOCK, r)
+            if w.shortage:
+                from domain.stock import Shortage
+
+                return Reservation(
+                    order_id=r.order_id,
+                    reserved=False,
+                    shortages=(Shortage(sku="SKU-A", requested=2, available=0),),
+                )
+            return Reservation(
+                order_id=r.order_id,
+                reserved=True,
+                products=tuple(
+                    ProductInfo(
+                        sku=sku, name=f"Product {sku}", ncm="61091000", weight_g=300,
+                        height_cm=5, width_cm=20, length_cm=30,
+                    )
+                    for sku in r.quantities
+                ),
+            )  # fmt: skip
+
+        @activity.defn(name=steps.RELEASE_STOCK)
+        async def release_stock(r: ReleaseRequest) -> list[str]:
+            w._called(steps.RELEASE_STOCK, r)
+            return ["SKU-A", "SKU-B"]
+
+        @activity.defn(name=steps.PUSH_STOCK)
+        async def push_stock(r: StockPush) -> dict[str, int]:
+            w._called(steps.PUSH_STOCK, r)
+            return dict.fromkeys(r.skus, 1)
+
+        @activity.defn(name=steps.PREPARE_INVOICE)
+        async def prepare_invoice(r: PrepareInvoice) -> int:
+            w._called(steps.PREPARE_INVOICE, r)
+            return 7
+
+        @activity.defn(name=steps.EMIT_INVOICE)
+        async def emit_invoice(r: InvoiceRequest) -> Invoice:
+            w._called(steps.EMIT_INVOICE, r)
+            key = access_key(
+                uf="SP", issued_at=r.issued_at, cnpj="11222333000181", series=r.series,
+                number=r.number, cnf=numeric_code(r.order_id, r.number),
+            )  # fmt: skip
+            return Invoice(
+                order_id=r.order_id, access_key=key, number=r.number, series=r.series,
+                protocol="135260000000001", authorised_at=r.issued_at,
+            )  # fmt: skip
+
+        @activity.defn(name=steps.CANCEL_INVOICE)
+        async def cancel_invoice(r: InvoiceCancellationRequest) -> InvoiceCancellation:
+            w._called(steps.CANCEL_INVOICE, r)
+            return InvoiceCancellation(access_key=r.access_key, status=InvoiceStatus.CANCELLED)
+
+        @activity.defn(name=steps.FLAG_RETURN_INVOICE)
+        async def flag_return_invoice(r: InvoiceCancellationRequest) -> None:
+            w._called(steps.FLAG_RETURN_INVOICE, r)
+
+        @activity.defn(name=steps.OPEN_WAREHOUSE_TASK)
+        async def open_warehouse_task(r: WarehouseTaskRequest) -> None:
+            w._called(steps.OPEN_WAREHOUSE_TASK, r)
+
+        @activity.defn(name=steps.RECORD_WAREHOUSE_STEP)
+        async def record_warehouse_step(r: WarehouseStepRecorded) -> None:
+            w._called(steps.RECORD_WAREHOUSE_STEP, r)
+
+        @activity.defn(name=steps.QUOTE_FREIGHT)
+        async def quote_freight(r: QuoteRequest) -> QuoteSet:
+            w._called(steps.QUOTE_FREIGHT, r)
+            return QuoteSet(
+                quotes=(
+                    FreightQuote(service_id=1, carrier="Correios", service="PAC",
+                                 price=Decimal("22.50"), delivery_days=6),
+                    FreightQuote(service_id=2, carrier="Correios", service="SEDEX",
+                                 price=Decimal("39.90"), delivery_days=2),
+                )
+            )  # fmt: skip
+
+        @activity.defn(name=steps.BOOK_SHIPMENT)
+        async def book_shipment(r: BookingRequest) -> Booking:
+            w._called(steps.BOOK_SHIPMENT, r)
+            return Booking(
+                order_id=r.order_id, shipment_id="shp-1", tracking_code="ME123456789BR",
+                carrier=r.quote.carrier, service=r.quote.service, price=r.quote.price,
+            )  # fmt: skip
+
+        @activity.defn(name=steps.NOTIFY_SHIPPED)
+        async def notify_shipped(r: ShippedNotice) -> None:
+            w._called(steps.NOTIFY_SHIPPED, r)
+
+        @activity.defn(name=steps.DISPATCH)
+        async def dispatch(r: DispatchRequest) -> None:
+            w._called(steps.DISPATCH, r)
+
+        @activity.defn(name=steps.CANCEL_PICKUP)
+        async def cancel_pickup(r: Booking) -> None:
+            w._called(steps.CANCEL_PICKUP, r)
+
+        @activity.defn(name=steps.REFUND)
+        async def refund_payment(r: RefundRequest) -> Refund:
+            w._called(steps.REFUND, r)
+            return Refund(refund_id="rf-1", payment_id=r.payment_id, amount=r.amount,
+                          status="approved")  # fmt: skip
+
+        @activity.defn(name=steps.NOTIFY_CANCELLED)
+        async def notify_cancelled(r: CancelledNotice) -> None:
+            w._called(steps.NOTIFY_CANCELLED, r)
+
+        return [
+            record_order, record_status, record_tracking, record_attention, fetch_order,
+            reserve_stock, release_stock, push_stock, prepare_invoice, emit_invoice,
+            cancel_invoice, flag_return_invoice, open_warehouse_task, record_warehouse_step,
+            quote_freight, book_shipment, notify_shipped, dispatch, cancel_pickup,
+            refund_payment, notify_cancelled,
+        ]  # fmt: skip
+
+    def effects(self) -> list[str]:
+        """The calls that change something outside, bookkeeping left out."""
+        bookkeeping = {
+            steps.RECORD_ORDER, steps.RECORD_STATUS, steps.RECORD_TRACKING,
+            steps.RECORD_ATTENTION, steps.RECORD_WAREHOUSE_STEP,
+        }  # fmt: skip
+        return [c for c in self.calls if c not in bookkeeping]
