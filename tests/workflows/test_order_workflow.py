@@ -83,8 +83,10 @@ async def test_store_order_runs_from_webhook_to_delivery(harness: Harness) -> No
         steps.OPEN_WAREHOUSE_TASK, steps.QUOTE_FREIGHT, steps.BOOK_SHIPMENT,
         steps.NOTIFY_SHIPPED, steps.DISPATCH,
     ]  # fmt: skip
-    assert state.booking is not None and state.booking.service == "PAC"  # the cheaper quote
-    assert state.invoice is not None and len(state.invoice.access_key) == 44
+    assert state.booking is not None
+    assert state.booking.service == "PAC"
+    assert state.invoice is not None
+    assert len(state.invoice.access_key) == 44
     assert [r.step for r in state.warehouse] == list(WarehouseStep)
     notice = harness.world.args[steps.NOTIFY_SHIPPED][0]
     assert notice.tracking_code == "ME123456789BR"
@@ -126,7 +128,8 @@ async def test_channel_cancellation_mid_flight_undoes_completed_steps_in_reverse
         steps.NOTIFY_CANCELLED,
     ]  # fmt: skip
     refund = harness.world.args[steps.REFUND][0]
-    assert refund.payment_id == "pay-77" and refund.amount == Decimal("135.00")
+    assert refund.payment_id == "pay-77"
+    assert refund.amount == Decimal("135.00")
     assert set(state.compensations_done) == set(state.compensations_registered)
 
 
@@ -148,7 +151,8 @@ async def test_warehouse_refuses_a_check_that_does_not_match_the_order(harness: 
             WarehouseAction(step=WarehouseStep.CHECK, operator="bia", scanned={"SKU-A": 1}),
         )
     message = str(failed.value.cause)
-    assert "SKU-A: expected 2, scanned 1" in message and "SKU-B: expected 1, scanned 0" in message
+    assert "SKU-A: expected 2, scanned 1" in message
+    assert "SKU-B: expected 1, scanned 0" in message
     # the repeated pick after a lost response gets the same record back
     again = await handle.execute_update(
         OrderWorkflow.warehouse, WarehouseAction(step=WarehouseStep.PICK, operator="ana")
@@ -162,7 +166,8 @@ async def test_rejected_invoice_waits_for_ops_and_retry_resumes_it(harness: Harn
     handle = await harness.start(placed(make_order(paid=True)))
     await wait_stuck(handle, steps.EMIT_INVOICE)
     state = await handle.query(OrderWorkflow.state)
-    assert state.failure is not None and "rejected by the provider" in state.failure.message
+    assert state.failure is not None
+    assert "rejected by the provider" in state.failure.message
     assert state.status is OrderStatus.PAID
 
     answer = await handle.execute_update(
@@ -172,10 +177,10 @@ async def test_rejected_invoice_waits_for_ops_and_retry_resumes_it(harness: Harn
     await wait_status(handle, OrderStatus.PICKING)
     assert harness.world.calls.count(steps.EMIT_INVOICE) == 2
     recorded = harness.world.args[steps.RECORD_ATTENTION]
-    assert recorded[0].failure.step == steps.EMIT_INVOICE and recorded[0].decision is None
-    assert (
-        recorded[1].decision.action is OpsAction.RETRY and recorded[1].decision.actor == "ops:joana"
-    )
+    assert recorded[0].failure.step == steps.EMIT_INVOICE
+    assert recorded[0].decision is None
+    assert recorded[1].decision.action is OpsAction.RETRY
+    assert recorded[1].decision.actor == "ops:joana"
     await handle.terminate()
 
 
@@ -205,7 +210,8 @@ async def test_skip_takes_the_invoice_emitted_by_hand(harness: Harness) -> None:
     )
     await wait_status(handle, OrderStatus.PICKING)
     state = await handle.query(OrderWorkflow.state)
-    assert state.invoice is not None and state.invoice.protocol == "135260000009999"
+    assert state.invoice is not None
+    assert state.invoice.protocol == "135260000009999"
     assert harness.world.calls.count(steps.EMIT_INVOICE) == 1
     await handle.terminate()
 
