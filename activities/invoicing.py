@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db.invoices import InvoiceRepository
-from db.orders import OrderReadModel
-from integrations.fiscal.service import InvoicingService
 from temporalio import activity
 
+from db.invoices import InvoiceRepository
+from db.orders import OrderReadModel
 from domain.fiscal import (
     Invoice,
     InvoiceCancellation,
@@ -19,6 +18,7 @@ from domain.fiscal import (
 )
 from domain.orders import OrderStatus
 from domain.steps import PrepareInvoice
+from integrations.fiscal.service import InvoicingService
 from workflows import steps
 
 

@@ -3,16 +3,17 @@ workflow's progress leaves behind, fetching a marketplace order, telling the cha
 
 from __future__ import annotations
 
+from temporalio import activity
+
 from db.audit import AuditLog
 from db.orders import OrderReadModel
 from db.shipments import ShipmentRepository
-from integrations.channels import ChannelClients
-from temporalio import activity
-
 from domain.channels import CancelledNotice, FetchOrderRequest, ShippedNotice
 from domain.errors import ProviderRejected
+from domain.freight import TrackingStatus
 from domain.orders import Order, OrderStatus
 from domain.steps import AttentionChange, RecordOrder, StatusChange
+from integrations.channels import ChannelClients
 from workflows import steps
 
 
@@ -54,7 +55,7 @@ class OrderActivities:
 
     @activity.defn(name=steps.RECORD_TRACKING)
     async def record_delivered(self, change: StatusChange) -> None:
-        await self._shipments.record_tracking(change.order_id, "delivered", change.at)
+        await self._shipments.record_tracking(change.order_id, TrackingStatus.DELIVERED, change.at)
         await self._orders.set_status(change.order_id, OrderStatus.DELIVERED, at=change.at)
 
     @activity.defn(name=steps.RECORD_ATTENTION)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from db.audit import AuditLog
-from integrations.payments.client import PaymentsClient
 from temporalio import activity
 
+from db.audit import AuditLog
 from domain.payments import Refund, RefundRequest
+from integrations.payments.client import PaymentsClient
 from workflows import steps
 
 

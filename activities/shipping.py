@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db.orders import OrderReadModel
-from db.shipments import ShipmentRepository
-from integrations.carrier.client import CarrierClient
 from temporalio import activity
 
+from db.orders import OrderReadModel
+from db.shipments import ShipmentRepository
 from domain.freight import Booking, BookingRequest, QuoteRequest, QuoteSet
+from domain.ids import parse_order_workflow_id
+from integrations.carrier.client import CarrierClient
 from workflows import steps
 
 
@@ -30,8 +31,14 @@ class ShippingActivities:
     async def book_shipment(self, request: BookingRequest) -> Booking:
         booking = await self._carrier.book(request)
         await self._shipments.record_booking(booking, datetime.now(UTC))
-        await self._orders.upsert_fields(
-            request.order_id, tracking_code=booking.tracking_code, carrier=booking.carrier
+        channel, external_id = parse_order_workflow_id(request.order_id)
+        await self._orders.upsert(
+            request.order_id,
+            channel,
+            external_id,
+            at=datetime.now(UTC),
+            tracking_code=booking.tracking_code,
+            carrier=booking.carrier,
         )
         return booking
 

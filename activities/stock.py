@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from temporalio import activity
+
 from db.orders import OrderReadModel
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
-from integrations.channels import ChannelClients
-from temporalio import activity
-
 from domain.orders import OrderStatus
 from domain.steps import DispatchRequest
 from domain.stock import ReleaseRequest, Reservation, ReserveRequest, StockPush
+from integrations.channels import ChannelClients
 from workflows import steps
 
 

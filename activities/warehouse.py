@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db.orders import OrderReadModel
-from db.warehouse import WarehouseRepository
 from temporalio import activity
 
+from db.orders import OrderReadModel
+from db.warehouse import WarehouseRepository
 from domain.orders import OrderStatus
 from domain.steps import WarehouseStepRecorded
 from domain.warehouse import WarehouseTaskRequest

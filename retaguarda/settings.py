@@ -47,6 +47,8 @@ class SandboxSettings(BaseModel):
     seed: int = 42
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     webhook_target: str = ""  # empty: the API's /webhooks
+    marketplace_token_ttl_s: float = 6 * 3600
+    carrier_step_s: float = 2.0
 
     @property
     def url(self) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
@@ -78,7 +79,10 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     as the time-skipping test server or a fresh cluster). Already present is fine."""
     request = AddSearchAttributesRequest(
         namespace=namespace,
-        search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
+        search_attributes={
+            key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+            for key in SEARCH_ATTRIBUTES
+        },
     )
     try:
         await client.operator_service.add_search_attributes(request)

@@ -566,6 +566,8 @@ class OrderWorkflow:
                 self._refetch = True
             self._notified = True
         elif ev.kind is EventKind.ORDER_CANCELLED:
+            if self._order is None and ev.order is not None:
+                self._order = ev.order
             self._request_cancel(ev.reason or "cancelled by the channel")
         elif ev.kind is EventKind.PAYMENT_CONFIRMED:
             self._paid = True

@@ -1,0 +1,134 @@
+"""The API's composition root: `create_app(settings)` builds the engine, repositories,
+the Temporal gateway and the intake, and runs the inbox relay for the app's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import errors
+from api.context import ApiContext
+from api.deps import ContextDep
+from api.gateway import TemporalGateway, TemporalUnavailable
+from api.intake import Intake
+from api.routes import catalogue, codec, ops, orders, warehouse, webhooks
+from db.api_keys import ApiKeyRepository, ApiRole
+from db.audit import AuditLog
+from db.catalogue import CatalogueRepository
+from db.inbox import InboxRepository
+from db.orders import OrderReadModel
+from db.session import create_engine, create_sessionmaker
+from db.stock import StockRepository
+from db.warehouse import WarehouseRepository
+from domain.steps import OrderPolicy
+from retaguarda.settings import Settings
+from retaguarda.temporal import EncryptionCodec, connect
+
+log = logging.getLogger("retaguarda.api")
+
+
+def order_policy(settings: Settings) -> OrderPolicy:
+    d = settings.durations
+    return OrderPolicy(
+        payment_window_s=d.payment_window_s,
+        delivery_window_s=d.delivery_window_s,
+        invoice_cancel_window_s=d.invoice_cancel_window_s,
+        from_postal_code=settings.warehouse_postal_code,
+    )
+
+
+def webhook_secrets(settings: Settings) -> dict[str, str]:
+    s = settings.secrets
+    return {
+        "store": s.store_webhook_secret.get_secret_value(),
+        "marketplace": s.marketplace_webhook_secret.get_secret_value(),
+        "payments": s.payments_webhook_secret.get_secret_value(),
+        "carrier": s.carrier_webhook_secret.get_secret_value(),
+    }
+
+
+def create_app(
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    relay_interval_s: float = 1.0,
+) -> FastAPI:
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    codec_key = settings.secrets.codec_key.get_secret_value()
+
+    async def _connect() -> Client:
+        if temporal_client is not None:
+            return temporal_client
+        return await connect(settings.temporal.address, settings.temporal.namespace, codec_key)
+
+    gateway = TemporalGateway(
+        _connect,
+        settings.temporal.orders_queue,
+        order_policy(settings),
+        EncryptionCodec(base64.b64decode(codec_key)),
+    )
+    inbox = InboxRepository(sessionmaker)
+    ctx = ApiContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        gateway=gateway,
+        intake=Intake(
+            inbox, gateway, webhook_secrets(settings), settings.durations.webhook_tolerance_s
+        ),
+        inbox=inbox,
+        orders=OrderReadModel(sessionmaker),
+        warehouse=WarehouseRepository(sessionmaker),
+        catalogue=CatalogueRepository(sessionmaker),
+        stock=StockRepository(sessionmaker),
+        audit=AuditLog(sessionmaker),
+        api_keys=ApiKeyRepository(sessionmaker),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.mode == "local":
+            await ctx.api_keys.ensure(
+                settings.secrets.bootstrap_admin_key.get_secret_value(), "admin", ApiRole.ADMIN
+            )
+        relay = asyncio.create_task(ctx.intake.run_relay(relay_interval_s))
+        try:
+            yield
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Retaguarda",
+        version="0.1.0",
+        description="Back-office automation for e-commerce sellers: orders, stock, NF-e, "
+        "warehouse, shipping, ops.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for module in (webhooks, orders, warehouse, ops, catalogue, codec):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    async def health(ctx: ContextDep) -> dict[str, Any]:
+        """Liveness plus what ops want at a glance: Temporal reachable, inbox backlog."""
+        try:
+            await ctx.gateway.client()
+            temporal = "ok"
+        except TemporalUnavailable as exc:
+            temporal = exc.message
+        return {"status": "ok", "temporal": temporal, "inbox": await ctx.inbox.counts()}
+
+    return app

@@ -1,0 +1,34 @@
+"""What the API's routes share, built once by `create_app` (the API's composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.gateway import TemporalGateway
+from api.intake import Intake
+from db.api_keys import ApiKeyRepository
+from db.audit import AuditLog
+from db.catalogue import CatalogueRepository
+from db.inbox import InboxRepository
+from db.orders import OrderReadModel
+from db.stock import StockRepository
+from db.warehouse import WarehouseRepository
+from retaguarda.settings import Settings
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    gateway: TemporalGateway
+    intake: Intake
+    inbox: InboxRepository
+    orders: OrderReadModel
+    warehouse: WarehouseRepository
+    catalogue: CatalogueRepository
+    stock: StockRepository
+    audit: AuditLog
+    api_keys: ApiKeyRepository

@@ -1,0 +1,53 @@
+"""Dependencies as Annotated aliases: the context and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.context import ApiContext
+from api.errors import Forbidden, Unauthorized
+from db.api_keys import ApiPrincipal, ApiRole
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+async def get_principal(
+    ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
+) -> ApiPrincipal:
+    if not x_api_key:
+        raise Unauthorized("send your API key in the X-API-Key header")
+    principal = await ctx.api_keys.authenticate(x_api_key)
+    if principal is None:
+        raise Unauthorized("this API key is unknown or revoked")
+    return principal
+
+
+def require(*roles: ApiRole) -> Callable[..., Awaitable[ApiPrincipal]]:
+    allowed = {ApiRole.ADMIN, *roles}
+
+    async def dependency(
+        principal: Annotated[ApiPrincipal, Depends(get_principal)],
+    ) -> ApiPrincipal:
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"role {principal.role.value} cannot do this; needs one of "
+                + ", ".join(sorted(r.value for r in allowed))
+            )
+        return principal
+
+    return dependency
+
+
+AnyRole = Annotated[ApiPrincipal, Depends(require(*ApiRole))]
+OpsRole = Annotated[ApiPrincipal, Depends(require(ApiRole.OPS))]
+WarehouseRole = Annotated[ApiPrincipal, Depends(require(ApiRole.WAREHOUSE, ApiRole.OPS))]
+AdminRole = Annotated[ApiPrincipal, Depends(require())]

@@ -1,0 +1,69 @@
+"""One handler maps the error tree to HTTP, with a JSON body a person can act on:
+{"error": <type>, "message": <what was wrong and what to do>, "field": <when known>}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.gateway import OrderClosed, OrderNotFound, Rejected, TemporalUnavailable
+from api.intake import UnknownSource
+from domain.errors import DomainError, RetaguardaError
+from integrations.webhooks import WebhookPayloadError, WebhookSignatureError
+
+
+class NotFound(RetaguardaError):
+    pass
+
+
+class Forbidden(RetaguardaError):
+    pass
+
+
+class Unauthorized(RetaguardaError):
+    pass
+
+
+STATUS: list[tuple[type[RetaguardaError], int]] = [
+    (WebhookSignatureError, 401),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (WebhookPayloadError, 422),
+    (UnknownSource, 404),
+    (NotFound, 404),
+    (OrderNotFound, 404),
+    (OrderClosed, 409),
+    (Rejected, 409),
+    (TemporalUnavailable, 503),
+    (DomainError, 409),
+]
+
+
+def status_for(exc: RetaguardaError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RetaguardaError)
+    async def _tree(_: Request, exc: RetaguardaError) -> JSONResponse:
+        body: dict[str, object] = {"error": exc.code, "message": exc.message}
+        field = getattr(exc, "field", None)
+        if field:
+            body["field"] = field
+        headers = {"Retry-After": "5"} if isinstance(exc, TemporalUnavailable) else None
+        return JSONResponse(body, status_code=status_for(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
+        return JSONResponse(
+            {"error": "invalid_request", "message": message, "field": field, "errors": errors},
+            status_code=422,
+        )

@@ -1,0 +1,145 @@
+"""The API's door to Temporal: connects lazily (the API must accept webhooks while
+Temporal is down), starts order workflows with signal-with-start, queries, updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.converter import PayloadCodec
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import DomainError, RetaguardaError
+from domain.events import EventKind, OrderEvent
+from domain.ids import order_workflow_id
+from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
+
+ORDER_WORKFLOW = "OrderWorkflow"
+
+
+class TemporalUnavailable(RetaguardaError):
+    """Temporal cannot be reached right now; what was accepted stays in the inbox."""
+
+
+class OrderNotFound(RetaguardaError):
+    pass
+
+
+class OrderClosed(DomainError):
+    """The order's workflow has finished; an event for it starts nothing new."""
+
+
+class Rejected(DomainError):
+    """The workflow refused an update (wrong step, nothing stuck, bad skip data)."""
+
+
+class TemporalGateway:
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[Client]],
+        task_queue: str,
+        policy: OrderPolicy,
+        codec: PayloadCodec,
+        rpc_timeout: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self.codec = codec
+        self._connect = connect
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+        self._task_queue = task_queue
+        self._policy = policy
+        self._rpc_timeout = rpc_timeout
+
+    async def client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(self._connect(), 5)
+                except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
+                    raise TemporalUnavailable(f"Temporal is not reachable: {exc}") from exc
+            return self._client
+
+    async def deliver(self, event: OrderEvent) -> str:
+        """Hand an event to its order workflow, starting it if needed. Tracking events
+        never start a workflow. Returns the workflow id."""
+        workflow_id = order_workflow_id(event.channel, event.external_id)
+        client = await self.client()
+        try:
+            if event.kind is EventKind.TRACKING:
+                await client.get_workflow_handle(workflow_id).signal(
+                    "event", event, rpc_timeout=self._rpc_timeout
+                )
+                return workflow_id
+            await client.start_workflow(
+                ORDER_WORKFLOW,
+                OrderWorkflowInput(
+                    channel=event.channel, external_id=event.external_id, policy=self._policy
+                ),
+                id=workflow_id,
+                task_queue=self._task_queue,
+                start_signal="event",
+                start_signal_args=[event],
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                rpc_timeout=self._rpc_timeout,
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise OrderClosed(f"order {workflow_id} has already finished") from exc
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return workflow_id
+
+    async def state(self, workflow_id: str) -> OrderState:
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            state: OrderState = await handle.query(
+                "state", result_type=OrderState, rpc_timeout=self._rpc_timeout
+            )
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return state
+
+    async def update(self, workflow_id: str, name: str, arg: Any, result_type: type[Any]) -> Any:
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            return await handle.execute_update(
+                name, arg, result_type=result_type, rpc_timeout=timedelta(seconds=30)
+            )
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise Rejected(message, code=getattr(cause, "type", None) or "rejected") from exc
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+
+    async def is_running(self, workflow_id: str) -> bool:
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            description = await handle.describe(rpc_timeout=self._rpc_timeout)
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return description.status is WorkflowExecutionStatus.RUNNING
+
+    def _translate(self, exc: RPCError, workflow_id: str) -> RetaguardaError:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return OrderNotFound(f"no order workflow {workflow_id}")
+        if exc.status in (
+            RPCStatusCode.UNAVAILABLE,
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            RPCStatusCode.CANCELLED,
+        ):
+            return TemporalUnavailable(f"Temporal did not answer: {exc.message}")
+        if exc.status is RPCStatusCode.FAILED_PRECONDITION:
+            return OrderClosed(f"order {workflow_id} is no longer running: {exc.message}")
+        return TemporalUnavailable(f"Temporal error {exc.status.name}: {exc.message}")

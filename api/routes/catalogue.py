@@ -1,0 +1,92 @@
+"""Catalogue and stock: products with their fiscal and shipping data, stock receipts and
+counts, availability."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.deps import AdminRole, AnyRole, ContextDep, WarehouseRole
+from api.errors import NotFound
+from db.catalogue import ProductView
+
+router = APIRouter(tags=["catalogue"])
+
+
+class ProductBody(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    ncm: str = Field(pattern=r"^\d{8}$")
+    price: Decimal = Field(ge=0)
+    cost: Decimal = Field(ge=0)
+    weight_g: int = Field(gt=0)
+    height_cm: int = Field(gt=0)
+    width_cm: int = Field(gt=0)
+    length_cm: int = Field(gt=0)
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    ncm: str
+    price: Decimal
+    cost: Decimal
+    weight_g: int
+    height_cm: int
+    width_cm: int
+    length_cm: int
+    on_hand: int
+    reserved: int
+    available: int
+
+    @classmethod
+    def of(cls, v: ProductView) -> ProductOut:
+        return cls(
+            sku=v.sku, name=v.name, ncm=v.ncm, price=v.price, cost=v.cost, weight_g=v.weight_g,
+            height_cm=v.height_cm, width_cm=v.width_cm, length_cm=v.length_cm,
+            on_hand=v.on_hand, reserved=v.reserved, available=v.available,
+        )  # fmt: skip
+
+
+class ReceiptBody(BaseModel):
+    quantity: int = Field(gt=0, le=1_000_000)
+    key: str | None = Field(default=None, max_length=120, description="receipt id: idempotency")
+
+
+class CountBody(BaseModel):
+    on_hand: int = Field(ge=0, le=10_000_000)
+
+
+@router.get("/products", response_model=list[ProductOut])
+async def list_products(ctx: ContextDep, _: AnyRole) -> list[ProductOut]:
+    return [ProductOut.of(v) for v in await ctx.catalogue.list_products()]
+
+
+@router.put("/products/{sku}", response_model=ProductOut)
+async def put_product(sku: str, body: ProductBody, ctx: ContextDep, _: AdminRole) -> ProductOut:
+    return ProductOut.of(await ctx.catalogue.upsert_product(sku, **body.model_dump()))
+
+
+@router.post("/products/{sku}/receipts", response_model=ProductOut)
+async def receive(sku: str, body: ReceiptBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
+    if await ctx.catalogue.get_product(sku) is None:
+        raise NotFound(f"no product {sku}: create it with PUT /products/{sku} first")
+    await ctx.catalogue.receive_stock(sku, body.quantity, "receipt", key=body.key)
+    await ctx.audit.record(who.name, "stock:receipt", None, {"sku": sku, **body.model_dump()})
+    return await _product(ctx, sku)
+
+
+@router.put("/products/{sku}/count", response_model=ProductOut)
+async def count(sku: str, body: CountBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
+    if await ctx.catalogue.get_product(sku) is None:
+        raise NotFound(f"no product {sku}")
+    await ctx.catalogue.set_on_hand(sku, body.on_hand, "count")
+    await ctx.audit.record(who.name, "stock:count", None, {"sku": sku, "on_hand": body.on_hand})
+    return await _product(ctx, sku)
+
+
+async def _product(ctx: ContextDep, sku: str) -> ProductOut:
+    view = await ctx.catalogue.get_product(sku)
+    assert view is not None
+    return ProductOut.of(view)

@@ -1,0 +1,298 @@
+"""`retaguarda`: the command line (typer + rich). Stable commands: up, demo, audit, ops,
+reconcile; plus the process entry points api, worker, sandbox and db."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from retaguarda import logs
+from retaguarda.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+ops_app = typer.Typer(no_args_is_help=True, help="Stuck orders and ops decisions.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+app.add_typer(ops_app, name="ops")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+# ------------------------------------------------------------------ processes
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="drive demo traffic once the stack is up")] = False,
+    orders: Annotated[int, typer.Option(help="demo orders to place")] = 20,
+    faults: Annotated[float, typer.Option(help="sandbox fault rate 0..1")] = 0.05,
+) -> None:
+    """Run the embedded stack (Temporal dev server, sandbox, API, worker) until Ctrl-C."""
+    from retaguarda.demo import DEMO_ENV, run_demo
+    from retaguarda.stack import running_stack
+
+    settings = _settings()
+    _migrate(settings)
+    env = {**DEMO_ENV, "RETAGUARDA_SANDBOX__FAULT_RATE": str(faults)} if demo else {}
+    with running_stack(settings, env) as stack:
+        _print_urls(settings)
+        if demo:
+            summary = run_demo(settings, orders=orders, faults=faults, seed=42, stack=None)
+            _print_summary(summary)
+        console.print("[bold]Stack running.[/] Ctrl-C stops everything.")
+        stop = False
+
+        def _stop(*_: Any) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stop:
+                stack.check_alive()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        console.print("stopping…")
+
+
+def _print_urls(settings: Settings) -> None:
+    table = Table(title="Retaguarda is up", show_header=False)
+    table.add_row("API docs (OpenAPI)", f"{settings.api.url}/docs")
+    table.add_row("Stuck orders", f"{settings.api.url}/ops/stuck")
+    table.add_row("Temporal UI", f"http://127.0.0.1:{settings.temporal.ui_port}")
+    table.add_row("Sandbox", f"{settings.sandbox.url}/docs")
+    table.add_row("Admin API key (local)", settings.secrets.bootstrap_admin_key.get_secret_value())
+    table.add_row("Logs", str(settings.var_dir / "logs"))
+    Console().print(table)
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (webhooks, orders, warehouse, ops)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    uvicorn.run(
+        create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning"
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the `orders` worker (order workflows and their activities)."""
+    from workers.orders import run
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    asyncio.run(run(settings))
+
+
+@app.command()
+def sandbox() -> None:
+    """Serve the simulated outside world (channels, SEFAZ, carrier, payments)."""
+    import uvicorn
+
+    from retaguarda.sandbox_config import sandbox_config
+    from sandbox.app import create_sandbox_app
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    uvicorn.run(
+        create_sandbox_app(sandbox_config(settings)),
+        host=settings.sandbox.host,
+        port=settings.sandbox.port,
+        log_level="warning",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations up to the latest."""
+    _migrate(_settings())
+    console.print("database is up to date")
+
+
+def _migrate(settings: Settings) -> None:
+    from db.migrate import upgrade_sync
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.database_url)
+
+
+@app.command("apikey")
+def apikey(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin|ops|warehouse|finance|viewer")] = "viewer",
+) -> None:
+    """Create an API key (printed once; only its hash is stored)."""
+    from db.api_keys import ApiKeyRepository, ApiRole
+    from db.session import create_engine, create_sessionmaker
+
+    async def _create() -> str:
+        engine = create_engine(_settings().database_url)
+        try:
+            return await ApiKeyRepository(create_sessionmaker(engine)).create(name, ApiRole(role))
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(_create()))
+
+
+# ------------------------------------------------------------------ demo, audit
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(min=1, help="orders to place")] = 50,
+    faults: Annotated[float, typer.Option(min=0.0, max=1.0, help="transient fault rate")] = 0.1,
+    seed: Annotated[int, typer.Option(help="seed of the demo world and of the faults")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every order")] = 900,
+) -> None:
+    """Drive the demo world until every order is terminal; uses a running stack or starts
+    (and stops) the embedded one."""
+    from retaguarda.demo import run_demo_cli
+
+    summary = run_demo_cli(_settings(), orders=orders, faults=faults, seed=seed, timeout=timeout)
+    if as_json:
+        print(json.dumps(summary, default=str))
+    else:
+        _print_summary(summary)
+    if summary.get("not_terminal"):
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    out = Console()
+    table = Table(title="Demo summary")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for status, count in sorted(summary.get("statuses", {}).items()):
+        table.add_row(f"orders {status}", str(count))
+    for phase, stats in summary.get("phases", {}).items():
+        table.add_row(f"{phase} p50 / p90 (s)", f"{stats['p50']:.1f} / {stats['p90']:.1f}")
+    for kind, count in sorted(summary.get("faults_injected", {}).items()):
+        table.add_row(f"fault {kind}", str(count))
+    table.add_row("elapsed (s)", f"{summary.get('elapsed_s', 0):.1f}")
+    out.print(table)
+
+
+@app.command()
+def audit(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Cross-check the database against the sandbox ledger; exit 1 on any violation."""
+    from retaguarda.audit import run_audit
+
+    report = asyncio.run(run_audit(_settings()))
+    if as_json:
+        print(json.dumps(report, default=str))
+    else:
+        out = Console()
+        for check in report["checks"]:
+            mark = "[green]ok[/]" if check["ok"] else "[red]FAIL[/]"
+            out.print(f"{mark} {check['name']}: {check['detail']}")
+            for violation in check["violations"][:20]:
+                out.print(f"    - {violation}")
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------ ops
+def _api(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    settings = _settings()
+    key = os.environ.get("RETAGUARDA_API_KEY") or (
+        settings.secrets.bootstrap_admin_key.get_secret_value()
+    )
+    try:
+        response = httpx.request(
+            method, f"{settings.api.url}{path}", json=body, headers={"X-API-Key": key}, timeout=40
+        )
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot reach the API at {settings.api.url}: {exc}[/]")
+        raise typer.Exit(2) from exc
+    if response.status_code >= 400:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        console.print(f"[red]{response.status_code}: {message}[/]")
+        raise typer.Exit(1)
+    return response.json()
+
+
+@ops_app.command("stuck")
+def ops_stuck(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Orders waiting for an ops decision, with the step and the error."""
+    rows = _api("GET", "/ops/stuck")
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title=f"{len(rows)} stuck order(s)")
+    for col in ("order", "status", "step", "error"):
+        table.add_column(col)
+    for row in rows:
+        failure = row.get("failure") or {}
+        table.add_row(
+            row["order_id"], row["status"], row.get("stuck_step") or "",
+            f"{failure.get('error_type', '')}: {failure.get('message', '')}",
+        )  # fmt: skip
+    Console().print(table)
+
+
+@ops_app.command("retry")
+def ops_retry(order_id: str, reason: str = "") -> None:
+    """Run the stuck step again."""
+    print(_api("POST", f"/ops/orders/{order_id}/retry", {"reason": reason})["result"])
+
+
+@ops_app.command("skip")
+def ops_skip(
+    order_id: str,
+    data: Annotated[str, typer.Option(help="the step's result as JSON, e.g. the invoice")] = "{}",
+    reason: str = "",
+) -> None:
+    """Skip the stuck step, giving its result obtained by hand."""
+    try:
+        parsed = json.loads(data)
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]--data is not valid JSON: {exc}[/]")
+        raise typer.Exit(2) from exc
+    body = {"reason": reason, "data": parsed}
+    print(_api("POST", f"/ops/orders/{order_id}/skip", body)["result"])
+
+
+@ops_app.command("compensate")
+def ops_compensate(
+    order_id: str, reason: Annotated[str, typer.Option(help="why the order is undone")]
+) -> None:
+    """Give up on the order: undo its completed steps in reverse."""
+    print(_api("POST", f"/ops/orders/{order_id}/compensate", {"reason": reason})["result"])
+
+
+@ops_app.command("cancel")
+def ops_cancel(order_id: str, reason: Annotated[str, typer.Option()]) -> None:
+    """Cancel an order that is not stuck (before it leaves the warehouse)."""
+    print(_api("POST", f"/ops/orders/{order_id}/cancel", {"reason": reason})["result"])
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Settings → the sandbox's own config (the sandbox imports nothing of ours)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retaguarda.settings import Settings
+from sandbox.core import SandboxConfig
+
+
+def sandbox_config(settings: Settings) -> SandboxConfig:
+    s = settings.secrets
+    return SandboxConfig(
+        seed=settings.sandbox.seed,
+        fault_rate=settings.sandbox.fault_rate,
+        webhook_target=settings.webhook_target,
+        webhook_secrets={
+            "store": s.store_webhook_secret.get_secret_value(),
+            "marketplace": s.marketplace_webhook_secret.get_secret_value(),
+            "payments": s.payments_webhook_secret.get_secret_value(),
+            "carrier": s.carrier_webhook_secret.get_secret_value(),
+        },
+        api_tokens={
+            "store": s.store_api_token.get_secret_value(),
+            "payments": s.payments_api_token.get_secret_value(),
+            "carrier": s.carrier_api_token.get_secret_value(),
+        },
+        marketplace_client_id=s.marketplace_client_id,
+        marketplace_client_secret=s.marketplace_client_secret.get_secret_value(),
+        marketplace_token_ttl_s=settings.sandbox.marketplace_token_ttl_s,
+        carrier_step_s=settings.sandbox.carrier_step_s,
+        ledger_path=ledger_path(settings),
+    )
+
+
+def ledger_path(settings: Settings) -> Path:
+    return settings.var_dir / "sandbox-ledger.jsonl"

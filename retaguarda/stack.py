@@ -1,0 +1,132 @@
+"""The embedded stack: Temporal dev server (SQLite file under var/), sandbox, API and an
+`orders` worker, each its own process, stopped together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from retaguarda.settings import Settings
+from retaguarda.temporal import search_attribute_flags
+
+BIN = Path(sys.executable).parent
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.settings.var_dir / "logs"
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        env = {**os.environ, **self.env}
+        self.processes[name] = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+    def start(self) -> None:
+        s = self.settings
+        s.var_dir.mkdir(parents=True, exist_ok=True)
+        host, _, port = s.temporal.address.rpartition(":")
+        self._spawn(
+            "temporal",
+            [
+                str(BIN / "temporal"), "server", "start-dev",
+                "--db-filename", str((s.var_dir / "temporal.db").resolve()),
+                "--ip", host or "127.0.0.1", "--port", port,
+                "--ui-port", str(s.temporal.ui_port),
+                "--namespace", s.temporal.namespace,
+                "--log-level", "warn",
+                *search_attribute_flags(),
+            ],
+        )  # fmt: skip
+        wait_for_port(host or "127.0.0.1", int(port), "Temporal", self)
+        cli = [sys.executable, "-m", "retaguarda"]
+        self._spawn("sandbox", [*cli, "sandbox"])
+        self._spawn("api", [*cli, "api"])
+        self._spawn("worker", [*cli, "worker"])
+        wait_for_http(f"{s.sandbox.url}/health", "sandbox", self)
+        wait_for_http(f"{s.api.url}/health", "API", self)
+
+    def check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                raise StackError(
+                    f"{name} exited with code {proc.returncode}; see {self.log_dir / name}.log"
+                )
+
+    def stop(self) -> None:
+        for name in ("worker", "api", "sandbox", "temporal"):
+            proc = self.processes.get(name)
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.processes.clear()
+
+
+def wait_for_port(host: str, port: int, what: str, stack: Stack, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise StackError(f"{what} did not open {host}:{port} within {timeout_s:g} s")
+
+
+def wait_for_http(url: str, what: str, stack: Stack, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise StackError(f"{what} did not answer {url} within {timeout_s:g} s")
+
+
+def is_up(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.api.url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def running_stack(settings: Settings, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    stack = Stack(settings, env or {})
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,158 @@
+"""The `orders` worker's composition root: builds the database engine, one HTTP client,
+the provider adapters, the certificate and schema (loaded once), the activities, and runs
+the order workflow and its activities on the `orders` task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.errors import ErrorTranslation
+from activities.invoicing import InvoicingActivities
+from activities.orders import OrderActivities
+from activities.payments import PaymentActivities
+from activities.shipping import ShippingActivities
+from activities.stock import StockActivities
+from activities.warehouse import WarehouseActivities
+from db.audit import AuditLog
+from db.invoices import InvoiceRepository
+from db.orders import OrderReadModel
+from db.session import create_engine, create_sessionmaker
+from db.shipments import ShipmentRepository
+from db.stock import StockRepository
+from db.warehouse import WarehouseRepository
+from domain.orders import Channel
+from integrations.carrier.client import CarrierClient
+from integrations.channels import ChannelClients
+from integrations.fiscal.certificate import load_certificate, make_dev_certificate
+from integrations.fiscal.nfe import NfeBuilder
+from integrations.fiscal.service import InvoicingService
+from integrations.fiscal.signing import NfeSigner
+from integrations.marketplace.client import MarketplaceClient
+from integrations.payments.client import PaymentsClient
+from integrations.sefaz.client import SefazClient
+from integrations.store.client import StoreClient
+from retaguarda.settings import Settings
+from retaguarda.temporal import connect
+from workflows.order import OrderWorkflow
+
+log = logging.getLogger("retaguarda.worker")
+
+
+def certificate_path(settings: Settings) -> Path:
+    """The A1 certificate; in local mode a self-signed one is made under var/ once."""
+    secrets = settings.secrets
+    password = secrets.certificate_password.get_secret_value()
+    if secrets.certificate_path:
+        return Path(secrets.certificate_path)
+    if settings.mode != "local":
+        raise RuntimeError("set RETAGUARDA_SECRETS__CERTIFICATE_PATH to the company's A1 file")
+    path = settings.var_dir / "certs" / "dev-a1.pfx"
+    if not path.exists():
+        make_dev_certificate(path, settings.issuer.cnpj, password, name=settings.issuer.name)
+    return path
+
+
+def build_activities(settings: Settings, stack: AsyncExitStack) -> list[Any]:
+    """Every activity of the `orders` queue, with its dependencies."""
+    engine = create_engine(settings.database_url)
+    stack.push_async_callback(engine.dispose)
+    sessions = create_sessionmaker(engine)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.providers.timeout_s, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+    stack.push_async_callback(http.aclose)
+    secrets = settings.secrets
+    channels = ChannelClients(
+        {
+            Channel.STORE: StoreClient(
+                http, settings.provider_url("store"), secrets.store_api_token.get_secret_value()
+            ),
+            Channel.MARKETPLACE: MarketplaceClient(
+                http,
+                settings.provider_url("marketplace"),
+                secrets.marketplace_client_id,
+                secrets.marketplace_client_secret.get_secret_value(),
+            ),
+        }
+    )
+    certificate = load_certificate(
+        certificate_path(settings), secrets.certificate_password.get_secret_value()
+    )
+    invoicing = InvoicingService(
+        NfeBuilder(settings.issuer),
+        NfeSigner(certificate),
+        SefazClient(
+            http,
+            settings.provider_url("sefaz"),
+            settings.issuer.address.state,
+            settings.issuer.environment,
+        ),
+    )
+    carrier = CarrierClient(
+        http, settings.provider_url("carrier"), secrets.carrier_api_token.get_secret_value()
+    )
+    payments = PaymentsClient(
+        http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()
+    )
+    orders, audit = OrderReadModel(sessions), AuditLog(sessions)
+    stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
+    shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
+
+    holders: list[Any] = [
+        StockActivities(stock, orders, warehouse, channels),
+        OrderActivities(orders, audit, shipments, channels),
+        InvoicingActivities(invoicing, invoices, orders),
+        WarehouseActivities(warehouse, orders),
+        ShippingActivities(carrier, shipments, orders),
+        PaymentActivities(payments, audit),
+    ]
+    return [
+        getattr(holder, name)
+        for holder in holders
+        for name in dir(holder)
+        if hasattr(getattr(holder, name), "__temporal_activity_definition")
+    ]
+
+
+async def connect_with_retry(settings: Settings, attempts: int = 120) -> Client:
+    codec_key = settings.secrets.codec_key.get_secret_value()
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect(settings.temporal.address, settings.temporal.namespace, codec_key)
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise
+            log.warning("Temporal not reachable yet (%s); retrying", exc)
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+def orders_worker(client: Client, settings: Settings, activities: list[Any]) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.temporal.orders_queue,
+        workflows=[OrderWorkflow],
+        activities=activities,
+        interceptors=[ErrorTranslation()],
+        max_concurrent_activities=50,
+        max_concurrent_local_activities=20,
+    )
+
+
+async def run(settings: Settings, client: Client | None = None) -> None:
+    """Run the orders worker until cancelled."""
+    async with AsyncExitStack() as stack:
+        activities = build_activities(settings, stack)
+        client = client or await connect_with_retry(settings)
+        worker = orders_worker(client, settings, activities)
+        log.info("orders worker polling %s", settings.temporal.orders_queue)
+        await worker.run()
