@@ -1,0 +1,96 @@
+"""API keys: stored as SHA-256 hex digests; the plaintext is shown once, at creation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import ApiKeyRow
+from db.session import dialect_insert, read_session
+from db.types import utcnow
+
+KEY_PREFIX = "rtg_"
+
+
+class ApiRole(StrEnum):
+    ADMIN = "admin"
+    OPS = "ops"
+    WAREHOUSE = "warehouse"
+    FINANCE = "finance"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPrincipal:
+    name: str
+    role: ApiRole
+
+
+def hash_key(plain_key: str) -> str:
+    return hashlib.sha256(plain_key.encode()).hexdigest()
+
+
+class ApiKeyRepository:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def create(self, name: str, role: ApiRole | str) -> str:
+        """A new key for ``name``; returns the plaintext, which is not stored."""
+        plain = KEY_PREFIX + secrets.token_urlsafe(32)
+        await self.ensure(plain, name, role)
+        return plain
+
+    async def ensure(self, plain_key: str, name: str, role: ApiRole | str) -> ApiPrincipal:
+        """Register a known key (bootstrap from settings); repeating changes nothing, and a
+        key that exists keeps its first name and role."""
+        async with self._sessionmaker() as s:
+            await s.execute(
+                dialect_insert(s, ApiKeyRow)
+                .values(
+                    name=name,
+                    role=ApiRole(role).value,
+                    key_hash=hash_key(plain_key),
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["key_hash"])
+            )
+            row = (
+                await s.execute(
+                    select(ApiKeyRow.name, ApiKeyRow.role).where(
+                        ApiKeyRow.key_hash == hash_key(plain_key)
+                    )
+                )
+            ).one()
+            await s.commit()
+        return ApiPrincipal(name=row.name, role=ApiRole(row.role))
+
+    async def authenticate(self, plain_key: str) -> ApiPrincipal | None:
+        """The principal for a valid, unrevoked key; None otherwise."""
+        async with read_session(self._sessionmaker) as s:
+            row = (
+                await s.execute(
+                    select(ApiKeyRow.name, ApiKeyRow.role).where(
+                        ApiKeyRow.key_hash == hash_key(plain_key), ApiKeyRow.revoked_at.is_(None)
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else ApiPrincipal(name=row.name, role=ApiRole(row.role))
+
+    async def revoke(self, name: str) -> int:
+        """Revoke every active key of ``name``; returns how many were revoked."""
+        async with self._sessionmaker() as s:
+            revoked = (
+                await s.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.name == name, ApiKeyRow.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                    .returning(ApiKeyRow.id)
+                )
+            ).all()
+            await s.commit()
+        return len(revoked)

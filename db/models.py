@@ -1,0 +1,275 @@
+"""SQLAlchemy models: the schema the migrations in db/migrations create.
+
+Repositories use these internally and hand out domain models or small frozen views; no
+ORM object leaves db/.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import MoneyType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORDER_ID = 200
+SKU = 60
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+MOVEMENT_REASONS = ("receipt", "adjustment", "reserve", "release", "ship")
+RESERVATION_STATUSES = ("reserved", "released", "shipped")
+INBOX_SOURCES = ("store", "marketplace", "payments", "carrier")
+INBOX_STATUSES = ("pending", "started", "ignored", "failed")
+TASK_STATUSES = ("pending", "picked", "packed", "checked", "cancelled")
+WAREHOUSE_STEPS = ("pick", "pack", "check")
+API_ROLES = ("admin", "ops", "warehouse", "finance", "viewer")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: MoneyType(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(SKU), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ncm: Mapped[str] = mapped_column(String(8))
+    price: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    weight_g: Mapped[int]
+    height_cm: Mapped[int]
+    width_cm: Mapped[int]
+    length_cm: Mapped[int]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Stock(Base):
+    __tablename__ = "stock"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+    )
+
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    warehouse: Mapped[str] = mapped_column(String(20), server_default=text("'main'"))
+    on_hand: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    reserved: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated_at: Mapped[datetime]
+
+
+class StockMovement(Base):
+    """Append-only ledger: per SKU, the sums of the deltas equal the stock row."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (CheckConstraint(_in("reason", MOVEMENT_REASONS), name="reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), index=True)
+    delta_on_hand: Mapped[int]
+    delta_reserved: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(20))
+    order_id: Mapped[str | None] = mapped_column(String(ORDER_ID), index=True)
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    at: Mapped[datetime]
+
+
+class ReservationLine(Base):
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(_in("status", RESERVATION_STATUSES), name="status"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class InboxRow(Base):
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id"),
+        CheckConstraint(_in("source", INBOX_SOURCES), name="source"),
+        CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
+        Index("ix_inbox_status_received_at", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    workflow_id: Mapped[str] = mapped_column(String(ORDER_ID), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+
+
+class OrderRow(Base):
+    """Read model of an order, fed by the activities of its workflow."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(120))
+    total: Mapped[Decimal | None]
+    items: Mapped[list[Any]]
+    needs_attention: Mapped[bool] = mapped_column(server_default=text("false"), index=True)
+    stuck_step: Mapped[str | None] = mapped_column(String(60))
+    failure: Mapped[dict[str, Any] | None]
+    invoice_key: Mapped[str | None] = mapped_column(String(44))
+    tracking_code: Mapped[str | None] = mapped_column(String(60))
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    phase_times: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class InvoiceSeries(Base):
+    """Last number handed out per NF-e series (the row is the allocation lock)."""
+
+    __tablename__ = "invoice_series"
+
+    series: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class InvoiceNumber(Base):
+    """One number per (order, series), never reused: UNIQUE(series, number)."""
+
+    __tablename__ = "invoice_numbers"
+    __table_args__ = (UniqueConstraint("series", "number"),)
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    series: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    number: Mapped[int]
+    allocated_at: Mapped[datetime]
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("series", "number"),)
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    number: Mapped[int]
+    series: Mapped[int]
+    access_key: Mapped[str | None] = mapped_column(String(44), unique=True)
+    protocol: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    authorised_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    xml: Mapped[str | None] = mapped_column(Text)
+
+
+class ShipmentRow(Base):
+    __tablename__ = "shipments"
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(100))
+    tracking_code: Mapped[str] = mapped_column(String(60))
+    carrier: Mapped[str] = mapped_column(String(60))
+    service: Mapped[str] = mapped_column(String(60))
+    price: Mapped[Decimal]
+    label_url: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    status_at: Mapped[datetime]
+    booked_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class WarehouseTask(Base):
+    __tablename__ = "warehouse_tasks"
+    __table_args__ = (
+        CheckConstraint(_in("status", TASK_STATUSES), name="status"),
+        Index("ix_warehouse_tasks_status_created_at", "status", "created_at"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    items: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WarehouseEvent(Base):
+    __tablename__ = "warehouse_events"
+    __table_args__ = (
+        UniqueConstraint("order_id", "step"),
+        CheckConstraint(_in("step", WAREHOUSE_STEPS), name="step"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("warehouse_tasks.order_id"))
+    step: Mapped[str] = mapped_column(String(10))
+    operator: Mapped[str] = mapped_column(String(60))
+    shift: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(60))
+    order_id: Mapped[str | None] = mapped_column(String(ORDER_ID), index=True)
+    details: Mapped[dict[str, Any] | None]
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", API_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
