@@ -1,9 +1,219 @@
-"""Sandbox provider: payments (being written)."""
+"""Sandbox provider: a payment gateway shaped like Mercado Pago.
 
-from fastapi import APIRouter
+Payments are created pending and approved after a delay (Pix/boleto/card confirmation),
+which is announced by a signed webhook; refunds take an `X-Idempotency-Key`.
+
+- Control (no faults): `POST /admin/payments`, `POST /admin/payments/{id}/approve`.
+- API (bearer): `GET /v1/payments/{id}`, `POST /v1/payments/{id}/refunds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+from pydantic import BaseModel, Field
 
 from sandbox.core import SandboxState
+from sandbox.store import bearer_check
+
+PROVIDER = "payments"
+CENT = Decimal("0.01")
+PAYMENT_TYPES = {"pix": "bank_transfer", "boleto": "ticket", "credit_card": "credit_card"}
+
+
+class PaymentIn(BaseModel):
+    external_reference: str = Field(min_length=1, description="<channel>:<external order id>")
+    amount: Decimal = Field(gt=0)
+    method: str = "pix"
+    approve_after_s: float = Field(default=1.0, ge=0)
+    approve: bool = True
+
+
+class RefundIn(BaseModel):
+    amount: Decimal | None = Field(default=None, gt=0, description="omitted: what is left")
+
+
+@dataclass
+class PaymentsData:
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refund_keys: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+def _data(state: SandboxState) -> PaymentsData:
+    data = state.data[PROVIDER].get("db")
+    if not isinstance(data, PaymentsData):
+        data = state.data[PROVIDER]["db"] = PaymentsData()
+    return data
+
+
+def _amount(value: Decimal) -> str:
+    return str(value.quantize(CENT))
 
 
 def build_router(state: SandboxState) -> APIRouter:
-    return APIRouter()
+    db = _data(state)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for task in list(db.tasks):
+            task.cancel()
+
+    router = APIRouter(lifespan=lifespan)
+    admin = APIRouter(prefix="/admin")
+    api = APIRouter(prefix="/v1", dependencies=[Depends(bearer_check(state, PROVIDER))])
+
+    def payment_or_404(payment_id: str) -> dict[str, Any]:
+        payment = db.payments.get(payment_id)
+        if payment is None:
+            raise HTTPException(404, f"payment {payment_id} not found")
+        return payment
+
+    def approve(payment: dict[str, Any]) -> None:
+        if payment["status"] != "pending":
+            return
+        now = state.clock().isoformat()
+        payment.update(
+            status="approved", status_detail="accredited", date_approved=now, date_last_updated=now
+        )
+        state.ledger.record(
+            PROVIDER,
+            "payment_approved",
+            payment_id=payment["id"],
+            external_reference=payment["external_reference"],
+            amount=payment["transaction_amount"],
+        )
+        state.webhooks.send(
+            PROVIDER,
+            {
+                "id": f"evt_{uuid.uuid4().hex[:24]}",
+                "type": "payment",
+                "action": "payment.updated",
+                "api_version": "v1",
+                "live_mode": False,
+                "date_created": now,
+                "data": {
+                    "id": payment["id"],
+                    "status": "approved",
+                    "external_reference": payment["external_reference"],
+                    "transaction_amount": payment["transaction_amount"],
+                },
+            },
+        )
+
+    async def approve_later(payment: dict[str, Any], delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        approve(payment)
+
+    @admin.post("/payments", status_code=201)
+    async def create_payment(body: PaymentIn) -> dict[str, Any]:
+        payment_id = str(1_300_000_000 + next(db.seq))
+        now = state.clock().isoformat()
+        payment: dict[str, Any] = {
+            "id": payment_id,
+            "status": "pending",
+            "status_detail": "pending_waiting_transfer",
+            "external_reference": body.external_reference,
+            "transaction_amount": _amount(body.amount),
+            "transaction_amount_refunded": "0.00",
+            "currency_id": "BRL",
+            "payment_method_id": body.method,
+            "payment_type_id": PAYMENT_TYPES.get(body.method, "account_money"),
+            "date_created": now,
+            "date_approved": None,
+            "date_last_updated": now,
+            "refunds": [],
+        }
+        db.payments[payment_id] = payment
+        state.ledger.record(
+            PROVIDER,
+            "payment_created",
+            payment_id=payment_id,
+            external_reference=body.external_reference,
+            amount=payment["transaction_amount"],
+        )
+        if body.approve:
+            task = asyncio.create_task(approve_later(payment, body.approve_after_s))
+            db.tasks.add(task)
+            task.add_done_callback(db.tasks.discard)
+        return payment
+
+    @admin.post("/payments/{payment_id}/approve")
+    async def approve_now(payment_id: str) -> dict[str, Any]:
+        payment = payment_or_404(payment_id)
+        approve(payment)
+        return payment
+
+    @api.get("/payments/{payment_id}")
+    async def get_payment(payment_id: str) -> dict[str, Any]:
+        await state.faults.before(PROVIDER)
+        return payment_or_404(payment_id)
+
+    @api.post("/payments/{payment_id}/refunds", status_code=201)
+    async def refund(
+        payment_id: str,
+        body: RefundIn | None = None,
+        x_idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        if not x_idempotency_key:
+            raise HTTPException(400, "the X-Idempotency-Key header is required for refunds")
+        await state.faults.before(PROVIDER)
+        payment = payment_or_404(payment_id)
+        known = db.refund_keys.get((payment_id, x_idempotency_key))
+        if known is not None:
+            state.faults.after(PROVIDER)
+            return known
+        if payment["status"] not in ("approved", "refunded"):
+            raise HTTPException(
+                400,
+                f"payment {payment_id} is {payment['status']}; only approved payments "
+                "can be refunded",
+            )
+        paid = Decimal(payment["transaction_amount"])
+        left = paid - Decimal(payment["transaction_amount_refunded"])
+        amount = (body.amount if body and body.amount is not None else left).quantize(CENT)
+        if amount <= 0 or amount > left:
+            raise HTTPException(
+                400,
+                f"refund of {amount} exceeds what is left to refund on payment "
+                f"{payment_id}: {left} of {paid} paid",
+            )
+        refund_id = str(2_100_000_000 + next(db.seq))
+        created = {
+            "id": refund_id,
+            "payment_id": payment_id,
+            "amount": _amount(amount),
+            "status": "approved",
+            "source": {"type": "collector"},
+            "date_created": state.clock().isoformat(),
+        }
+        db.refund_keys[(payment_id, x_idempotency_key)] = created
+        refunded = Decimal(payment["transaction_amount_refunded"]) + amount
+        payment["transaction_amount_refunded"] = _amount(refunded)
+        payment["refunds"].append(created)
+        if refunded == paid:
+            payment.update(status="refunded", status_detail="refunded")
+        state.ledger.record(
+            PROVIDER,
+            "refund",
+            payment_id=payment_id,
+            refund_id=refund_id,
+            amount=created["amount"],
+            external_reference=payment["external_reference"],
+        )
+        state.faults.after(PROVIDER)
+        return created
+
+    router.include_router(admin)
+    router.include_router(api)
+    return router

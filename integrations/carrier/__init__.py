@@ -1,0 +1,1 @@
+"""Adapter to the freight hub (Melhor Envio-like): quotes, labels, tracking."""

@@ -1,0 +1,265 @@
+"""The freight hub's API (Melhor Envio-like): quotes, label booking, cancellation.
+
+Booking has no idempotency key at the provider, so it LOOKS BEFORE IT ACTS: shipments
+carry the order workflow id as their tag, `book` searches by that tag first and finishes
+a shipment found half-way (checkout, generate, print each tolerate having been done)
+instead of buying a second label after a lost response.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
+
+from domain.errors import ProviderRejected
+from domain.fiscal import Issuer
+from domain.freight import Booking, BookingRequest, FreightQuote, Parcel, QuoteRequest
+from domain.orders import Address
+from integrations.http import send
+
+PROVIDER = "carrier"
+M = TypeVar("M", bound=BaseModel)
+# Furthest first: a shipment found in one of these states needs no checkout.
+PURCHASED = ("released", "generated", "posted", "in_transit", "out_for_delivery", "delivered")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class Company(_In):
+    id: str | None = None
+    name: str
+
+
+class QuoteOut(_In):
+    id: int
+    name: str
+    company: Company
+    price: Decimal | None = None
+    custom_price: Decimal | None = None
+    delivery_time: int | None = None
+    error: str | None = None
+
+
+class QuotesOut(RootModel[list[QuoteOut]]):
+    pass
+
+
+class TagRef(_In):
+    tag: str | None = None
+
+
+class ShipmentOut(_In):
+    id: str
+    protocol: str | None = None
+    status: str
+    tag: str | None = None
+    tags: list[TagRef] = []
+    service: str | None = None
+    service_id: int | None = None
+    company: Company | None = None
+    price: Decimal | None = None
+    tracking: str | None = None
+
+    def tagged(self, tag: str) -> bool:
+        return self.tag == tag or any(t.tag == tag for t in self.tags)
+
+
+class ShipmentsOut(RootModel[list[ShipmentOut]]):
+    pass
+
+
+class PrintOut(_In):
+    url: str
+
+
+class Done(RootModel[dict[str, dict[str, Any]]]):
+    pass
+
+
+def _read(response: httpx.Response, model: type[M]) -> M:
+    """Validate the carrier's answer; a shape we do not recognise is a final rejection."""
+    try:
+        return model.model_validate(json.loads(response.content, parse_float=Decimal))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
+    except ValueError:
+        problem = "the body is not JSON"
+    raise ProviderRejected(
+        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
+        f"unexpected body ({problem})",
+        provider=PROVIDER,
+        code="unexpected_response",
+    )
+
+
+def _volume(parcel: Parcel) -> dict[str, float]:
+    return {
+        "height": parcel.height_cm,
+        "width": parcel.width_cm,
+        "length": parcel.length_cm,
+        "weight": parcel.weight_g / 1000,  # kg
+    }
+
+
+def _place(name: str, address: Address, **extra: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "address": address.street,
+        "number": address.number,
+        "complement": address.complement,
+        "district": address.district,
+        "city": address.city,
+        "state_abbr": address.state,
+        "country_id": "BR",
+        "postal_code": address.postal_code,
+        **extra,
+    }
+
+
+class CarrierClient:
+    """`base_url` is the API root, e.g. `<sandbox>/carrier`; `sender` is who ships (name,
+    CNPJ and address on the label), `origin_postal_code` overrides where parcels leave
+    from (the warehouse) when it is not the sender's address."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        token: str,
+        *,
+        sender: Issuer,
+        origin_postal_code: str | None = None,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._sender = sender
+        self._origin = origin_postal_code or sender.address.postal_code
+
+    async def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
+        url = f"{self._base}/api/v2/me{path}"
+        response = await send(self._http, PROVIDER, method, url, headers=self._headers, **kwargs)
+        return _read(response, model)
+
+    async def quote(self, request: QuoteRequest) -> list[FreightQuote]:
+        """Every service's quote; one that cannot serve the route keeps its `error`."""
+        out = await self._call(
+            "POST",
+            "/shipment/calculate",
+            QuotesOut,
+            json={
+                "from": {"postal_code": request.from_postal_code},
+                "to": {"postal_code": request.to_postal_code},
+                "package": _volume(request.parcel),
+                "options": {"insurance_value": float(request.parcel.declared_value)},
+            },
+        )
+        return [
+            FreightQuote(
+                service_id=q.id,
+                carrier=q.company.name,
+                service=q.name,
+                price=q.custom_price or q.price or Decimal("0"),
+                delivery_days=q.delivery_time or 0,
+                error=q.error,
+            )
+            for q in out.root
+        ]
+
+    async def find(self, order_id: str) -> list[ShipmentOut]:
+        """Live (not cancelled) shipments tagged with `order_id`, furthest along first."""
+        found = await self._call("GET", "/orders/search", ShipmentsOut, params={"q": order_id})
+        live = [s for s in found.root if s.tagged(order_id) and s.status != "cancelled"]
+        return sorted(
+            live,
+            key=lambda s: PURCHASED.index(s.status) if s.status in PURCHASED else -1,
+            reverse=True,
+        )
+
+    async def book(self, request: BookingRequest) -> Booking:
+        """Buy, generate and print one label for the order, at most once whatever retries."""
+        existing = await self.find(request.order_id)
+        shipment = existing[0] if existing else await self._cart(request)
+        if shipment.status not in PURCHASED:
+            await self._checkout(shipment.id)
+        if shipment.tracking is None:
+            await self._call("POST", "/shipment/generate", Done, json={"orders": [shipment.id]})
+        printed = await self._call(
+            "POST", "/shipment/print", PrintOut, json={"orders": [shipment.id]}
+        )
+        final = await self._call("GET", f"/orders/{shipment.id}", ShipmentOut)
+        if not final.tracking:
+            raise ProviderRejected(
+                f"carrier shipment {final.id} has no tracking code after generate",
+                provider=PROVIDER,
+                code="no_tracking",
+            )
+        return Booking(
+            order_id=request.order_id,
+            shipment_id=final.id,
+            tracking_code=final.tracking,
+            carrier=final.company.name if final.company else request.quote.carrier,
+            service=final.service or request.quote.service,
+            price=final.price if final.price is not None else request.quote.price,
+            label_url=printed.url,
+        )
+
+    async def _cart(self, request: BookingRequest) -> ShipmentOut:
+        sender = self._sender
+        origin = sender.address.model_copy(update={"postal_code": self._origin})
+        options: dict[str, Any] = {
+            "insurance_value": float(request.parcel.declared_value),
+            "receipt": False,
+            "own_hand": False,
+            "non_commercial": request.invoice_key is None,
+        }
+        if request.invoice_key:
+            options["invoice"] = {"key": request.invoice_key}
+        return await self._call(
+            "POST",
+            "/cart",
+            ShipmentOut,
+            json={
+                "service": request.quote.service_id,
+                "from": _place(
+                    sender.trade_name or sender.name, origin, company_document=sender.cnpj
+                ),
+                "to": _place(request.recipient_name, request.recipient_address),
+                "volumes": [_volume(request.parcel)],
+                "options": options,
+                "tag": request.order_id,
+            },
+        )
+
+    async def _checkout(self, shipment_id: str) -> None:
+        try:
+            await self._call("POST", "/shipment/checkout", _In, json={"orders": [shipment_id]})
+        except ProviderRejected as exc:
+            # Bought by an earlier attempt whose answer was lost: that is what we wanted.
+            if exc.code != "http_422" or "already purchased" not in exc.message:
+                raise
+
+    async def cancel(self, order_id: str, shipment_id: str | None = None) -> None:
+        """Cancel the order's label(s); cancelling twice is a no-op. Without a shipment id
+        every live shipment tagged with the order is cancelled."""
+        ids = [shipment_id] if shipment_id else [s.id for s in await self.find(order_id)]
+        for sid in ids:
+            await self._call(
+                "POST",
+                "/shipment/cancel",
+                Done,
+                json={
+                    "order": {
+                        "id": sid,
+                        "reason_id": "2",
+                        "description": f"order {order_id} cancelled",
+                    }
+                },
+            )

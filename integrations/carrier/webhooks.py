@@ -1,0 +1,78 @@
+"""The carrier's tracking webhooks: `{"id", "event": "order.<status>", "data": {"id",
+"status", "tracking", "tag": "order:<channel>:<external id>", "updated_at"}}`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.events import EventKind, OrderEvent
+from domain.freight import TrackingEvent, TrackingStatus
+from domain.ids import parse_order_workflow_id
+from integrations.webhooks import WebhookPayloadError, parse_payload
+
+STATUSES = {
+    "posted": TrackingStatus.POSTED,
+    "in_transit": TrackingStatus.IN_TRANSIT,
+    "out_for_delivery": TrackingStatus.OUT_FOR_DELIVERY,
+    "delivered": TrackingStatus.DELIVERED,
+    "undelivered": TrackingStatus.FAILED,
+}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class ShipmentData(_In):
+    id: str = Field(min_length=1)
+    status: str
+    tracking: str | None = None
+    tag: str
+    updated_at: datetime
+
+
+class CarrierWebhook(_In):
+    id: str = Field(min_length=1)
+    event: str
+    data: ShipmentData
+
+
+def parse_carrier_webhook(body: bytes, received_at: datetime) -> OrderEvent | None:
+    """A tracking state (posted, in transit, out for delivery, delivered, undelivered) ->
+    TRACKING for the order named by the shipment's tag; other events -> None (ignored)."""
+    what = "carrier webhook"
+    hook = parse_payload(CarrierWebhook, body, what=what)
+    status = STATUSES.get(hook.data.status)
+    if status is None:
+        return None
+    try:
+        channel, external_id = parse_order_workflow_id(hook.data.tag)
+    except ValueError as exc:
+        raise WebhookPayloadError(
+            f"malformed {what} at data.tag: expected 'order:<channel>:<order id>', "
+            f"got {hook.data.tag!r}",
+            field="data.tag",
+        ) from exc
+    if not hook.data.tracking:
+        raise WebhookPayloadError(
+            f"malformed {what} at data.tracking: a {hook.data.status} event needs the code",
+            field="data.tracking",
+        )
+    event_id = f"carrier:{hook.id}"
+    return OrderEvent(
+        event_id=event_id,
+        kind=EventKind.TRACKING,
+        channel=channel,
+        external_id=external_id,
+        received_at=received_at,
+        tracking=TrackingEvent(
+            event_id=event_id,
+            shipment_id=hook.data.id,
+            tracking_code=hook.data.tracking,
+            status=status,
+            at=hook.data.updated_at,
+            description=hook.event,
+        ),
+    )

@@ -1,0 +1,197 @@
+"""The marketplace's API (Mercado Livre-like) behind OAuth2 client credentials.
+
+The access token is obtained lazily, cached with its expiry and renewed with the
+(single-use) refresh token when it expires or when a call answers 401; that call is then
+retried once. Renewal is serialised so concurrent calls do not burn the refresh token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from domain.channels import CancelledNotice, ShippedNotice
+from domain.errors import ProviderRejected
+from domain.orders import Order
+from integrations.http import send
+from integrations.marketplace.schema import (
+    PROVIDER,
+    MLOrder,
+    SearchOut,
+    TokenOut,
+    translate_ml_order,
+)
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Ack(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class ItemAck(_Ack):
+    id: str
+    available_quantity: int
+
+
+class OrderAck(_Ack):
+    order_id: str
+
+
+def _read(response: httpx.Response, model: type[M]) -> M:
+    """Validate the marketplace's answer; a shape we do not recognise is a final rejection."""
+    try:
+        return model.model_validate(json.loads(response.content, parse_float=Decimal))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
+    except ValueError:
+        problem = "the body is not JSON"
+    raise ProviderRejected(
+        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
+        f"unexpected body ({problem})",
+        provider=PROVIDER,
+        code="unexpected_response",
+    )
+
+
+class MarketplaceClient:
+    """`base_url` is the API root, e.g. `<sandbox>/marketplace` or the real API host."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._clock = clock
+        self._access: str | None = None
+        self._refresh: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self._item_ids: dict[str, list[str]] = {}
+
+    # -- OAuth2 -----------------------------------------------------------------------
+
+    async def _grant(self, form: dict[str, str]) -> str:
+        form = {"client_id": self._client_id, "client_secret": self._client_secret, **form}
+        sent_at = self._clock()
+        response = await send(
+            self._http,
+            PROVIDER,
+            "POST",
+            f"{self._base}/oauth/token",
+            data=form,
+            headers={"Accept": "application/json"},
+        )
+        token = _read(response, TokenOut)
+        self._access, self._refresh = token.access_token, token.refresh_token
+        # Renew a little early: a token that expires in flight costs a round trip.
+        self._expires_at = sent_at + token.expires_in - min(60.0, token.expires_in * 0.1)
+        return token.access_token
+
+    async def _renew(self, stale: str | None) -> str:
+        """Get a fresh token unless another call already replaced `stale`."""
+        async with self._lock:
+            if self._access is not None and self._access != stale and self._fresh():
+                return self._access
+            if self._refresh:
+                refresh = {"grant_type": "refresh_token", "refresh_token": self._refresh}
+                self._refresh = None  # single use, whatever happens next
+                try:
+                    return await self._grant(refresh)
+                except ProviderRejected as exc:  # used, revoked or expired: start over
+                    log.info("marketplace refused the refresh token (%s); new grant", exc)
+            return await self._grant({"grant_type": "client_credentials"})
+
+    def _fresh(self) -> bool:
+        return self._clock() < self._expires_at
+
+    async def _token(self) -> str:
+        if self._access is not None and self._fresh():
+            return self._access
+        return await self._renew(self._access)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = f"{self._base}{path}"
+        token = await self._token()
+        try:
+            return await send(self._http, PROVIDER, method, url, headers=_bearer(token), **kwargs)
+        except ProviderRejected as exc:
+            if exc.code != "http_401":
+                raise
+        token = await self._renew(token)  # revoked or expired early: renew, retry once
+        return await send(self._http, PROVIDER, method, url, headers=_bearer(token), **kwargs)
+
+    # -- channel operations -----------------------------------------------------------
+
+    async def get_order(self, external_id: str) -> Order:
+        response = await self._call("GET", f"/orders/{quote(external_id, safe='')}")
+        return translate_ml_order(_read(response, MLOrder))
+
+    async def _items_for(self, sku: str) -> list[str]:
+        if sku not in self._item_ids:
+            response = await self._call("GET", "/users/me/items/search", params={"seller_sku": sku})
+            self._item_ids[sku] = _read(response, SearchOut).results
+        return self._item_ids[sku]
+
+    async def push_stock(self, sku: str, available: int) -> None:
+        """Set `available_quantity` on every listing of `sku`; a SKU not listed on the
+        marketplace is skipped (nothing to update there)."""
+        item_ids = await self._items_for(sku)
+        if not item_ids:
+            log.info("marketplace has no listing with seller_sku %s; stock not pushed", sku)
+            return
+        for item_id in item_ids:
+            try:
+                response = await self._call(
+                    "PUT", f"/items/{item_id}", json={"available_quantity": available}
+                )
+            except ProviderRejected as exc:
+                if exc.code == "http_404":
+                    self._item_ids.pop(sku, None)  # listing gone: search again next time
+                raise
+            _read(response, ItemAck)
+
+    async def notify_shipped(self, notice: ShippedNotice) -> None:
+        """Upload the NF-e key, then the tracking number (both are idempotent there)."""
+        order_id = quote(notice.external_id, safe="")
+        response = await self._call(
+            "POST", f"/orders/{order_id}/invoice", json={"fiscal_key": notice.invoice_key}
+        )
+        _read(response, OrderAck)
+        response = await self._call(
+            "POST",
+            f"/shipments/{order_id}/tracking",
+            json={"tracking_number": notice.tracking_code, "carrier": notice.carrier},
+        )
+        _read(response, OrderAck)
+
+    async def notify_cancelled(self, notice: CancelledNotice) -> None:
+        response = await self._call(
+            "POST",
+            f"/orders/{quote(notice.external_id, safe='')}/cancellation_ack",
+            json={"reason": notice.reason},
+        )
+        _read(response, OrderAck)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,1 @@
+"""Adapter to the payment gateway (Mercado Pago-like): confirmations and refunds."""

@@ -1,0 +1,111 @@
+"""The payment gateway's API (Mercado Pago-like): read a payment, refund it."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from domain.errors import ProviderRejected
+from domain.money import Money
+from domain.orders import Frozen
+from domain.payments import Refund, RefundRequest
+from integrations.http import send
+
+PROVIDER = "payments"
+M = TypeVar("M", bound=BaseModel)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class RefundOut(_In):
+    id: str
+    payment_id: str
+    amount: Decimal
+    status: str
+
+
+class PaymentOut(_In):
+    id: str
+    status: str
+    external_reference: str | None = None
+    transaction_amount: Decimal
+    transaction_amount_refunded: Decimal = Decimal("0")
+    payment_method_id: str | None = None
+
+
+class PaymentInfo(Frozen):
+    """A payment as the gateway shows it now."""
+
+    payment_id: str
+    status: str
+    external_reference: str | None = None
+    amount: Money
+    refunded: Money = Decimal("0")
+    method: str | None = None
+
+
+def _read(response: httpx.Response, model: type[M]) -> M:
+    """Validate the gateway's answer; a shape we do not recognise is a final rejection."""
+    try:
+        return model.model_validate(json.loads(response.content, parse_float=Decimal))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
+    except ValueError:
+        problem = "the body is not JSON"
+    raise ProviderRejected(
+        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
+        f"unexpected body ({problem})",
+        provider=PROVIDER,
+        code="unexpected_response",
+    )
+
+
+class PaymentsClient:
+    """`base_url` is the API root, e.g. `<sandbox>/payments`."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, token: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def refund(self, request: RefundRequest) -> Refund:
+        """Refund `request.amount`; the idempotency key makes a retry return the same
+        refund instead of paying twice."""
+        response = await send(
+            self._http,
+            PROVIDER,
+            "POST",
+            f"{self._base}/v1/payments/{quote(request.payment_id, safe='')}/refunds",
+            json={"amount": str(request.amount)},
+            headers={**self._headers, "X-Idempotency-Key": request.idempotency_key},
+        )
+        out = _read(response, RefundOut)
+        return Refund(
+            refund_id=out.id, payment_id=out.payment_id, amount=out.amount, status=out.status
+        )
+
+    async def get_payment(self, payment_id: str) -> PaymentInfo:
+        response = await send(
+            self._http,
+            PROVIDER,
+            "GET",
+            f"{self._base}/v1/payments/{quote(payment_id, safe='')}",
+            headers=self._headers,
+        )
+        out = _read(response, PaymentOut)
+        return PaymentInfo(
+            payment_id=out.id,
+            status=out.status,
+            external_reference=out.external_reference,
+            amount=out.transaction_amount,
+            refunded=out.transaction_amount_refunded,
+            method=out.payment_method_id,
+        )

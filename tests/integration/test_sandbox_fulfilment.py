@@ -1,0 +1,308 @@
+"""The payment gateway and carrier simulators over real HTTP, driven through our adapters:
+refunds exactly once, labels bought exactly once through lost responses, tracking."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+
+from domain.errors import ProviderRejected, ProviderUnavailable
+from domain.events import EventKind
+from domain.fiscal import Issuer
+from domain.freight import (
+    BookingRequest,
+    FreightQuote,
+    Parcel,
+    QuoteRequest,
+    TrackingStatus,
+    choose_quote,
+)
+from domain.orders import Address, Channel
+from domain.payments import RefundRequest
+from integrations.carrier.client import CarrierClient
+from integrations.carrier.webhooks import parse_carrier_webhook
+from integrations.payments.client import PaymentsClient
+from integrations.payments.webhooks import parse_payment_webhook
+from integrations.webhooks import verify_signature
+from sandbox.app import create_sandbox_app
+from sandbox.core import PROVIDERS, FaultConfig, SandboxConfig, SandboxState
+from tests.support.servers import serve
+
+pytestmark = pytest.mark.integration
+
+SECRETS = {p: f"test-webhook-secret-{p}" for p in PROVIDERS}
+TOKENS = {p: f"test-api-token-{p}" for p in PROVIDERS}
+SP = Address(
+    street="Rua Augusta",
+    number="1000",
+    district="Consolacao",
+    city="Sao Paulo",
+    state="SP",
+    postal_code="01304001",
+)
+RECIFE = Address(
+    street="Rua da Aurora",
+    number="300",
+    district="Boa Vista",
+    city="Recife",
+    city_code="2611606",
+    state="PE",
+    postal_code="50050000",
+)
+SENDER = Issuer(cnpj="11222333000181", name="RETAGUARDA LTDA", ie="111111111111", address=SP)
+PARCEL = Parcel(
+    weight_g=1200, height_cm=10, width_cm=20, length_cm=30, declared_value=Decimal("150")
+)
+PAC = FreightQuote(service_id=1, carrier="Correios", service="PAC", price=Decimal("30"))
+
+
+@dataclass
+class Inbox:
+    hooks: list[tuple[str, str | None, bytes]] = field(default_factory=list)
+
+    async def wait(self, provider: str, count: int = 1) -> list[tuple[str | None, bytes]]:
+        for _ in range(250):
+            got = [(sig, body) for p, sig, body in self.hooks if p == provider]
+            if len(got) >= count:
+                return got
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"expected {count} {provider} webhook(s), got {len(got)}")
+
+
+@dataclass
+class World:
+    url: str
+    state: SandboxState
+    inbox: Inbox
+    http: httpx.AsyncClient
+
+    async def admin(self, path: str, body: Any = None) -> Any:
+        response = await self.http.post(f"{self.url}{path}", json=body)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def ledger(self, kind: str) -> list[dict[str, Any]]:
+        response = await self.http.get(f"{self.url}/admin/ledger", params={"kind": kind})
+        return list(response.json())
+
+    async def set_faults(self, provider: str, faults: FaultConfig) -> None:
+        response = await self.http.put(
+            f"{self.url}/admin/faults/{provider}", json=faults.model_dump()
+        )
+        assert response.status_code == 200, response.text
+
+    def payments(self) -> PaymentsClient:
+        return PaymentsClient(self.http, f"{self.url}/payments", TOKENS["payments"])
+
+    def carrier(self) -> CarrierClient:
+        return CarrierClient(self.http, f"{self.url}/carrier", TOKENS["carrier"], sender=SENDER)
+
+
+def receiver(inbox: Inbox) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/webhooks/{provider}")
+    async def hook(provider: str, request: Request) -> dict[str, bool]:
+        inbox.hooks.append((provider, request.headers.get("X-Signature"), await request.body()))
+        return {"ok": True}
+
+    return app
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    inbox = Inbox()
+    async with serve(receiver(inbox)) as hooks_url:
+        config = SandboxConfig(
+            seed=11,
+            webhook_target=f"{hooks_url}/webhooks",
+            webhook_secrets=SECRETS,
+            api_tokens=TOKENS,
+            carrier_step_s=0.05,
+        )
+        state = SandboxState(config)
+        async with (
+            serve(create_sandbox_app(config, state)) as url,
+            httpx.AsyncClient(timeout=5.0) as http,
+        ):
+            yield World(url, state, inbox, http)
+
+
+async def approved_payment(world: World, amount: str) -> str:
+    body = {"external_reference": "store:1001", "amount": amount, "approve_after_s": 0}
+    created = await world.admin("/payments/admin/payments", body)
+    ((signature, raw),) = await world.inbox.wait("payments")
+    verify_signature(SECRETS["payments"], raw, signature, now=time.time(), tolerance_s=300)
+    event = parse_payment_webhook(raw, datetime.now(UTC))
+    assert event is not None
+    assert event.kind is EventKind.PAYMENT_CONFIRMED
+    assert (event.channel, event.external_id) == (Channel.STORE, "1001")
+    assert event.payment_id == created["id"]
+    assert event.amount == Decimal(amount)
+    return str(created["id"])
+
+
+async def test_refund_repeated_with_same_key_refunds_once(world: World) -> None:
+    payment_id = await approved_payment(world, "100.00")
+    request = RefundRequest(
+        order_id="order:store:1001",
+        idempotency_key="order:store:1001:refund",
+        payment_id=payment_id,
+        amount=Decimal("40.00"),
+    )
+    client = world.payments()
+
+    first = await client.refund(request)
+    again = await client.refund(request)
+    payment = await client.get_payment(payment_id)
+
+    assert first == again
+    assert first.amount == Decimal("40.00")
+    assert [e["refund_id"] for e in await world.ledger("refund")] == [first.refund_id]
+    assert payment.refunded == Decimal("40.00")
+    assert payment.status == "approved"
+
+
+async def test_refund_beyond_what_is_left_is_rejected_with_the_amounts(world: World) -> None:
+    payment_id = await approved_payment(world, "50.00")
+    client = world.payments()
+    await client.refund(
+        RefundRequest(order_id="o", idempotency_key="a", payment_id=payment_id, amount="30")
+    )
+
+    with pytest.raises(ProviderRejected) as caught:
+        await client.refund(
+            RefundRequest(order_id="o", idempotency_key="b", payment_id=payment_id, amount="30")
+        )
+
+    assert "20.00 of 50.00" in caught.value.message
+    assert len(await world.ledger("refund")) == 1
+
+
+async def test_quotes_cover_three_services_and_keep_route_errors(world: World) -> None:
+    client = world.carrier()
+    near = await client.quote(
+        QuoteRequest(
+            order_id="o", from_postal_code="01304001", to_postal_code="04538133", parcel=PARCEL
+        )
+    )
+    far = await client.quote(
+        QuoteRequest(
+            order_id="o", from_postal_code="01304001", to_postal_code="69005040", parcel=PARCEL
+        )
+    )
+
+    assert [q.service for q in near] == ["PAC", "SEDEX", ".Package"]
+    assert all(q.error is None and q.price > 0 for q in near)
+    assert near == await client.quote(
+        QuoteRequest(
+            order_id="o", from_postal_code="01304001", to_postal_code="04538133", parcel=PARCEL
+        )
+    )
+    jadlog = far[2]
+    assert jadlog.carrier == "Jadlog"
+    assert jadlog.error is not None
+    assert choose_quote(far).error is None
+
+
+def booking(order_id: str = "order:store:1001") -> BookingRequest:
+    return BookingRequest(
+        order_id=order_id,
+        idempotency_key=f"{order_id}:book",
+        quote=PAC,
+        parcel=PARCEL,
+        recipient_name="Maria Silva",
+        recipient_address=RECIFE,
+        invoice_key="26261111222333000181550010000000011000000019",
+    )
+
+
+async def test_book_retried_after_lost_response_buys_one_label(world: World) -> None:
+    client = world.carrier()
+    await world.set_faults("carrier", FaultConfig(lost_response_rate=1.0))
+    with pytest.raises(ProviderUnavailable):
+        await client.book(booking())
+    await world.set_faults("carrier", FaultConfig())
+
+    booked = await client.book(booking())
+    again = await client.book(booking())
+
+    purchased = await world.ledger("label_purchased")
+    assert [e["shipment_id"] for e in purchased] == [booked.shipment_id]
+    assert again == booked
+    assert booked.tracking_code.startswith("ME")
+    assert booked.tracking_code.endswith("BR")
+
+
+async def test_book_keeps_retrying_through_lost_responses_and_buys_once(world: World) -> None:
+    client = world.carrier()
+    await world.set_faults("carrier", FaultConfig(lost_response_rate=1.0))
+
+    booked = None
+    for _attempt in range(10):  # what Temporal's retry policy would do
+        try:
+            booked = await client.book(booking())
+            break
+        except ProviderUnavailable:
+            continue
+
+    assert booked is not None
+    assert len(await world.ledger("label_purchased")) == 1
+    assert len(await world.ledger("label_generated")) == 1
+
+
+async def test_label_pdf_is_served(world: World) -> None:
+    booked = await world.carrier().book(booking())
+
+    response = await world.http.get(booked.label_url)
+
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-1.4")
+    assert b"%%EOF" in response.content
+
+
+async def test_tracking_webhooks_follow_the_parcel_to_delivery(world: World) -> None:
+    booked = await world.carrier().book(booking("order:marketplace:2000000001"))
+
+    hooks = await world.inbox.wait("carrier", 4)
+    events = [parse_carrier_webhook(body, datetime.now(UTC)) for _, body in hooks]
+    for signature, body in hooks:
+        verify_signature(SECRETS["carrier"], body, signature, now=time.time(), tolerance_s=300)
+
+    assert all(e is not None and e.tracking is not None for e in events)
+    tracked = [e.tracking for e in events if e and e.tracking]
+    assert [t.status for t in tracked] == [
+        TrackingStatus.POSTED,
+        TrackingStatus.IN_TRANSIT,
+        TrackingStatus.OUT_FOR_DELIVERY,
+        TrackingStatus.DELIVERED,
+    ]
+    assert {(e.channel, e.external_id) for e in events if e} == {
+        (Channel.MARKETPLACE, "2000000001")
+    }
+    assert {t.tracking_code for t in tracked} == {booked.tracking_code}
+    with pytest.raises(ProviderRejected, match="delivered"):
+        await world.carrier().cancel("order:marketplace:2000000001", booked.shipment_id)
+
+
+async def test_cancel_twice_cancels_once_and_stops_tracking(world: World) -> None:
+    world.state.config.carrier_step_s = 0.3
+    client = world.carrier()
+    booked = await client.book(booking())
+
+    await client.cancel(booked.order_id, booked.shipment_id)
+    await client.cancel(booked.order_id)  # by tag: nothing live is left, nothing happens
+    await client.cancel(booked.order_id, booked.shipment_id)
+    await asyncio.sleep(0.5)
+
+    assert len(await world.ledger("label_cancelled")) == 1
+    assert await world.ledger("tracking") == []
