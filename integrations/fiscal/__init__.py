@@ -1,0 +1,1 @@
+"""Fiscal documents: NF-e building, signing, validation and the invoicing service."""

@@ -1,0 +1,250 @@
+"""The NF-e builder: complete, schema-valid, consistent totals, deterministic.
+
+The sample factories at the top are shared with tests/integration/test_sefaz_*.py."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from domain.fiscal import InvoiceLine, InvoiceRequest, Issuer, is_valid_access_key
+from domain.orders import Address, Channel, Customer, Order, OrderItem
+from integrations.fiscal.certificate import load_certificate, make_dev_certificate
+from integrations.fiscal.nfe import HOMOLOGATION_NAME, NfeBuilder, text
+from integrations.fiscal.schema import nfe_schema
+from integrations.fiscal.signing import NfeSigner
+
+pytestmark = pytest.mark.unit
+
+NS = {"n": "http://www.portalfiscal.inf.br/nfe"}
+ISSUER_CNPJ = "11222333000181"
+CERT_PASSWORD = "dev-only"
+
+
+def sample_issuer(*, crt: str = "3", environment: int = 2, state: str = "SP") -> Issuer:
+    return Issuer(
+        cnpj=ISSUER_CNPJ,
+        name="Retaguarda Comércio Eletrônico Ltda",
+        trade_name="Retaguarda Store",
+        ie="123456789110",
+        crt=crt,
+        environment=environment,
+        address=Address(
+            street="Avenida Paulista",
+            number="1000",
+            complement="Conjunto 12",
+            district="Bela Vista",
+            city="São Paulo",
+            city_code="3550308",
+            state=state,
+            postal_code="01310100",
+        ),
+    )
+
+
+def sample_customer(state: str = "SP") -> Customer:
+    return Customer(
+        name="Maria José da Conceição",
+        cpf="52998224725",
+        email="maria@example.com",
+        phone="11 98765-4321",
+        address=Address(
+            street="Rua das Flores",
+            number="42",
+            district="Centro",
+            city="Salvador" if state == "BA" else "Campinas",
+            city_code="2927408" if state == "BA" else "3509502",
+            state=state,
+            postal_code="40010000" if state == "BA" else "13010000",
+        ),
+    )
+
+
+def sample_request(
+    *,
+    number: int = 1,
+    order_id: str = "order:store:A-1",
+    lines: tuple[tuple[str, int, str], ...] = (("CANECA-01", 2, "39.90"), ("CAFE-500", 1, "24.50")),
+    shipping: str = "15.00",
+    state: str = "SP",
+    payment_method: str = "pix",
+    channel: Channel = Channel.STORE,
+    issued_at: datetime = datetime(2026, 11, 20, 14, 30, tzinfo=UTC),
+) -> InvoiceRequest:
+    items = tuple(
+        OrderItem(sku=sku, quantity=qty, unit_price=Decimal(price)) for sku, qty, price in lines
+    )
+    merchandise = sum((i.subtotal for i in items), Decimal(0))
+    order = Order(
+        channel=channel,
+        external_id=order_id.rsplit(":", 1)[-1],
+        placed_at=issued_at,
+        customer=sample_customer(state),
+        items=items,
+        shipping_price=Decimal(shipping),
+        total=merchandise + Decimal(shipping),
+        payment_method=payment_method,
+        payment_id="PAY-1",
+    )
+    return InvoiceRequest(
+        order_id=order_id,
+        order=order,
+        lines=tuple(
+            InvoiceLine(
+                sku=i.sku,
+                description=f"Produto {i.sku} — edição “especial” ☕",
+                ncm="69120000",
+                quantity=i.quantity,
+                unit_price=i.unit_price,
+            )
+            for i in items
+        ),
+        number=number,
+        series=1,
+        issued_at=issued_at,
+        idempotency_key=f"{order_id}:invoice",
+    )
+
+
+def dev_signer(directory: Path) -> NfeSigner:
+    path = directory / "dev-a1.pfx"
+    make_dev_certificate(path, ISSUER_CNPJ, CERT_PASSWORD)
+    return NfeSigner(load_certificate(path, CERT_PASSWORD))
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> NfeSigner:
+    return dev_signer(tmp_path_factory.mktemp("cert"))
+
+
+def parse(xml: str) -> etree._Element:
+    return etree.fromstring(xml.encode())
+
+
+def values(root: etree._Element, path: str) -> list[Decimal]:
+    return [Decimal(v) for v in root.xpath(f"{path}/text()", namespaces=NS)]
+
+
+CASES: dict[str, dict[str, dict[str, Any]]] = {
+    "normal regime, same state, pix": {"issuer": {"crt": "3"}, "request": {}},
+    "normal regime, to the northeast, card": {
+        "issuer": {"crt": "3"},
+        "request": {"state": "BA", "payment_method": "credit_card"},
+    },
+    "simples nacional, boleto, free shipping": {
+        "issuer": {"crt": "1"},
+        "request": {"shipping": "0", "payment_method": "boleto"},
+    },
+    "marketplace with intermediary, odd cents, unknown payment": {
+        "issuer": {"crt": "3"},
+        "builder": {"intermediaries": {"marketplace": "03007331000141"}},
+        "request": {
+            "channel": Channel.MARKETPLACE,
+            "lines": (("A", 3, "0.33"), ("B", 7, "10.01"), ("C", 1, "999.99")),
+            "shipping": "10.00",
+            "payment_method": "voucher",
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_signed_nfe_validates_against_the_xsd_with_no_errors(case, signer):
+    builder = NfeBuilder(sample_issuer(**CASES[case]["issuer"]), **CASES[case].get("builder", {}))
+    built = builder.build(sample_request(**CASES[case]["request"]))
+
+    signed = signer.sign(built.xml, built.reference_id)
+
+    assert nfe_schema().errors(signed) == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_totals_add_up_to_the_order_total(case):
+    request = sample_request(**CASES[case]["request"])
+    root = parse(NfeBuilder(sample_issuer(**CASES[case]["issuer"])).build(request).xml)
+    tot = "n:infNFe/n:total/n:ICMSTot"
+
+    assert sum(values(root, "//n:det/n:prod/n:vProd")) == values(root, f"{tot}/n:vProd")[0]
+    assert sum(values(root, "//n:det/n:prod/n:vFrete")) == request.order.shipping_price
+    assert sum(values(root, "//n:det//n:vICMS")) == values(root, f"{tot}/n:vICMS")[0]
+    assert sum(values(root, "//n:det//n:vPIS")) == values(root, f"{tot}/n:vPIS")[0]
+    assert values(root, f"{tot}/n:vNF") == [request.order.total]
+    assert values(root, "//n:pag/n:detPag/n:vPag") == [request.order.total]
+
+
+def test_the_same_request_always_gives_the_same_access_key_and_document(signer):
+    builder = NfeBuilder(sample_issuer())
+    first, again = builder.build(sample_request()), builder.build(sample_request())
+
+    assert first == again
+    assert first.access_key == builder.access_key(sample_request())
+    assert is_valid_access_key(first.access_key)
+    assert signer.sign(first.xml, first.reference_id) == signer.sign(again.xml, again.reference_id)
+
+
+def test_homologation_names_the_recipient_as_required_and_production_does_not():
+    homologation = parse(NfeBuilder(sample_issuer(environment=2)).build(sample_request()).xml)
+    production = parse(NfeBuilder(sample_issuer(environment=1)).build(sample_request()).xml)
+
+    assert homologation.findtext(".//n:dest/n:xNome", namespaces=NS) == HOMOLOGATION_NAME
+    assert production.findtext(".//n:dest/n:xNome", namespaces=NS) == "Maria José da Conceição"
+    assert production.findtext(".//n:ide/n:tpAmb", namespaces=NS) == "1"
+
+
+def test_interstate_sale_uses_interstate_cfop_and_rate():
+    root = parse(NfeBuilder(sample_issuer()).build(sample_request(state="BA")).xml)
+
+    assert root.findtext(".//n:ide/n:idDest", namespaces=NS) == "2"
+    assert set(root.xpath("//n:CFOP/text()", namespaces=NS)) == {"6102"}
+    assert set(root.xpath("//n:pICMS/text()", namespaces=NS)) == {"7.00"}
+
+
+def test_issue_date_is_brasilia_time_and_matches_the_key_month():
+    request = sample_request(issued_at=datetime(2026, 12, 1, 1, 0, tzinfo=UTC))  # Nov 30 in BR
+    built = NfeBuilder(sample_issuer()).build(request)
+
+    assert parse(built.xml).findtext(".//n:dhEmi", namespaces=NS) == "2026-11-30T22:00:00-03:00"
+    assert built.access_key[2:6] == "2611"
+
+
+def test_free_text_is_fitted_to_the_nfe_string_type():
+    assert text("  Caneca – “azul”\n  ☕ grande ", 60) == 'Caneca - "azul" grande'
+    assert text("Ação çé", 60) == "Ação çé"
+    assert text("x" * 200, 120) == "x" * 120
+    assert text("☕", 10) == "-"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.integers(1, 50),
+            st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999.99"), places=2),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    shipping=st.decimals(min_value=Decimal("0"), max_value=Decimal("300"), places=2),
+    crt=st.sampled_from(["1", "3"]),
+    state=st.sampled_from(["SP", "BA", "RJ"]),
+)
+def test_any_order_gives_a_valid_nfe_whose_total_is_the_order_total(
+    lines, shipping, crt, state, signer
+):
+    request = sample_request(
+        lines=tuple((f"SKU-{n}", qty, str(price)) for n, (qty, price) in enumerate(lines)),
+        shipping=str(shipping),
+        state=state,
+    )
+    built = NfeBuilder(sample_issuer(crt=crt)).build(request)
+    signed = signer.sign(built.xml, built.reference_id)
+
+    assert nfe_schema().errors(signed) == []
+    assert values(parse(built.xml), "//n:ICMSTot/n:vNF") == [request.order.total]
