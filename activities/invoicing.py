@@ -44,7 +44,7 @@ class InvoicingActivities:
         await self._orders.set_status(
             request.order_id,
             OrderStatus.INVOICED,
-            at=emitted.invoice.authorised_at,
+            at=datetime.now(UTC),
             invoice_key=emitted.invoice.access_key,
         )
         return emitted.invoice

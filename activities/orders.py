@@ -41,7 +41,7 @@ class OrderActivities:
             at=request.at,
             customer_name=order.customer.name,
             total=order.total,
-            items=order.quantities(),
+            items=order.items,
         )
 
     @activity.defn(name=steps.RECORD_STATUS)

@@ -50,7 +50,7 @@ class StockActivities:
     async def push_stock(self, push: StockPush) -> dict[str, int]:
         """Absolute availability to every channel: a repeated push is harmless."""
         availability = await self._stock.availability(list(push.skus))
-        for client in self._channels.all():
+        for _channel, client in self._channels.all():
             for sku, available in sorted(availability.items()):
                 await client.push_stock(sku, available)
         return availability

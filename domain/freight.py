@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -78,28 +79,40 @@ class TrackingEvent(Frozen):
 def choose_quote(quotes: Iterable[FreightQuote], *, max_days: int | None = None) -> FreightQuote:
     """Cheapest service that can serve the route (and meets the deadline when given);
     ties go to the faster one, then to the lower service id for determinism."""
+    quotes = list(quotes)
     usable = [q for q in quotes if q.error is None and q.price > 0]
     if max_days is not None:
         within = [q for q in usable if q.delivery_days <= max_days]
         usable = within or usable
     if not usable:
-        raise DomainError("no carrier service can serve this route", code="no_freight_service")
+        reasons = "; ".join(f"{q.carrier} {q.service}: {q.error or 'no price'}" for q in quotes)
+        raise DomainError(
+            "no carrier service can take this parcel" + (f" ({reasons})" if reasons else ""),
+            code="no_freight_service",
+        )
     return min(usable, key=lambda q: (q.price, q.delivery_days, q.service_id))
+
+
+PACKING_SLACK = 1.15  # filling material and imperfect fit
+MAX_SIDE_CM = 100
 
 
 def parcel_for(lines: Iterable[tuple[int, int, int, int, int]], declared: Decimal) -> Parcel:
     """One box for the whole order from (quantity, weight_g, h, w, l) per line: weights add
-    up, the footprint is the largest item's, heights stack."""
+    up; the box holds the items' volume plus slack, is at least as long and wide as the
+    largest item, and as close to a cube as that allows (carriers bill cubic weight)."""
     rows = list(lines)
     if not rows:
         raise DomainError("cannot build a parcel with no items")
     weight = sum(q * w for q, w, _, _, _ in rows)
-    height = sum(q * h for q, _, h, _, _ in rows)
-    width = max(w for _, _, _, w, _ in rows)
-    length = max(ln for _, _, _, _, ln in rows)
+    volume = sum(q * h * w * ln for q, _, h, w, ln in rows) * PACKING_SLACK
+    side = math.ceil(volume ** (1 / 3))
+    length = min(max(side, max(max(h, w, ln) for _, _, h, w, ln in rows)), MAX_SIDE_CM)
+    width = min(max(side, max(sorted((h, w, ln))[1] for _, _, h, w, ln in rows)), MAX_SIDE_CM)
+    height = min(max(math.ceil(volume / (length * width)), 1), MAX_SIDE_CM)
     return Parcel(
         weight_g=weight,
-        height_cm=min(height, 100),
+        height_cm=height,
         width_cm=width,
         length_cm=length,
         declared_value=declared,

@@ -43,7 +43,6 @@ def up(
     from retaguarda.stack import running_stack
 
     settings = _settings()
-    _migrate(settings)
     env = {**DEMO_ENV, "RETAGUARDA_SANDBOX__FAULT_RATE": str(faults)} if demo else {}
     with running_stack(settings, env) as stack:
         _print_urls(settings)
@@ -287,7 +286,12 @@ def ops_cancel(order_id: str, reason: Annotated[str, typer.Option()]) -> None:
     print(_api("POST", f"/ops/orders/{order_id}/cancel", {"reason": reason})["result"])
 
 
+def _exit_on_sigterm(*_: Any) -> None:
+    raise KeyboardInterrupt  # unwinds context managers: the embedded stack stops cleanly
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         app()
     except KeyboardInterrupt:

@@ -45,8 +45,11 @@ class Stack:
         )
 
     def start(self) -> None:
+        from db.migrate import upgrade_sync
+
         s = self.settings
         s.var_dir.mkdir(parents=True, exist_ok=True)
+        upgrade_sync(s.database_url)
         host, _, port = s.temporal.address.rpartition(":")
         self._spawn(
             "temporal",

@@ -98,7 +98,11 @@ def build_activities(settings: Settings, stack: AsyncExitStack) -> list[Any]:
         ),
     )
     carrier = CarrierClient(
-        http, settings.provider_url("carrier"), secrets.carrier_api_token.get_secret_value()
+        http,
+        settings.provider_url("carrier"),
+        secrets.carrier_api_token.get_secret_value(),
+        sender=settings.issuer,
+        origin_postal_code=settings.warehouse_postal_code,
     )
     payments = PaymentsClient(
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()

@@ -81,7 +81,7 @@ async def receive(sku: str, body: ReceiptBody, ctx: ContextDep, who: WarehouseRo
 async def count(sku: str, body: CountBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
     if await ctx.catalogue.get_product(sku) is None:
         raise NotFound(f"no product {sku}")
-    await ctx.catalogue.set_on_hand(sku, body.on_hand, "count")
+    await ctx.catalogue.set_on_hand(sku, body.on_hand, "adjustment")
     await ctx.audit.record(who.name, "stock:count", None, {"sku": sku, "on_hand": body.on_hand})
     return await _product(ctx, sku)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
@@ -31,7 +30,7 @@ class Harness:
 
     async def start(
         self, first: OrderEvent, policy: OrderPolicy = POLICY
-    ) -> WorkflowHandle[Any, OrderState]:
+    ) -> WorkflowHandle[OrderWorkflow, OrderState]:
         wid = order_workflow_id(first.channel, first.external_id)
         return await self.client.start_workflow(
             OrderWorkflow.run,

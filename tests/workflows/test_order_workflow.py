@@ -14,7 +14,7 @@ from domain.events import EventKind
 from domain.freight import TrackingEvent, TrackingStatus
 from domain.orders import Channel, OrderStatus
 from domain.steps import OrderPolicy
-from domain.warehouse import WarehouseAction, WarehouseStep
+from domain.warehouse import WarehouseAction, WarehouseRecord, WarehouseStep
 from tests.workflows.conftest import POLICY, Harness, eventually
 from tests.workflows.world import event, make_order, placed
 from workflows import steps
@@ -61,11 +61,14 @@ async def run_warehouse(handle) -> None:
     await wait_status(handle, OrderStatus.PICKING)
     for step in (WarehouseStep.PICK, WarehouseStep.PACK):
         await handle.execute_update(
-            OrderWorkflow.warehouse, WarehouseAction(step=step, operator="ana", shift="A")
+            "warehouse",
+            WarehouseAction(step=step, operator="ana", shift="A"),
+            result_type=WarehouseRecord,
         )
     await handle.execute_update(
-        OrderWorkflow.warehouse,
+        "warehouse",
         WarehouseAction(step=WarehouseStep.CHECK, operator="bia", scanned={"SKU-A": 2, "SKU-B": 1}),
+        result_type=WarehouseRecord,
     )
 
 
@@ -138,24 +141,29 @@ async def test_warehouse_refuses_a_check_that_does_not_match_the_order(harness: 
     await wait_status(handle, OrderStatus.PICKING)
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await handle.execute_update(
-            OrderWorkflow.warehouse, WarehouseAction(step=WarehouseStep.PACK, operator="ana")
+            "warehouse",
+            WarehouseAction(step=WarehouseStep.PACK, operator="ana"),
+            result_type=WarehouseRecord,
         )
     assert "next step is pick" in str(failed.value.cause)
     for step in (WarehouseStep.PICK, WarehouseStep.PACK):
         await handle.execute_update(
-            OrderWorkflow.warehouse, WarehouseAction(step=step, operator="ana")
+            "warehouse", WarehouseAction(step=step, operator="ana"), result_type=WarehouseRecord
         )
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await handle.execute_update(
-            OrderWorkflow.warehouse,
+            "warehouse",
             WarehouseAction(step=WarehouseStep.CHECK, operator="bia", scanned={"SKU-A": 1}),
+            result_type=WarehouseRecord,
         )
     message = str(failed.value.cause)
     assert "SKU-A: expected 2, scanned 1" in message
     assert "SKU-B: expected 1, scanned 0" in message
     # the repeated pick after a lost response gets the same record back
     again = await handle.execute_update(
-        OrderWorkflow.warehouse, WarehouseAction(step=WarehouseStep.PICK, operator="ana")
+        "warehouse",
+        WarehouseAction(step=WarehouseStep.PICK, operator="ana"),
+        result_type=WarehouseRecord,
     )
     assert again.step is WarehouseStep.PICK
     await handle.terminate()
@@ -171,7 +179,7 @@ async def test_rejected_invoice_waits_for_ops_and_retry_resumes_it(harness: Harn
     assert state.status is OrderStatus.PAID
 
     answer = await handle.execute_update(
-        OrderWorkflow.decide, OpsDecision(action=OpsAction.RETRY, actor="ops:joana")
+        "decide", OpsDecision(action=OpsAction.RETRY, actor="ops:joana")
     )
     assert answer == "retry accepted"
     await wait_status(handle, OrderStatus.PICKING)
@@ -191,7 +199,7 @@ async def test_skip_takes_the_invoice_emitted_by_hand(harness: Harness) -> None:
 
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await handle.execute_update(
-            OrderWorkflow.decide,
+            "decide",
             OpsDecision(action=OpsAction.SKIP, actor="ops:joana", data={"access_key": "123"}),
         )
     assert "skip needs the result of step emit_invoice by hand" in str(failed.value.cause)
@@ -203,7 +211,7 @@ async def test_skip_takes_the_invoice_emitted_by_hand(harness: Harness) -> None:
         "authorised_at": "2026-11-27T12:30:00+00:00",
     }  # fmt: skip
     await handle.execute_update(
-        OrderWorkflow.decide,
+        "decide",
         OpsDecision(
             action=OpsAction.SKIP, actor="ops:joana", reason="emitted on the portal", data=manual
         ),
@@ -228,7 +236,7 @@ async def test_out_of_stock_waits_for_ops_and_compensate_cancels_the_order(
     assert "SKU-A: 2 requested, 0 available" in state.failure.message
 
     await handle.execute_update(
-        OrderWorkflow.decide,
+        "decide",
         OpsDecision(action=OpsAction.COMPENSATE, actor="ops:joana", reason="no restock this week"),
     )
     state = await handle.result()
@@ -241,9 +249,7 @@ async def test_decision_is_refused_when_nothing_is_stuck(harness: Harness) -> No
     handle = await harness.start(placed(make_order()))
     await wait_status(handle, OrderStatus.AWAITING_PAYMENT)
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await handle.execute_update(
-            OrderWorkflow.decide, OpsDecision(action=OpsAction.RETRY, actor="ops")
-        )
+        await handle.execute_update("decide", OpsDecision(action=OpsAction.RETRY, actor="ops"))
     assert "not waiting for an ops decision" in str(failed.value.cause)
     await handle.terminate()
 
@@ -302,7 +308,7 @@ async def test_cancellation_after_dispatch_is_refused_and_noted(harness: Harness
     await run_warehouse(handle)
     await wait_status(handle, OrderStatus.SHIPPED)
     with pytest.raises(WorkflowUpdateFailedError):
-        await handle.execute_update(OrderWorkflow.cancel, "too late")
+        await handle.execute_update("cancel", "too late", result_type=str)
     await handle.signal(OrderWorkflow.event, event(EventKind.ORDER_CANCELLED, "store:late"))
     await handle.signal(OrderWorkflow.event, delivered_event())
     state = await handle.result()
@@ -318,7 +324,7 @@ async def test_overdue_delivery_asks_ops_and_skip_confirms_it(harness: Harness) 
     await harness.env.sleep(timedelta(hours=2))
     await wait_stuck(handle, "await_delivery")
     await handle.execute_update(
-        OrderWorkflow.decide,
+        "decide",
         OpsDecision(action=OpsAction.SKIP, actor="ops", reason="customer confirmed by phone"),
     )
     state = await handle.result()

@@ -1,0 +1,260 @@
+"""`retaguarda demo`: seed the world, place orders on the channels, let the robot work,
+wait until every order is terminal, summarise."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from retaguarda.demo.robot import WarehouseRobot
+from retaguarda.demo.world import (
+    PRODUCTS,
+    DemoOrder,
+    make_orders,
+    marketplace_payload,
+    store_payload,
+)
+from retaguarda.settings import Settings
+from retaguarda.stack import is_up, running_stack
+from sandbox.core import PROVIDERS, FaultConfig
+
+# Durations for a demo that runs in minutes (the stack the demo starts uses them).
+DEMO_ENV = {
+    "RETAGUARDA_DURATIONS__PAYMENT_WINDOW_S": "20",
+    "RETAGUARDA_DURATIONS__DELIVERY_WINDOW_S": "900",
+    "RETAGUARDA_SANDBOX__CARRIER_STEP_S": "1.0",
+}
+TERMINAL = {"delivered", "cancelled"}
+PHASES = {
+    "reserve": ("received", "reserved"),
+    "payment": ("reserved", "paid"),
+    "invoice": ("paid", "invoiced"),
+    "warehouse": ("picking", "checked"),
+    "ship": ("checked", "shipped"),
+    "delivery": ("shipped", "delivered"),
+    "total": ("received", "delivered"),
+}
+
+
+def run_demo_cli(
+    settings: Settings, *, orders: int, faults: float, seed: int, timeout: float = 900
+) -> dict[str, Any]:
+    """Use the running stack, or start the embedded one (and stop it afterwards)."""
+    if is_up(settings):
+        return run_demo(settings, orders=orders, faults=faults, seed=seed, timeout=timeout)
+    env = {
+        **DEMO_ENV,
+        "RETAGUARDA_SANDBOX__SEED": str(seed),
+        "RETAGUARDA_SANDBOX__FAULT_RATE": str(faults),
+    }
+    Console(stderr=True).print("starting the embedded stack for the demo…")
+    with running_stack(settings, env):
+        return run_demo(settings, orders=orders, faults=faults, seed=seed, timeout=timeout)
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    orders: int,
+    faults: float,
+    seed: int,
+    timeout: float = 900,
+    stack: object | None = None,
+) -> dict[str, Any]:
+    return asyncio.run(_demo(settings, orders, faults, seed, limit_s=timeout))
+
+
+async def _demo(
+    settings: Settings, count: int, faults: float, seed: int, limit_s: float
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    run = str(int(time.time() * 10) % 10**9)
+    key = settings.secrets.bootstrap_admin_key.get_secret_value()
+    api = httpx.AsyncClient(base_url=settings.api.url, headers={"X-API-Key": key}, timeout=60)
+    sandbox = httpx.AsyncClient(base_url=settings.sandbox.url, timeout=60)
+    started = time.monotonic()
+    async with api, sandbox:
+        for provider in PROVIDERS:
+            config = FaultConfig.from_rate(faults).model_dump()
+            (await sandbox.put(f"/admin/faults/{provider}", json=config)).raise_for_status()
+        world = make_orders(rng, count, run)
+        await _seed_catalogue(api, sandbox, world, run)
+        stop = asyncio.Event()
+        robot = WarehouseRobot(api, random.Random(seed + 1))
+        robot_task = asyncio.create_task(robot.run(stop))
+        placing = asyncio.create_task(_place_all(sandbox, world, rng))
+        views = await _wait_terminal(api, world, limit_s, placing)
+        stop.set()
+        await robot_task
+        if not placing.done():
+            placing.cancel()
+        stats = (await sandbox.get("/admin/stats")).json()
+    return _summary(world, views, stats, robot, time.monotonic() - started, faults, seed, run)
+
+
+async def _seed_catalogue(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, world: list[DemoOrder], run: str
+) -> None:
+    demand: Counter[str] = Counter()
+    for order in world:
+        for sku, qty in order.lines:
+            demand[sku] += qty
+    listed = (await sandbox.get("/marketplace/admin/stock")).json()
+    for sku, name, ncm, price, weight, (height, width, length) in PRODUCTS:
+        cost = f"{float(price) * 0.45:.2f}"
+        product = {
+            "name": name, "ncm": ncm, "price": price, "cost": cost, "weight_g": weight,
+            "height_cm": height, "width_cm": width, "length_cm": length,
+        }  # fmt: skip
+        (await api.put(f"/products/{sku}", json=product)).raise_for_status()
+        receipt = {"quantity": demand[sku] + 10, "key": f"demo-{run}-{sku}"}
+        (await api.post(f"/products/{sku}/receipts", json=receipt)).raise_for_status()
+        if sku not in listed:
+            listing = {"sku": sku, "title": name, "price": price}
+            (await sandbox.post("/marketplace/admin/listings", json=listing)).raise_for_status()
+
+
+async def _place_all(
+    sandbox: httpx.AsyncClient, world: list[DemoOrder], rng: random.Random
+) -> None:
+    later: list[asyncio.Task[None]] = []
+    for order in world:
+        await asyncio.sleep(rng.uniform(0.01, 0.08))
+        if order.channel == "store":
+            r = await sandbox.post("/store/admin/orders", json=store_payload(order))
+            r.raise_for_status()
+            if order.fate in ("paid", "cancelled"):
+                payment = {
+                    "external_reference": f"store:{order.external_id}",
+                    "amount": str(r.json()["total"]),
+                    "approve_after_s": order.pay_after_s,
+                }
+                (await sandbox.post("/payments/admin/payments", json=payment)).raise_for_status()
+        else:
+            r = await sandbox.post("/marketplace/admin/orders", json=marketplace_payload(order))
+            r.raise_for_status()
+        if order.fate == "cancelled":
+            later.append(asyncio.create_task(_cancel_later(sandbox, order)))
+    await asyncio.gather(*later)
+
+
+async def _cancel_later(sandbox: httpx.AsyncClient, order: DemoOrder) -> None:
+    await asyncio.sleep(order.cancel_after_s)
+    path = "store" if order.channel == "store" else "marketplace"
+    await sandbox.post(f"/{path}/admin/orders/{order.external_id}/cancel", json={})
+
+
+async def _wait_terminal(
+    api: httpx.AsyncClient,
+    world: list[DemoOrder],
+    limit_s: float,
+    placing: asyncio.Task[None],
+) -> dict[str, dict[str, Any]]:
+    wanted = {o.workflow_id for o in world}
+    views: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + limit_s
+    columns = (
+        TextColumn("[bold]orders"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        bar = progress.add_task("orders", total=len(wanted), detail="")
+        while time.monotonic() < deadline:
+            if placing.done() and placing.exception() is not None:
+                raise RuntimeError(f"placing orders failed: {placing.exception()}")
+            views.update(await _fetch_views(api, wanted))
+            statuses = Counter(v["status"] for v in views.values())
+            done = sum(statuses[s] for s in TERMINAL)
+            stuck = sum(1 for v in views.values() if v.get("needs_attention"))
+            detail = f"delivered {statuses['delivered']} cancelled {statuses['cancelled']}"
+            progress.update(
+                bar, completed=done, detail=detail + (f" stuck {stuck}" if stuck else "")
+            )
+            if done == len(wanted):
+                break
+            await asyncio.sleep(1.0)
+    return views
+
+
+async def _fetch_views(api: httpx.AsyncClient, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        try:
+            response = await api.get("/orders", params={"limit": 500, "offset": offset})
+            page = response.json()
+        except (httpx.HTTPError, ValueError):
+            return found
+        if not isinstance(page, list):
+            return found
+        found.update({v["order_id"]: v for v in page if v["order_id"] in wanted})
+        if len(page) < 500 or len(found) == len(wanted):
+            return found
+        offset += 500
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _summary(
+    world: list[DemoOrder],
+    views: dict[str, dict[str, Any]],
+    stats: dict[str, Any],
+    robot: WarehouseRobot,
+    elapsed: float,
+    faults: float,
+    seed: int,
+    run: str,
+) -> dict[str, Any]:
+    statuses = Counter(views[o.workflow_id]["status"] if o.workflow_id in views else "missing"
+                       for o in world)  # fmt: skip
+    durations: dict[str, list[float]] = {name: [] for name in PHASES}
+    for view in views.values():
+        times = {k: datetime.fromisoformat(v) for k, v in view.get("phase_times", {}).items()}
+        for name, (start, end) in PHASES.items():
+            if start in times and end in times:
+                durations[name].append((times[end] - times[start]).total_seconds())
+    phases = {
+        name: {"count": len(vals), "p50": _percentile(vals, 0.5), "p90": _percentile(vals, 0.9)}
+        for name, vals in durations.items()
+        if vals
+    }
+    return {
+        "run": run,
+        "seed": seed,
+        "orders": len(world),
+        "fault_rate": faults,
+        "channels": dict(Counter(o.channel for o in world)),
+        "planned_fates": dict(Counter(o.fate for o in world)),
+        "statuses": dict(statuses),
+        "not_terminal": sorted(
+            o.workflow_id
+            for o in world
+            if views.get(o.workflow_id, {}).get("status") not in TERMINAL
+        ),  # fmt: skip
+        "needs_attention": sorted(
+            v["order_id"] for v in views.values() if v.get("needs_attention")
+        ),
+        "phases": phases,
+        "faults_injected": stats.get("faults_injected", {}),
+        "webhooks": stats.get("webhooks", {}),
+        "warehouse": {
+            "steps": dict(robot.done),
+            "check_mistakes_caught": robot.mistakes_caught,
+            "refused": dict(robot.refused),
+        },  # fmt: skip
+        "elapsed_s": round(elapsed, 1),
+    }
