@@ -229,15 +229,19 @@ class NfeBuilder:
 
     @staticmethod
     def _apportion(request: InvoiceRequest) -> list[Decimal]:
-        """Split the order's shipping over the lines by value; the last line takes the
-        rounding remainder so the parts add up to the cent."""
-        shipping = cents(request.order.shipping_price)
+        """Split the order's shipping over the lines by value, in whole cents, by largest
+        remainder: no part is negative and the parts add up to the shipping exactly."""
+        shipping_cents = int(cents(request.order.shipping_price) * 100)
         values = [cents(line.unit_price * line.quantity) for line in request.lines]
         merchandise = sum(values, Decimal(0))
-        if not shipping or not merchandise:
+        if not shipping_cents or not merchandise:
             return [Decimal(0)] * len(values)
-        parts = [cents(shipping * value / merchandise) for value in values[:-1]]
-        return [*parts, shipping - sum(parts, Decimal(0))]
+        shares = [shipping_cents * value / merchandise for value in values]
+        parts = [int(share) for share in shares]
+        by_remainder = sorted(range(len(shares)), key=lambda i: (parts[i] - shares[i], i))
+        for i in by_remainder[: shipping_cents - sum(parts)]:
+            parts[i] += 1
+        return [Decimal(part) / 100 for part in parts]
 
     def _icms_rate(self, request: InvoiceRequest) -> Decimal:
         if not self._interstate(request):

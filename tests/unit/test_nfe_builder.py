@@ -247,4 +247,6 @@ def test_any_order_gives_a_valid_nfe_whose_total_is_the_order_total(
     signed = signer.sign(built.xml, built.reference_id)
 
     assert nfe_schema().errors(signed) == []
-    assert values(parse(built.xml), "//n:ICMSTot/n:vNF") == [request.order.total]
+    root = parse(built.xml)
+    assert values(root, "//n:ICMSTot/n:vNF") == [request.order.total]
+    assert sum(values(root, "//n:det/n:prod/n:vFrete")) == request.order.shipping_price
