@@ -25,8 +25,8 @@ CENT = Decimal("0.01")
 TRACKING_STEPS = ("posted", "in_transit", "out_for_delivery", "delivered")
 # id, name, company (id, name), base price, per region gap, per kg, base days, max kg, max gap
 SERVICES = (
-    (1, "PAC", (1, "Correios"), "12.00", "2.50", "3.00", 3, 30, 9),
-    (2, "SEDEX", (1, "Correios"), "18.00", "4.00", "6.00", 1, 30, 9),
+    (1, "PAC", (1, "Correios"), "12.00", "2.50", "3.00", 3, 30, 10),
+    (2, "SEDEX", (1, "Correios"), "18.00", "4.00", "6.00", 1, 30, 10),
     (3, ".Package", (2, "Jadlog"), "10.00", "3.00", "2.50", 2, 20, 4),
 )
 
