@@ -172,6 +172,7 @@ class OrderWorkflow:
 
         if not self._paid:
             self._set_status(OrderStatus.AWAITING_PAYMENT)
+            await self._record_status(OrderStatus.AWAITING_PAYMENT)
             paid = await self._wait(
                 lambda: self._paid, within=timedelta(seconds=inp.policy.payment_window_s)
             )
@@ -234,11 +235,14 @@ class OrderWorkflow:
             if decision.action is OpsAction.SKIP:  # delivery confirmed by hand
                 self._delivered = True
         delivered_at = next(
-            (t.at for t in self._tracking if t.status is TrackingStatus.DELIVERED), workflow.now()
+            (t.at for t in self._tracking if t.status is TrackingStatus.DELIVERED), None
         )
+        note = f"carrier reported delivery at {delivered_at.isoformat()}" if delivered_at else ""
         await self._local(
             steps.RECORD_TRACKING,
-            StatusChange(order_id=self._id, status=OrderStatus.DELIVERED, at=delivered_at),
+            StatusChange(
+                order_id=self._id, status=OrderStatus.DELIVERED, at=workflow.now(), note=note
+            ),
         )
         self._set_status(OrderStatus.DELIVERED)
 
@@ -362,6 +366,8 @@ class OrderWorkflow:
         self._cancel_reason = self._cancel_reason or reason
         self._compensating = True
         self._set_status(OrderStatus.CANCELLING)
+        if self._order is not None:
+            await self._record_status(OrderStatus.CANCELLING, self._cancel_reason)
         for undo in undo_plan(self._registered):
             await self._step(f"undo_{undo.value}", lambda undo=undo: self._undo(undo))  # type: ignore[misc]
             self._undone.append(undo)
@@ -377,15 +383,7 @@ class OrderWorkflow:
             await self._step(
                 steps.NOTIFY_CANCELLED, lambda: self._act(steps.NOTIFY_CANCELLED, notice)
             )
-            await self._local(
-                steps.RECORD_STATUS,
-                StatusChange(
-                    order_id=self._id,
-                    status=OrderStatus.CANCELLED,
-                    at=workflow.now(),
-                    note=self._cancel_reason,
-                ),
-            )
+            await self._record_status(OrderStatus.CANCELLED, self._cancel_reason)
         self._set_status(OrderStatus.CANCELLED)
 
     async def _undo(self, undo: Compensation) -> None:
@@ -432,6 +430,10 @@ class OrderWorkflow:
         await self._act(
             steps.CANCEL_INVOICE, request, InvoiceCancellation, start_to_close=steps.SEFAZ_TIMEOUT
         )
+
+    async def _record_status(self, status: OrderStatus, note: str = "") -> None:
+        change = StatusChange(order_id=self._id, status=status, at=workflow.now(), note=note)
+        await self._local(steps.RECORD_STATUS, change)
 
     def _register(self, undo: Compensation) -> None:
         if undo not in self._registered:
