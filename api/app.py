@@ -41,6 +41,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
         payment_window_s=d.payment_window_s,
         delivery_window_s=d.delivery_window_s,
         invoice_cancel_window_s=d.invoice_cancel_window_s,
+        late_payment_grace_s=d.late_payment_grace_s,
         from_postal_code=settings.warehouse_postal_code,
     )
 

@@ -21,6 +21,9 @@ class OrderPolicy(Frozen):
     payment_window_s: float = Field(default=3 * 24 * 3600, gt=0)
     delivery_window_s: float = Field(default=30 * 24 * 3600, gt=0)
     invoice_cancel_window_s: float = Field(default=24 * 3600, gt=0)
+    late_payment_grace_s: float = Field(
+        default=7 * 24 * 3600, ge=0, description="after cancelling unpaid: refund late payments"
+    )
     from_postal_code: str = Field(default="01304001", pattern=r"^\d{8}$")
     max_delivery_days: int | None = None
 

@@ -88,6 +88,7 @@ class Durations(BaseModel):
     payment_window_s: float = 3 * 24 * 3600
     delivery_window_s: float = 30 * 24 * 3600
     invoice_cancel_window_s: float = 24 * 3600
+    late_payment_grace_s: float = 7 * 24 * 3600
     webhook_tolerance_s: float = 300
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -105,6 +106,7 @@ class OrderWorkflow:
         self._seen: set[str] = set()
         self._paid = False
         self._payment_id: str | None = None
+        self._paid_amount: Decimal | None = None
         self._reservation: Reservation | None = None
         self._invoice: Invoice | None = None
         self._booking: Booking | None = None
@@ -179,8 +181,6 @@ class OrderWorkflow:
             await self._checkpoint()
             if not paid:
                 raise _Cancel(f"payment not confirmed within {inp.policy.payment_window_s:g} s")
-        if self._payment_id and order.channel is Channel.STORE:
-            self._register(Compensation.REFUND)
         self._set_status(OrderStatus.PAID)
 
         issued_at = workflow.now()
@@ -368,7 +368,8 @@ class OrderWorkflow:
         self._set_status(OrderStatus.CANCELLING)
         if self._order is not None:
             await self._record_status(OrderStatus.CANCELLING, self._cancel_reason)
-        for undo in undo_plan(self._registered):
+        while pending := self._pending_undos():
+            undo = pending[0]
             await self._step(f"undo_{undo.value}", lambda undo=undo: self._undo(undo))  # type: ignore[misc]
             self._undone.append(undo)
         if self._order is not None:
@@ -385,6 +386,34 @@ class OrderWorkflow:
             )
             await self._record_status(OrderStatus.CANCELLED, self._cancel_reason)
         self._set_status(OrderStatus.CANCELLED)
+        await self._refund_late_payment()
+
+    def _pending_undos(self) -> list[Compensation]:
+        """What is left to undo; a payment that arrived at any point is refunded."""
+        if self._refund_due():
+            self._register(Compensation.REFUND)
+        return [u for u in undo_plan(self._registered) if u not in self._undone]
+
+    def _refund_due(self) -> bool:
+        inp = self._require_input()
+        return (
+            self._paid
+            and self._payment_id is not None
+            and inp.channel is Channel.STORE
+            and Compensation.REFUND not in self._undone
+        )
+
+    async def _refund_late_payment(self) -> None:
+        """A Pix or boleto can be paid after the order was cancelled: keep listening for a
+        while, and give the money back if it comes."""
+        inp = self._require_input()
+        if inp.channel is not Channel.STORE or self._paid:
+            return
+        grace = timedelta(seconds=inp.policy.late_payment_grace_s)
+        if await self._wait(lambda: self._paid, within=grace, wake_on_cancel=False):
+            self._notes.append("payment arrived after the cancellation: refunded")
+            await self._step("undo_refund", lambda: self._undo(Compensation.REFUND))
+            self._undone.append(Compensation.REFUND)
 
     async def _undo(self, undo: Compensation) -> None:
         if undo is Compensation.CANCEL_PICKUP:
@@ -405,7 +434,7 @@ class OrderWorkflow:
                 order_id=self._id,
                 idempotency_key=idempotency_key(self._id, "refund"),
                 payment_id=self._payment_id,
-                amount=order.total,
+                amount=self._paid_amount or order.total,
             )
             await self._act(steps.REFUND, refund, Refund)
 
@@ -574,6 +603,7 @@ class OrderWorkflow:
         elif ev.kind is EventKind.PAYMENT_CONFIRMED:
             self._paid = True
             self._payment_id = ev.payment_id or self._payment_id
+            self._paid_amount = ev.amount or self._paid_amount
         elif ev.kind is EventKind.TRACKING and ev.tracking is not None:
             self._tracking.append(ev.tracking)
             if ev.tracking.status is TrackingStatus.DELIVERED:

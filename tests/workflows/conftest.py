@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
@@ -27,11 +29,13 @@ class Harness:
         self.client: Client = env.client
         self.task_queue = task_queue
         self.world = world
+        self.started: list[str] = []
 
     async def start(
         self, first: OrderEvent, policy: OrderPolicy = POLICY
     ) -> WorkflowHandle[OrderWorkflow, OrderState]:
         wid = order_workflow_id(first.channel, first.external_id)
+        self.started.append(wid)
         return await self.client.start_workflow(
             OrderWorkflow.run,
             OrderWorkflowInput(channel=first.channel, external_id=first.external_id, policy=policy),
@@ -55,8 +59,13 @@ async def eventually(
     raise AssertionError("condition never became true")
 
 
+HISTORIES = Path(__file__).parent / "histories"
+
+
 @pytest.fixture
-async def harness(time_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
+async def harness(
+    time_env: WorkflowEnvironment, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
     world = FakeWorld()
     queue = f"orders-{uuid.uuid4().hex[:8]}"
     async with Worker(
@@ -66,4 +75,17 @@ async def harness(time_env: WorkflowEnvironment) -> AsyncIterator[Harness]:
         activities=world.activities(),
         interceptors=[ErrorTranslation()],
     ):
-        yield Harness(time_env, queue, world)
+        harness = Harness(time_env, queue, world)
+        yield harness
+        if os.environ.get("RETAGUARDA_RECORD_HISTORIES") == "1":
+            await record_histories(harness, request.node.name)
+
+
+async def record_histories(harness: Harness, test_name: str) -> None:
+    """Write each workflow's history for the replay test (re-record after a deliberate,
+    versioned change to the workflow)."""
+    HISTORIES.mkdir(exist_ok=True)
+    for index, workflow_id in enumerate(harness.started):
+        history = await harness.client.get_workflow_handle(workflow_id).fetch_history()
+        name = test_name.removeprefix("test_")[:80]
+        (HISTORIES / f"{name}-{index}.json").write_text(history.to_json())

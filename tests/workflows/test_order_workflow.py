@@ -242,7 +242,8 @@ async def test_out_of_stock_waits_for_ops_and_compensate_cancels_the_order(
     state = await handle.result()
     assert state.status is OrderStatus.CANCELLED
     assert state.cancel_reason == "no restock this week"
-    assert harness.world.effects() == [steps.RESERVE_STOCK, steps.NOTIFY_CANCELLED]
+    # the order was paid at the store: cancelling it gives the money back
+    assert harness.world.effects() == [steps.RESERVE_STOCK, steps.REFUND, steps.NOTIFY_CANCELLED]
 
 
 async def test_decision_is_refused_when_nothing_is_stuck(harness: Harness) -> None:
@@ -329,3 +330,46 @@ async def test_overdue_delivery_asks_ops_and_skip_confirms_it(harness: Harness) 
     )
     state = await handle.result()
     assert state.status is OrderStatus.DELIVERED
+
+
+async def test_payment_confirmed_just_before_a_cancellation_is_refunded(harness: Harness) -> None:
+    # the payment webhook overtakes the order, and the customer cancels right away
+    handle = await harness.start(
+        event(
+            EventKind.PAYMENT_CONFIRMED, "payments:evt-1", payment_id="pay-9", amount=Decimal("135")
+        )
+    )
+    await handle.signal(OrderWorkflow.event, placed(make_order()))
+    await handle.signal(OrderWorkflow.event, event(EventKind.ORDER_CANCELLED, "store:evt-c"))
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED
+    refunds = harness.world.args[steps.REFUND]
+    assert [(r.payment_id, r.amount) for r in refunds] == [("pay-9", Decimal("135.00"))]
+
+
+async def test_payment_arriving_after_an_unpaid_order_was_cancelled_is_refunded(
+    harness: Harness,
+) -> None:
+    policy = OrderPolicy(payment_window_s=3600, late_payment_grace_s=2 * 24 * 3600)
+    handle = await harness.start(placed(make_order()), policy)
+    await harness.env.sleep(timedelta(hours=2))
+    await wait_status(handle, OrderStatus.CANCELLED)
+    assert steps.REFUND not in harness.world.calls
+    await pay(handle, "payments:late")
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED
+    assert [r.payment_id for r in harness.world.args[steps.REFUND]] == ["pay-77"]
+    assert "payment arrived after the cancellation: refunded" in state.notes
+
+
+async def test_marketplace_orders_are_never_refunded_by_us(harness: Harness) -> None:
+    order = make_order("2000125", channel=Channel.MARKETPLACE, paid=True)
+    harness.world.marketplace_orders[order.external_id] = order
+    kw = {"channel": Channel.MARKETPLACE, "external_id": order.external_id}
+    handle = await harness.start(event(EventKind.ORDER_NOTIFIED, "marketplace:n1", **kw))
+    await wait_status(handle, OrderStatus.PICKING)
+    await handle.execute_update("cancel", "buyer regret", result_type=str)
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED
+    assert steps.REFUND not in harness.world.calls
+    assert steps.CANCEL_INVOICE in harness.world.calls
