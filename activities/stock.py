@@ -1,8 +1,10 @@
-"""Stock activities: reserve and release (local, one database transaction each), push
-availability to every channel, and dispatch (the stock leaves the warehouse)."""
+"""Stock activities: reserve and release (local, one database transaction each), ask
+the per-SKU sync workflows to push availability, push one SKU to one channel, and
+dispatch (the stock leaves the warehouse)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -12,9 +14,17 @@ from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from domain.orders import OrderStatus
 from domain.steps import DispatchRequest
-from domain.stock import ReleaseRequest, Reservation, ReserveRequest, StockPush
+from domain.stock import (
+    ChannelStockPush,
+    ReleaseRequest,
+    Reservation,
+    ReserveRequest,
+    StockPush,
+)
 from integrations.channels import ChannelClients
 from workflows import steps
+
+SyncRequester = Callable[[str], Awaitable[None]]
 
 
 class StockActivities:
@@ -24,11 +34,13 @@ class StockActivities:
         orders: OrderReadModel,
         warehouse: WarehouseRepository,
         channels: ChannelClients,
+        request_sync: SyncRequester,
     ) -> None:
         self._stock = stock
         self._orders = orders
         self._warehouse = warehouse
         self._channels = channels
+        self._request_sync = request_sync
 
     @activity.defn(name=steps.RESERVE_STOCK)
     async def reserve_stock(self, request: ReserveRequest) -> Reservation:
@@ -46,14 +58,19 @@ class StockActivities:
         await self._warehouse.cancel_task(request.order_id)
         return await self._stock.release(request.order_id)
 
-    @activity.defn(name=steps.PUSH_STOCK)
-    async def push_stock(self, push: StockPush) -> dict[str, int]:
-        """Absolute availability to every channel: a repeated push is harmless."""
-        availability = await self._stock.availability(list(push.skus))
-        for _channel, client in self._channels.all():
-            for sku, available in sorted(availability.items()):
-                await client.push_stock(sku, available)
-        return availability
+    @activity.defn(name=steps.REQUEST_STOCK_SYNC)
+    async def request_stock_sync(self, push: StockPush) -> None:
+        """Signal (starting if needed) `stock-sync:{sku}` for each SKU."""
+        for sku in push.skus:
+            await self._request_sync(sku)
+
+    @activity.defn(name=steps.PUSH_CHANNEL_STOCK)
+    async def push_channel_stock(self, push: ChannelStockPush) -> int:
+        """The SKU's availability right now, to one channel (absolute: repeating is
+        harmless)."""
+        available = (await self._stock.availability([push.sku])).get(push.sku, 0)
+        await self._channels.for_channel(push.channel).push_stock(push.sku, available)
+        return available
 
     @activity.defn(name=steps.DISPATCH)
     async def dispatch(self, request: DispatchRequest) -> None:

@@ -4,6 +4,7 @@ Temporal is down), starts order workflows with signal-with-start, queries, updat
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -50,6 +51,7 @@ class TemporalGateway:
         policy: OrderPolicy,
         codec: PayloadCodec,
         rpc_timeout: timedelta = timedelta(seconds=5),
+        breaker_s: float = 2.0,
     ) -> None:
         self.codec = codec
         self._connect = connect
@@ -58,22 +60,37 @@ class TemporalGateway:
         self._task_queue = task_queue
         self._policy = policy
         self._rpc_timeout = rpc_timeout
+        self._breaker_s = breaker_s
+        self._open_until = 0.0
 
     async def client(self) -> Client:
         if self._client is not None:
             return self._client
+        self._fail_fast()
         async with self._lock:
             if self._client is None:
+                self._fail_fast()
                 try:
                     self._client = await asyncio.wait_for(self._connect(), 5)
                 except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
+                    self._trip()
                     raise TemporalUnavailable(f"Temporal is not reachable: {exc}") from exc
             return self._client
+
+    def _fail_fast(self) -> None:
+        """While Temporal is known to be down, answer at once instead of making every
+        webhook wait for a timeout: the inbox keeps the event and the relay retries."""
+        if time.monotonic() < self._open_until:
+            raise TemporalUnavailable("Temporal was unreachable moments ago; retrying shortly")
+
+    def _trip(self) -> None:
+        self._open_until = time.monotonic() + self._breaker_s
 
     async def deliver(self, event: OrderEvent) -> str:
         """Hand an event to its order workflow, starting it if needed. Tracking events
         never start a workflow. Returns the workflow id."""
         workflow_id = order_workflow_id(event.channel, event.external_id)
+        self._fail_fast()
         client = await self.client()
         try:
             if event.kind is EventKind.TRACKING:
@@ -139,6 +156,7 @@ class TemporalGateway:
             RPCStatusCode.DEADLINE_EXCEEDED,
             RPCStatusCode.CANCELLED,
         ):
+            self._trip()
             return TemporalUnavailable(f"Temporal did not answer: {exc.message}")
         if exc.status is RPCStatusCode.FAILED_PRECONDITION:
             return OrderClosed(f"order {workflow_id} is no longer running: {exc.message}")

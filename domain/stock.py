@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from domain.orders import Frozen
+from domain.orders import Channel, Frozen
 
 
 class ReserveRequest(Frozen):
@@ -68,3 +68,21 @@ def shortages(requested: dict[str, int], availability: dict[str, int]) -> list[S
         for sku, qty in sorted(requested.items())
         if availability.get(sku, 0) < qty
     ]
+
+
+class StockSyncInput(Frozen):
+    """`stock-sync:{sku}`: one long-lived workflow per SKU pushing its availability to
+    every channel, coalescing bursts of requests into one push."""
+
+    sku: str
+    channels: tuple[Channel, ...] = tuple(Channel)
+    pending: bool = False  # carried over continue-as-new: a request not yet pushed
+
+
+class ChannelStockPush(Frozen):
+    sku: str
+    channel: Channel
+
+
+def stock_sync_workflow_id(sku: str) -> str:
+    return f"stock-sync:{sku}"

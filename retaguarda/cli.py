@@ -43,8 +43,8 @@ def up(
     from retaguarda.stack import running_stack
 
     settings = _settings()
-    env = {**DEMO_ENV, "RETAGUARDA_SANDBOX__FAULT_RATE": str(faults)} if demo else {}
-    with running_stack(settings, env) as stack:
+    env = {"RETAGUARDA_SANDBOX__FAULT_RATE": str(faults)} if demo else {}
+    with running_stack(settings, env, defaults=DEMO_ENV if demo else None) as stack:
         _print_urls(settings)
         if demo:
             summary = run_demo(settings, orders=orders, faults=faults, seed=42, stack=None)

@@ -29,7 +29,8 @@ class StackError(RuntimeError):
 @dataclass
 class Stack:
     settings: Settings
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # wins over the environment
+    defaults: dict[str, str] = field(default_factory=dict)  # loses to the environment
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -39,7 +40,7 @@ class Stack:
     def _spawn(self, name: str, args: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
-        env = {**os.environ, **self.env}
+        env = {**self.defaults, **os.environ, **self.env}
         self.processes[name] = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
@@ -126,8 +127,12 @@ def is_up(settings: Settings) -> bool:
 
 
 @contextmanager
-def running_stack(settings: Settings, env: dict[str, str] | None = None) -> Iterator[Stack]:
-    stack = Stack(settings, env or {})
+def running_stack(
+    settings: Settings,
+    env: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    stack = Stack(settings, env or {}, defaults or {})
     try:
         stack.start()
         yield stack

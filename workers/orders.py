@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.errors import ErrorTranslation
@@ -19,7 +20,7 @@ from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.shipping import ShippingActivities
-from activities.stock import StockActivities
+from activities.stock import StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
 from db.audit import AuditLog
 from db.invoices import InvoiceRepository
@@ -29,6 +30,7 @@ from db.shipments import ShipmentRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from domain.orders import Channel
+from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
 from integrations.channels import ChannelClients
 from integrations.fiscal.certificate import load_certificate, make_dev_certificate
@@ -40,8 +42,9 @@ from integrations.payments.client import PaymentsClient
 from integrations.sefaz.client import SefazClient
 from integrations.store.client import StoreClient
 from retaguarda.settings import Settings
-from retaguarda.temporal import connect
+from retaguarda.temporal import connect, register_search_attributes
 from workflows.order import OrderWorkflow
+from workflows.stock_sync import StockSyncWorkflow
 
 log = logging.getLogger("retaguarda.worker")
 
@@ -60,7 +63,20 @@ def certificate_path(settings: Settings) -> Path:
     return path
 
 
-def build_activities(settings: Settings, stack: AsyncExitStack) -> list[Any]:
+def stock_sync_requester(client: Client, task_queue: str) -> SyncRequester:
+    async def request(sku: str) -> None:
+        await client.start_workflow(
+            StockSyncWorkflow.run,
+            StockSyncInput(sku=sku),
+            id=stock_sync_workflow_id(sku),
+            task_queue=task_queue,
+            start_signal="request",
+        )
+
+    return request
+
+
+def build_activities(settings: Settings, stack: AsyncExitStack, client: Client) -> list[Any]:
     """Every activity of the `orders` queue, with its dependencies."""
     engine = create_engine(settings.database_url)
     stack.push_async_callback(engine.dispose)
@@ -112,7 +128,13 @@ def build_activities(settings: Settings, stack: AsyncExitStack) -> list[Any]:
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
 
     holders: list[Any] = [
-        StockActivities(stock, orders, warehouse, channels),
+        StockActivities(
+            stock,
+            orders,
+            warehouse,
+            channels,
+            stock_sync_requester(client, settings.temporal.orders_queue),
+        ),
         OrderActivities(orders, audit, shipments, channels),
         InvoicingActivities(invoicing, invoices, orders),
         WarehouseActivities(warehouse, orders),
@@ -144,7 +166,7 @@ def orders_worker(client: Client, settings: Settings, activities: list[Any]) -> 
     return Worker(
         client,
         task_queue=settings.temporal.orders_queue,
-        workflows=[OrderWorkflow],
+        workflows=[OrderWorkflow, StockSyncWorkflow],
         activities=activities,
         interceptors=[ErrorTranslation()],
         max_concurrent_activities=50,
@@ -155,8 +177,12 @@ def orders_worker(client: Client, settings: Settings, activities: list[Any]) -> 
 async def run(settings: Settings, client: Client | None = None) -> None:
     """Run the orders worker until cancelled."""
     async with AsyncExitStack() as stack:
-        activities = build_activities(settings, stack)
         client = client or await connect_with_retry(settings)
+        try:
+            await register_search_attributes(client, settings.temporal.namespace)
+        except RPCError as exc:  # e.g. no operator rights: the server may have them already
+            log.warning("could not register search attributes: %s", exc.message)
+        activities = build_activities(settings, stack, client)
         worker = orders_worker(client, settings, activities)
         log.info("orders worker polling %s", settings.temporal.orders_queue)
         await worker.run()

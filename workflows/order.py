@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as StepTimeout
 
 with workflow.unsafe.imports_passed_through():
     from domain.attention import OpsAction, OpsDecision, StepFailure
@@ -169,7 +170,7 @@ class OrderWorkflow:
         self._reservation = await self._step(steps.RESERVE_STOCK, self._reserve)
         self._register(Compensation.RELEASE_STOCK)
         self._set_status(OrderStatus.RESERVED)
-        await self._step(steps.PUSH_STOCK, self._push_stock)
+        await self._step(steps.REQUEST_STOCK_SYNC, self._sync_stock)
         await self._checkpoint()
 
         if not self._paid:
@@ -196,7 +197,11 @@ class OrderWorkflow:
         self._invoice = await self._step(
             steps.EMIT_INVOICE,
             lambda: self._act(
-                steps.EMIT_INVOICE, request, Invoice, start_to_close=steps.SEFAZ_TIMEOUT
+                steps.EMIT_INVOICE,
+                request,
+                Invoice,
+                start_to_close=steps.SEFAZ_TIMEOUT,
+                deadline=steps.SEFAZ_DEADLINE,
             ),
             skip_type=Invoice,
         )
@@ -270,10 +275,11 @@ class OrderWorkflow:
             )
         return reservation
 
-    async def _push_stock(self) -> None:
+    async def _sync_stock(self) -> None:
+        """Ask each SKU's stock-sync workflow to push the new availability everywhere."""
         skus = tuple(sorted(self._require_order().quantities()))
-        push = StockPush(skus=skus, idempotency_key=idempotency_key(self._id, "push_stock"))
-        await self._act(steps.PUSH_STOCK, push)
+        push = StockPush(skus=skus, idempotency_key=idempotency_key(self._id, "stock_sync"))
+        await self._local(steps.REQUEST_STOCK_SYNC, push)
 
     def _invoice_request(self, number: int, issued_at: datetime) -> InvoiceRequest:
         order = self._require_order()
@@ -426,7 +432,7 @@ class OrderWorkflow:
                 order_id=self._id, idempotency_key=idempotency_key(self._id, "release")
             )
             await self._local(steps.RELEASE_STOCK, request)
-            await self._push_stock()
+            await self._sync_stock()
         elif undo is Compensation.REFUND:
             order = self._require_order()
             assert self._payment_id is not None
@@ -457,7 +463,11 @@ class OrderWorkflow:
             await self._local(steps.FLAG_RETURN_INVOICE, request)
             return
         await self._act(
-            steps.CANCEL_INVOICE, request, InvoiceCancellation, start_to_close=steps.SEFAZ_TIMEOUT
+            steps.CANCEL_INVOICE,
+            request,
+            InvoiceCancellation,
+            start_to_close=steps.SEFAZ_TIMEOUT,
+            deadline=steps.SEFAZ_DEADLINE,
         )
 
     async def _record_status(self, status: OrderStatus, note: str = "") -> None:
@@ -494,8 +504,13 @@ class OrderWorkflow:
     def _failure_from(self, step: str, err: Exception) -> StepFailure:
         cause: BaseException = err
         attempts = 0
+        prefix = ""
         if isinstance(err, ActivityError):
             cause = err.cause or err
+        if isinstance(cause, StepTimeout) and cause.cause is not None:
+            kind = cause.type.name if cause.type else "timeout"
+            prefix = f"still failing when the step's deadline passed ({kind}): "
+            cause = cause.cause
         if isinstance(cause, ApplicationError):
             error_type = cause.type or "ApplicationError"
             if cause.details and isinstance(cause.details[0], dict):
@@ -506,7 +521,11 @@ class OrderWorkflow:
         else:
             error_type, message = type(cause).__name__, str(cause) or type(cause).__name__
         return StepFailure(
-            step=step, error_type=error_type, message=message, attempts=attempts, at=workflow.now()
+            step=step,
+            error_type=error_type,
+            message=prefix + message,
+            attempts=attempts,
+            at=workflow.now(),
         )
 
     async def _needs_attention(
@@ -734,12 +753,14 @@ class OrderWorkflow:
         result_type: type[T] | None = None,
         *,
         start_to_close: timedelta = steps.PROVIDER_TIMEOUT,
+        deadline: timedelta = steps.PROVIDER_DEADLINE,
     ) -> T:
         return await workflow.execute_activity(  # type: ignore[no-any-return]
             name,
             arg,
             result_type=result_type,
             start_to_close_timeout=start_to_close,
+            schedule_to_close_timeout=deadline,
             retry_policy=steps.PROVIDER_RETRY,
         )
 

@@ -51,13 +51,9 @@ def run_demo_cli(
     """Use the running stack, or start the embedded one (and stop it afterwards)."""
     if is_up(settings):
         return run_demo(settings, orders=orders, faults=faults, seed=seed, timeout=timeout)
-    env = {
-        **DEMO_ENV,
-        "RETAGUARDA_SANDBOX__SEED": str(seed),
-        "RETAGUARDA_SANDBOX__FAULT_RATE": str(faults),
-    }
+    env = {"RETAGUARDA_SANDBOX__SEED": str(seed), "RETAGUARDA_SANDBOX__FAULT_RATE": str(faults)}
     Console(stderr=True).print("starting the embedded stack for the demo…")
-    with running_stack(settings, env):
+    with running_stack(settings, env, defaults=DEMO_ENV):
         return run_demo(settings, orders=orders, faults=faults, seed=seed, timeout=timeout)
 
 

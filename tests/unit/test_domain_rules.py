@@ -118,7 +118,9 @@ items = st.lists(
 
 
 @given(items)
-def test_parcel_holds_every_item_and_weighs_what_they_weigh(lines: list) -> None:
+def test_parcel_holds_every_item_and_weighs_what_they_weigh(
+    lines: list[tuple[int, int, int, int, int]],
+) -> None:
     parcel = parcel_for(lines, Decimal("10"))
     assert parcel.weight_g == sum(q * w for q, w, *_ in lines)
     box = parcel.height_cm * parcel.width_cm * parcel.length_cm

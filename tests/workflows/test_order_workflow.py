@@ -82,7 +82,7 @@ async def test_store_order_runs_from_webhook_to_delivery(harness: Harness) -> No
 
     assert state.status is OrderStatus.DELIVERED
     assert harness.world.effects() == [
-        steps.RESERVE_STOCK, steps.PUSH_STOCK, steps.PREPARE_INVOICE, steps.EMIT_INVOICE,
+        steps.RESERVE_STOCK, steps.REQUEST_STOCK_SYNC, steps.PREPARE_INVOICE, steps.EMIT_INVOICE,
         steps.OPEN_WAREHOUSE_TASK, steps.QUOTE_FREIGHT, steps.BOOK_SHIPMENT,
         steps.NOTIFY_SHIPPED, steps.DISPATCH,
     ]  # fmt: skip
@@ -105,8 +105,8 @@ async def test_unpaid_order_is_cancelled_and_its_stock_released_when_the_window_
     assert state.status is OrderStatus.CANCELLED
     assert "payment not confirmed" in (state.cancel_reason or "")
     assert harness.world.effects() == [
-        steps.RESERVE_STOCK, steps.PUSH_STOCK, steps.RELEASE_STOCK, steps.PUSH_STOCK,
-        steps.NOTIFY_CANCELLED,
+        steps.RESERVE_STOCK, steps.REQUEST_STOCK_SYNC, steps.RELEASE_STOCK,
+        steps.REQUEST_STOCK_SYNC, steps.NOTIFY_CANCELLED,
     ]  # fmt: skip
     assert steps.REFUND not in harness.world.calls
 
@@ -127,7 +127,7 @@ async def test_channel_cancellation_mid_flight_undoes_completed_steps_in_reverse
     effects = harness.world.effects()
     undo = effects[effects.index(steps.OPEN_WAREHOUSE_TASK) + 1 :]
     assert undo == [
-        steps.CANCEL_INVOICE, steps.RELEASE_STOCK, steps.PUSH_STOCK, steps.REFUND,
+        steps.CANCEL_INVOICE, steps.RELEASE_STOCK, steps.REQUEST_STOCK_SYNC, steps.REFUND,
         steps.NOTIFY_CANCELLED,
     ]  # fmt: skip
     refund = harness.world.args[steps.REFUND][0]

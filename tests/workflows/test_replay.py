@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 from retaguarda.temporal import data_converter
 from workflows.order import OrderWorkflow
+from workflows.stock_sync import StockSyncWorkflow
 
 pytestmark = pytest.mark.workflow
 
@@ -25,6 +26,8 @@ def test_recorded_histories_are_present() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, HISTORY_TEXT[path])
-    replayer = Replayer(workflows=[OrderWorkflow], data_converter=data_converter())
+    replayer = Replayer(
+        workflows=[OrderWorkflow, StockSyncWorkflow], data_converter=data_converter()
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

@@ -170,10 +170,9 @@ class FakeWorld:
             w._called(steps.RELEASE_STOCK, r)
             return ["SKU-A", "SKU-B"]
 
-        @activity.defn(name=steps.PUSH_STOCK)
-        async def push_stock(r: StockPush) -> dict[str, int]:
-            w._called(steps.PUSH_STOCK, r)
-            return dict.fromkeys(r.skus, 1)
+        @activity.defn(name=steps.REQUEST_STOCK_SYNC)
+        async def request_stock_sync(r: StockPush) -> None:
+            w._called(steps.REQUEST_STOCK_SYNC, r)
 
         @activity.defn(name=steps.PREPARE_INVOICE)
         async def prepare_invoice(r: PrepareInvoice) -> int:
@@ -253,7 +252,7 @@ class FakeWorld:
 
         return [
             record_order, record_status, record_tracking, record_attention, fetch_order,
-            reserve_stock, release_stock, push_stock, prepare_invoice, emit_invoice,
+            reserve_stock, release_stock, request_stock_sync, prepare_invoice, emit_invoice,
             cancel_invoice, flag_return_invoice, open_warehouse_task, record_warehouse_step,
             quote_freight, book_shipment, notify_shipped, dispatch, cancel_pickup,
             refund_payment, notify_cancelled,

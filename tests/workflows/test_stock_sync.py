@@ -1,0 +1,64 @@
+"""The per-SKU stock sync: bursts coalesce, every channel gets each push."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.orders import Channel
+from domain.stock import ChannelStockPush, StockSyncInput, stock_sync_workflow_id
+from tests.workflows.conftest import HISTORIES
+from workflows import steps
+from workflows.stock_sync import StockSyncWorkflow
+
+pytestmark = pytest.mark.workflow
+
+
+async def test_a_burst_of_requests_becomes_one_push_per_channel(
+    time_env: WorkflowEnvironment,
+) -> None:
+    pushes: list[tuple[str, Channel]] = []
+
+    @activity.defn(name=steps.PUSH_CHANNEL_STOCK)
+    async def push_channel_stock(push: ChannelStockPush) -> int:
+        pushes.append((push.sku, push.channel))
+        return 3
+
+    queue = f"sync-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        time_env.client,
+        task_queue=queue,
+        workflows=[StockSyncWorkflow],
+        activities=[push_channel_stock],
+    ):
+        handle = await time_env.client.start_workflow(
+            StockSyncWorkflow.run,
+            StockSyncInput(sku="SKU-A"),
+            id=stock_sync_workflow_id("SKU-A"),
+            task_queue=queue,
+            start_signal="request",
+        )
+        for _ in range(9):
+            await handle.signal(StockSyncWorkflow.request)
+        for _ in range(100):
+            if await handle.query(StockSyncWorkflow.pushed_rounds) == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(pushes) == [("SKU-A", Channel.MARKETPLACE), ("SKU-A", Channel.STORE)]
+
+        await handle.signal(StockSyncWorkflow.request)
+        for _ in range(100):
+            if await handle.query(StockSyncWorkflow.pushed_rounds) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(pushes) == 4
+        await handle.terminate()
+        if os.environ.get("RETAGUARDA_RECORD_HISTORIES") == "1":
+            history = await handle.fetch_history()
+            (HISTORIES / "stock_sync_burst-0.json").write_text(history.to_json())
