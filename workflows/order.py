@@ -413,10 +413,13 @@ class OrderWorkflow:
         """A Pix or boleto can be paid after the order was cancelled: keep listening for a
         while, and give the money back if it comes."""
         inp = self._require_input()
-        if inp.channel is not Channel.STORE or self._paid:
+        if inp.channel is not Channel.STORE:
             return
-        grace = timedelta(seconds=inp.policy.late_payment_grace_s)
-        if await self._wait(lambda: self._paid, within=grace, wake_on_cancel=False):
+        if not self._paid:
+            grace = timedelta(seconds=inp.policy.late_payment_grace_s)
+            if not await self._wait(lambda: self._paid, within=grace, wake_on_cancel=False):
+                return
+        if self._refund_due():  # paid after the undo steps had run
             self._notes.append("payment arrived after the cancellation: refunded")
             await self._step("undo_refund", lambda: self._undo(Compensation.REFUND))
             self._undone.append(Compensation.REFUND)

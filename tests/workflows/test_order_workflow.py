@@ -3,6 +3,7 @@ world faked by activity name."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -373,3 +374,17 @@ async def test_marketplace_orders_are_never_refunded_by_us(harness: Harness) -> 
     assert state.status is OrderStatus.CANCELLED
     assert steps.REFUND not in harness.world.calls
     assert steps.CANCEL_INVOICE in harness.world.calls
+
+
+async def test_payment_arriving_while_the_channel_is_told_of_the_cancellation_is_refunded(
+    harness: Harness,
+) -> None:
+    handle = await harness.start(placed(make_order()))
+    harness.world.on_call[steps.NOTIFY_CANCELLED] = lambda: asyncio.create_task(
+        pay(handle, "payments:during-notify")
+    )
+    await wait_status(handle, OrderStatus.AWAITING_PAYMENT)
+    await handle.signal(OrderWorkflow.event, event(EventKind.ORDER_CANCELLED, "store:evt-c"))
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED
+    assert [r.payment_id for r in harness.world.args[steps.REFUND]] == ["pay-77"]

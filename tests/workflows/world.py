@@ -105,10 +105,13 @@ class FakeWorld:
         self.fail: dict[str, int] = {}
         self.shortage = False
         self.marketplace_orders: dict[str, Order] = {}
+        self.on_call: dict[str, Any] = {}  # step -> callable run when the step is called
 
     def _called(self, name: str, arg: Any) -> None:
         self.calls.append(name)
         self.args[name].append(arg)
+        if name in self.on_call:
+            self.on_call[name]()
         if self.fail.get(name, 0) > 0:
             self.fail[name] -= 1
             raise ApplicationError(
