@@ -34,7 +34,7 @@ class InvoicingActivities:
     async def prepare_invoice(self, request: PrepareInvoice) -> int:
         """The order is paid: record it and allocate its NF-e number (same order, same
         number, however often this runs)."""
-        await self._orders.set_status(request.order_id, OrderStatus.PAID, at=request.paid_at)
+        await self._orders.set_status(request.order_id, OrderStatus.PAID, at=datetime.now(UTC))
         return await self._invoices.allocate_number(request.order_id, request.series)
 
     @activity.defn(name=steps.EMIT_INVOICE)

@@ -3,6 +3,8 @@ workflow's progress leaves behind, fetching a marketplace order, telling the cha
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from db.audit import AuditLog
@@ -38,7 +40,7 @@ class OrderActivities:
             order.channel.value,
             order.external_id,
             status=OrderStatus.RECEIVED,
-            at=request.at,
+            at=datetime.now(UTC),
             customer_name=order.customer.name,
             total=order.total,
             items=order.items,
@@ -46,7 +48,7 @@ class OrderActivities:
 
     @activity.defn(name=steps.RECORD_STATUS)
     async def record_status(self, change: StatusChange) -> None:
-        await self._orders.set_status(change.order_id, change.status, at=change.at)
+        await self._orders.set_status(change.order_id, change.status, at=datetime.now(UTC))
         if change.note:
             await self._audit.record(
                 "workflow", f"status:{change.status.value}", change.order_id,
@@ -56,7 +58,7 @@ class OrderActivities:
     @activity.defn(name=steps.RECORD_TRACKING)
     async def record_delivered(self, change: StatusChange) -> None:
         await self._shipments.record_tracking(change.order_id, TrackingStatus.DELIVERED, change.at)
-        await self._orders.set_status(change.order_id, OrderStatus.DELIVERED, at=change.at)
+        await self._orders.set_status(change.order_id, OrderStatus.DELIVERED, at=datetime.now(UTC))
 
     @activity.defn(name=steps.RECORD_ATTENTION)
     async def record_attention(self, change: AttentionChange) -> None:

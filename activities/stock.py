@@ -75,4 +75,4 @@ class StockActivities:
     @activity.defn(name=steps.DISPATCH)
     async def dispatch(self, request: DispatchRequest) -> None:
         await self._stock.ship(request.order_id)
-        await self._orders.set_status(request.order_id, OrderStatus.SHIPPED, at=request.at)
+        await self._orders.set_status(request.order_id, OrderStatus.SHIPPED, at=datetime.now(UTC))

@@ -28,4 +28,4 @@ class WarehouseActivities:
     @activity.defn(name=steps.RECORD_WAREHOUSE_STEP)
     async def record_warehouse_step(self, recorded: WarehouseStepRecorded) -> None:
         await self._warehouse.record_step(recorded.order_id, recorded.record)
-        await self._orders.set_status(recorded.order_id, recorded.status, at=recorded.record.at)
+        await self._orders.set_status(recorded.order_id, recorded.status, at=datetime.now(UTC))

@@ -1,0 +1,156 @@
+"""Ops through the public API against the real thing: Temporal dev server, worker,
+sandbox over HTTP, SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from db.api_keys import ApiKeyRepository, ApiRole
+from db.session import create_engine, create_sessionmaker
+from tests.support.live import Live, live_stack
+
+pytestmark = pytest.mark.integration
+
+PRODUCT = {
+    "name": "Caneca ceramica", "ncm": "69120000", "price": "39.90", "cost": "15.00",
+    "weight_g": 400, "height_cm": 10, "width_cm": 12, "length_cm": 12,
+}  # fmt: skip
+
+
+def store_order(order_id: str, sku: str) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "customer": {"name": "Maria Souza", "cpf": "52998224725", "email": "m@example.com"},
+        "shipping_address": {
+            "street": "Rua das Flores", "number": "10", "neighborhood": "Centro",
+            "city": "Campinas", "state": "SP", "zipcode": "13010000",
+        },
+        "items": [{"sku": sku, "quantity": 1, "price": "39.90"}],
+        "shipping_cost": "10.00",
+        "payment": {"method": "pix", "status": "paid", "id": f"pay-{order_id}"},
+    }  # fmt: skip
+
+
+async def stuck_at(live: Live, order_id: str, step: str) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        rows = (await live.api.get("/ops/stuck")).json()
+        return next(
+            (r for r in rows if r["order_id"] == order_id and r["stuck_step"] == step), None
+        )
+
+    found: dict[str, Any] = await live.until(check, f"{order_id} stuck at {step}")
+    return found
+
+
+async def work_the_warehouse(live: Live, order_id: str) -> None:
+    async def task() -> dict[str, Any] | None:
+        tasks = (await live.api.get("/warehouse/tasks")).json()
+        return next((t for t in tasks if t["order_id"] == order_id), None)
+
+    found = await live.until(task, f"a warehouse task for {order_id}")
+    for step in ("pick", "pack"):
+        r = await live.api.post(f"/warehouse/orders/{order_id}/{step}", json={"shift": "A"})
+        assert r.status_code == 200, r.text
+    wrong = await live.api.post(
+        f"/warehouse/orders/{order_id}/check", json={"scanned": {"MUG-1": 2}}
+    )
+    assert wrong.status_code == 409
+    assert "MUG-1: expected 1, scanned 2" in wrong.json()["message"]
+    r = await live.api.post(f"/warehouse/orders/{order_id}/check", json={"scanned": found["items"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["operator"] == "admin"
+
+
+async def test_out_of_stock_order_waits_for_ops_and_retry_after_a_receipt_delivers_it(
+    tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
+        assert (await live.api.put("/products/MUG-1", json=PRODUCT)).status_code == 200
+        r = await live.sandbox.post("/store/admin/orders", json=store_order("7001", "MUG-1"))
+        assert r.status_code == 201, r.text
+        order_id = "order:store:7001"
+
+        stuck = await stuck_at(live, order_id, "reserve_stock")
+        assert stuck["failure"]["error_type"] == "OutOfStock"
+        assert "MUG-1: 1 requested, 0 available" in stuck["failure"]["message"]
+
+        receipt = await live.api.post("/products/MUG-1/receipts", json={"quantity": 3})
+        assert receipt.json()["available"] == 3
+        r = await live.api.post(f"/ops/orders/{order_id}/retry", json={"reason": "restocked"})
+        assert r.status_code == 200, r.text
+        assert r.json()["result"] == "retry accepted"
+
+        await work_the_warehouse(live, order_id)
+
+        async def delivered() -> bool:
+            order = await live.order(order_id)
+            return order is not None and order["status"] == "delivered"
+
+        await live.until(delivered, "delivery")
+        detail = (await live.api.get(f"/orders/{order_id}")).json()
+        assert detail["live"]["status"] == "delivered"
+        assert len(detail["order"]["invoice_key"]) == 44
+        assert detail["order"]["tracking_code"]
+        product = next(p for p in (await live.api.get("/products")).json() if p["sku"] == "MUG-1")
+        assert (product["on_hand"], product["reserved"]) == (2, 0)
+        audit = (await live.api.get("/ops/audit", params={"order_id": order_id})).json()
+        actions = [a["action"] for a in audit]
+        assert "needs_attention" in actions
+        assert "ops:retry" in actions
+        assert next(a for a in audit if a["action"] == "ops:retry")["actor"] == "admin"
+
+
+async def test_ops_compensate_cancels_a_stuck_paid_order_and_refunds_it(
+    tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
+        await live.api.put("/products/MUG-2", json=PRODUCT)
+        pay = {"external_reference": "store:7002", "amount": "49.90", "approve_after_s": 0}
+        await live.sandbox.post("/store/admin/orders", json=store_order("7002", "MUG-2"))
+        payment = (await live.sandbox.post("/payments/admin/payments", json=pay)).json()
+        order_id = "order:store:7002"
+        await stuck_at(live, order_id, "reserve_stock")
+
+        missing = await live.api.post(f"/ops/orders/{order_id}/compensate", json={})
+        assert missing.status_code == 200  # reason is optional for compensate
+
+        async def cancelled() -> bool:
+            order = await live.order(order_id)
+            return order is not None and order["status"] == "cancelled"
+
+        await live.until(cancelled, "the cancellation")
+        refunds = (await live.sandbox.get("/admin/ledger", params={"kind": "refund"})).json()
+        assert any(r["external_reference"] == "store:7002" for r in _entries(refunds))
+        assert payment
+
+
+def _entries(body: Any) -> list[dict[str, Any]]:
+    return body["entries"] if isinstance(body, dict) else body
+
+
+async def test_only_ops_roles_decide_and_a_missing_key_is_refused(
+    tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
+        engine = create_engine(sqlite_url)
+        try:
+            key = await ApiKeyRepository(create_sessionmaker(engine)).create(
+                "joao", ApiRole.WAREHOUSE
+            )
+        finally:
+            await engine.dispose()
+        r = await live.api.post(
+            "/ops/orders/order:store:1/retry", json={}, headers={"X-API-Key": key}
+        )
+        assert r.status_code == 403
+        assert "role warehouse cannot do this" in r.json()["message"]
+        r = await live.api.post(
+            "/ops/orders/order:store:1/retry", json={}, headers={"X-API-Key": ""}
+        )
+        assert r.status_code == 401
+        r = await live.api.post("/ops/orders/order:store:404/retry", json={})
+        assert r.status_code == 404

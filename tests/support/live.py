@@ -1,0 +1,81 @@
+"""A whole Retaguarda in the test's process: sandbox and API over real HTTP on free
+ports, the orders worker, a real Temporal dev server, a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from api.app import create_app
+from retaguarda.sandbox_config import sandbox_config
+from retaguarda.settings import (
+    ApiSettings,
+    DatabaseSettings,
+    Durations,
+    SandboxSettings,
+    Settings,
+    TemporalSettings,
+)
+from sandbox.app import create_sandbox_app
+from tests.support.servers import free_port, serve
+from workers.orders import run as run_worker
+
+
+@dataclass
+class Live:
+    settings: Settings
+    api: httpx.AsyncClient
+    sandbox: httpx.AsyncClient
+    temporal: Client
+
+    async def until(
+        self, check: Callable[[], Awaitable[Any]], what: str, seconds: float = 60
+    ) -> Any:
+        for _ in range(int(seconds / 0.2)):
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    async def order(self, order_id: str) -> dict[str, Any] | None:
+        response = await self.api.get(f"/orders/{order_id}")
+        return response.json()["order"] if response.status_code == 200 else None
+
+
+@asynccontextmanager
+async def live_stack(tmp_path: Path, db_url: str, temporal: Client) -> AsyncIterator[Live]:
+    api_port, sandbox_port = free_port(), free_port()
+    settings = Settings(
+        var_dir=tmp_path,
+        db=DatabaseSettings(url=db_url),
+        api=ApiSettings(port=api_port),
+        sandbox=SandboxSettings(port=sandbox_port, carrier_step_s=0.2),
+        temporal=TemporalSettings(orders_queue=f"orders-{uuid.uuid4().hex[:8]}"),
+        durations=Durations(payment_window_s=60, late_payment_grace_s=1),
+    )
+    sandbox_app = create_sandbox_app(sandbox_config(settings))
+    api_app = create_app(settings, temporal_client=temporal, relay_interval_s=0.2)
+    key = settings.secrets.bootstrap_admin_key.get_secret_value()
+    async with (
+        serve(sandbox_app, sandbox_port) as sandbox_url,
+        serve(api_app, api_port) as api_url,
+        httpx.AsyncClient(base_url=api_url, headers={"X-API-Key": key}, timeout=30) as api,
+        httpx.AsyncClient(base_url=sandbox_url, timeout=30) as sandbox,
+    ):
+        worker = asyncio.create_task(run_worker(settings, client=temporal))
+        try:
+            yield Live(settings, api, sandbox, temporal)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
