@@ -129,7 +129,8 @@ async def test_ops_compensate_cancels_a_stuck_paid_order_and_refunds_it(
 
 
 def _entries(body: Any) -> list[dict[str, Any]]:
-    return body["entries"] if isinstance(body, dict) else body
+    entries: list[dict[str, Any]] = body["entries"] if isinstance(body, dict) else body
+    return entries
 
 
 async def test_only_ops_roles_decide_and_a_missing_key_is_refused(
