@@ -94,9 +94,17 @@ class TemporalGateway:
         client = await self.client()
         try:
             if event.kind is EventKind.TRACKING:
-                await client.get_workflow_handle(workflow_id).signal(
-                    "event", event, rpc_timeout=self._rpc_timeout
-                )
+                try:
+                    await client.get_workflow_handle(workflow_id).signal(
+                        "event", event, rpc_timeout=self._rpc_timeout
+                    )
+                except RPCError as exc:
+                    if exc.status is RPCStatusCode.NOT_FOUND:
+                        raise OrderClosed(
+                            f"order {workflow_id} is not running (finished, or not ours): "
+                            "a tracking event for it changes nothing"
+                        ) from exc
+                    raise
                 return workflow_id
             await client.start_workflow(
                 ORDER_WORKFLOW,
