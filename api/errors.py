@@ -25,11 +25,16 @@ class Unauthorized(RetaguardaError):
     pass
 
 
+class BadRequest(RetaguardaError):
+    """The request is well-formed JSON but its content cannot be used."""
+
+
 STATUS: list[tuple[type[RetaguardaError], int]] = [
     (WebhookSignatureError, 401),
     (Unauthorized, 401),
     (Forbidden, 403),
     (WebhookPayloadError, 422),
+    (BadRequest, 422),
     (UnknownSource, 404),
     (NotFound, 404),
     (OrderNotFound, 404),
@@ -63,7 +68,11 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in errors
+        ]
         return JSONResponse(
-            {"error": "invalid_request", "message": message, "field": field, "errors": errors},
+            {"error": "invalid_request", "message": message, "field": field, "errors": details},
             status_code=422,
         )

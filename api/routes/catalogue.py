@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import AdminRole, AnyRole, ContextDep, WarehouseRole
 from api.errors import NotFound
 from db.catalogue import ProductView
+from domain.money import Money
 
 router = APIRouter(tags=["catalogue"])
 
@@ -18,8 +19,8 @@ router = APIRouter(tags=["catalogue"])
 class ProductBody(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     ncm: str = Field(pattern=r"^\d{8}$")
-    price: Decimal = Field(ge=0)
-    cost: Decimal = Field(ge=0)
+    price: Money = Field(ge=0)
+    cost: Money = Field(ge=0)
     weight_g: int = Field(gt=0)
     height_cm: int = Field(gt=0)
     width_cm: int = Field(gt=0)

@@ -4,13 +4,18 @@ needs an ops or admin API key."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import base64
+import binascii
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
-from google.protobuf import json_format
+from cryptography.exceptions import InvalidTag
+from fastapi import APIRouter, Header
+from google.protobuf.message import DecodeError
+from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
 from api.deps import ContextDep, get_principal, require
+from api.errors import BadRequest
 from db.api_keys import ApiRole
 
 router = APIRouter(prefix="/codec", tags=["codec"])
@@ -23,25 +28,57 @@ async def _authorise(ctx: ContextDep, x_api_key: str | None) -> None:
     await require(ApiRole.OPS)(principal)
 
 
-async def _convert(request: Request, ctx: ContextDep, decode: bool) -> dict[str, Any]:
-    body = await request.json()
-    payloads = [json_format.ParseDict(p, Payload()) for p in body.get("payloads", [])]
+class CodecPayload(BaseModel):
+    metadata: dict[str, str] = Field(default_factory=dict, description="values in base64")
+    data: str = Field(default="", description="base64")
+
+
+class CodecBody(BaseModel):
+    payloads: list[CodecPayload] = Field(max_length=1000)
+
+
+def _b64(value: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{where} is not valid base64") from None
+
+
+async def _convert(body: CodecBody, ctx: ContextDep, decode: bool) -> CodecBody:
+    payloads = [
+        Payload(
+            metadata={k: _b64(v, f"payloads[{i}].metadata.{k}") for k, v in p.metadata.items()},
+            data=_b64(p.data, f"payloads[{i}].data"),
+        )
+        for i, p in enumerate(body.payloads)
+    ]
     codec = ctx.gateway.codec
-    result = await (codec.decode(payloads) if decode else codec.encode(payloads))
-    return {"payloads": [json_format.MessageToDict(p) for p in result]}
+    try:
+        result = await (codec.decode(payloads) if decode else codec.encode(payloads))
+    except (InvalidTag, ValueError, DecodeError):
+        raise BadRequest("these payloads were not encrypted with this server's key") from None
+    return CodecBody(
+        payloads=[
+            CodecPayload(
+                metadata={k: base64.b64encode(v).decode() for k, v in p.metadata.items()},
+                data=base64.b64encode(p.data).decode(),
+            )
+            for p in result
+        ]
+    )
 
 
-@router.post("/decode")
+@router.post("/decode", response_model=CodecBody)
 async def decode(
-    request: Request, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
-) -> dict[str, Any]:
+    body: CodecBody, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
+) -> CodecBody:
     await _authorise(ctx, x_api_key)
-    return await _convert(request, ctx, decode=True)
+    return await _convert(body, ctx, decode=True)
 
 
-@router.post("/encode")
+@router.post("/encode", response_model=CodecBody)
 async def encode(
-    request: Request, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
-) -> dict[str, Any]:
+    body: CodecBody, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
+) -> CodecBody:
     await _authorise(ctx, x_api_key)
-    return await _convert(request, ctx, decode=False)
+    return await _convert(body, ctx, decode=False)

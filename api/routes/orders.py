@@ -29,7 +29,7 @@ async def list_orders(
     channel: Channel | None = None,
     needs_attention: bool | None = None,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
 ) -> list[OrderView]:
     return await ctx.orders.list(
         status=status, needs_attention=needs_attention, channel=channel, limit=limit, offset=offset

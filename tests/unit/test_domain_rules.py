@@ -179,3 +179,9 @@ def test_check_names_every_difference() -> None:
 
 def test_times_in_fixtures_are_aware() -> None:
     assert make_order().placed_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("value", ["1E+26", "NaN", "Infinity", "-1E+11"])
+def test_amounts_out_of_range_are_refused_with_a_clear_message(value: str) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        cents(value)

@@ -1,0 +1,49 @@
+"""The remote codec endpoint decodes what the workers' codec encrypted."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from temporalio.api.common.v1 import Payload
+
+from api.app import create_app
+from retaguarda.settings import DatabaseSettings, Settings
+from retaguarda.temporal import data_converter
+
+pytestmark = pytest.mark.integration
+
+
+async def test_encrypted_payload_decodes_to_the_customer_data(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    converter = data_converter()
+    [encrypted] = await converter.encode([{"customer": "Maria Souza", "cpf": "52998224725"}])
+    assert b"Maria" not in encrypted.data
+    body = {
+        "payloads": [
+            {
+                "metadata": {
+                    k: base64.b64encode(v).decode() for k, v in encrypted.metadata.items()
+                },
+                "data": base64.b64encode(encrypted.data).decode(),
+            }
+        ]
+    }
+    settings = Settings(var_dir=tmp_path, db=DatabaseSettings(url=sqlite_url))
+    with TestClient(create_app(settings)) as client:
+        decoded = client.post("/codec/decode", json=body)
+        tampered = client.post(
+            "/codec/decode",
+            json={
+                "payloads": [{**body["payloads"][0], "data": base64.b64encode(b"x" * 40).decode()}]
+            },
+        )
+    assert decoded.status_code == 200
+    payload = Payload(data=base64.b64decode(decoded.json()["payloads"][0]["data"]))
+    assert json.loads(payload.data) == {"customer": "Maria Souza", "cpf": "52998224725"}
+    assert tampered.status_code == 422
+    assert "not encrypted with this server's key" in tampered.json()["message"]
