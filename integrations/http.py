@@ -3,9 +3,12 @@ tree (retries belong to Temporal, not to the client)."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from domain.errors import ProviderRejected, ProviderUnavailable
 
@@ -61,3 +64,24 @@ async def send(
         ) from exc
     raise_for_provider(response, provider)
     return response
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(response: httpx.Response, model: type[M], provider: str) -> M:
+    """Validate a provider's answer (numbers as Decimal); a shape we do not recognise is a
+    final rejection that says where it differs."""
+    try:
+        return model.model_validate(json.loads(response.content, parse_float=Decimal))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
+    except ValueError:
+        problem = "the body is not JSON"
+    raise ProviderRejected(
+        f"{provider} answered {response.request.method} {response.request.url.path} with an "
+        f"unexpected body ({problem})",
+        provider=provider,
+        code="unexpected_response",
+    )

@@ -8,18 +8,17 @@ instead of buying a second label after a lost response.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel
 
 from domain.errors import ProviderRejected
 from domain.fiscal import Issuer
 from domain.freight import Booking, BookingRequest, FreightQuote, Parcel, QuoteRequest
 from domain.orders import Address
-from integrations.http import send
+from integrations.http import read_model, send
 
 PROVIDER = "carrier"
 M = TypeVar("M", bound=BaseModel)
@@ -83,20 +82,7 @@ class Done(RootModel[dict[str, dict[str, Any]]]):
 
 
 def _read(response: httpx.Response, model: type[M]) -> M:
-    """Validate the carrier's answer; a shape we do not recognise is a final rejection."""
-    try:
-        return model.model_validate(json.loads(response.content, parse_float=Decimal))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
-    except ValueError:
-        problem = "the body is not JSON"
-    raise ProviderRejected(
-        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
-        f"unexpected body ({problem})",
-        provider=PROVIDER,
-        code="unexpected_response",
-    )
+    return read_model(response, model, PROVIDER)
 
 
 def _volume(parcel: Parcel) -> dict[str, float]:

@@ -8,21 +8,19 @@ retried once. Renewal is serialised so concurrent calls do not burn the refresh 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from domain.channels import CancelledNotice, ShippedNotice
 from domain.errors import ProviderRejected
 from domain.orders import Order
-from integrations.http import send
+from integrations.http import read_model, send
 from integrations.marketplace.schema import (
     PROVIDER,
     MLOrder,
@@ -49,20 +47,7 @@ class OrderAck(_Ack):
 
 
 def _read(response: httpx.Response, model: type[M]) -> M:
-    """Validate the marketplace's answer; a shape we do not recognise is a final rejection."""
-    try:
-        return model.model_validate(json.loads(response.content, parse_float=Decimal))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
-    except ValueError:
-        problem = "the body is not JSON"
-    raise ProviderRejected(
-        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
-        f"unexpected body ({problem})",
-        provider=PROVIDER,
-        code="unexpected_response",
-    )
+    return read_model(response, model, PROVIDER)
 
 
 class MarketplaceClient:

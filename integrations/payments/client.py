@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from domain.errors import ProviderRejected
 from domain.money import Money
 from domain.orders import Frozen
 from domain.payments import Refund, RefundRequest
-from integrations.http import send
+from integrations.http import read_model, send
 
 PROVIDER = "payments"
 M = TypeVar("M", bound=BaseModel)
@@ -52,20 +50,7 @@ class PaymentInfo(Frozen):
 
 
 def _read(response: httpx.Response, model: type[M]) -> M:
-    """Validate the gateway's answer; a shape we do not recognise is a final rejection."""
-    try:
-        return model.model_validate(json.loads(response.content, parse_float=Decimal))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
-    except ValueError:
-        problem = "the body is not JSON"
-    raise ProviderRejected(
-        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
-        f"unexpected body ({problem})",
-        provider=PROVIDER,
-        code="unexpected_response",
-    )
+    return read_model(response, model, PROVIDER)
 
 
 class PaymentsClient:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,9 +14,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.channels import CancelledNotice, ShippedNotice
-from domain.errors import ProviderRejected
 from domain.orders import Address, Channel, Customer, Order, OrderItem, PaymentStatus
-from integrations.http import send
+from integrations.http import read_model, send
 from integrations.webhooks import WebhookPayloadError, payload_error
 
 PROVIDER = "store"
@@ -160,20 +158,7 @@ class OrderAck(_In):
 
 
 def _read(response: httpx.Response, model: type[M]) -> M:
-    """Validate the store's answer; a shape we do not recognise is a final rejection."""
-    try:
-        return model.model_validate(json.loads(response.content, parse_float=Decimal))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        problem = f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
-    except ValueError:
-        problem = "the body is not JSON"
-    raise ProviderRejected(
-        f"{PROVIDER} answered {response.request.method} {response.request.url.path} with an "
-        f"unexpected body ({problem})",
-        provider=PROVIDER,
-        code="unexpected_response",
-    )
+    return read_model(response, model, PROVIDER)
 
 
 class StoreClient:
