@@ -95,6 +95,8 @@ class OrderState(Frozen):
     warehouse: tuple[WarehouseRecord, ...] = ()
     tracking: tuple[TrackingEvent, ...] = ()
     failure: StepFailure | None = None
+    can_skip: bool = False  # whether ops may skip the stuck step
+    skip_result: str | None = None  # the model a skip must carry (e.g. "Invoice"), if any
     compensations_registered: tuple[Compensation, ...] = ()
     compensations_done: tuple[Compensation, ...] = ()
     cancel_reason: str | None = None

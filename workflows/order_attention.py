@@ -27,14 +27,19 @@ class AttentionMixin(OrderBase):
         action: Callable[[], Awaitable[T]],
         *,
         skip_type: type[BaseModel] | None = None,
+        skippable: bool = False,
     ) -> T:
-        """Run a step; when it fails for good, wait for ops to retry, skip or compensate."""
+        """Run a step; when it fails for good, wait for ops to retry, skip or compensate.
+        Skip is offered only where the order can go on without the step's result
+        (`skippable`) or with a result given by hand (`skip_type`)."""
         while True:
             try:
                 return await action()
             except (ActivityError, ApplicationError, DomainError) as err:
                 failure = self._failure_from(name, err)
-            decision = await self._needs_attention(failure, skip_type)
+            decision = await self._needs_attention(
+                failure, skip_type, skippable or skip_type is not None
+            )
             if decision.action is OpsAction.RETRY:
                 continue
             if decision.action is OpsAction.SKIP:
@@ -71,9 +76,9 @@ class AttentionMixin(OrderBase):
         )
 
     async def _needs_attention(
-        self, failure: StepFailure, skip_type: type[BaseModel] | None
+        self, failure: StepFailure, skip_type: type[BaseModel] | None, can_skip: bool
     ) -> OpsDecision:
-        self._failure, self._skip_type = failure, skip_type
+        self._failure, self._skip_type, self._can_skip = failure, skip_type, can_skip
         workflow.upsert_search_attributes(
             [NEEDS_ATTENTION.value_set(True), STUCK_STEP.value_set(failure.step)]
         )
@@ -121,6 +126,12 @@ class AttentionMixin(OrderBase):
             raise ApplicationError(
                 "the order is already being compensated: retry or skip this undo step",
                 type="AlreadyCompensating",
+            )
+        if decision.action is OpsAction.SKIP and not self._can_skip:
+            raise ApplicationError(
+                f"step {self._failure.step} cannot be skipped: the order needs its result. "
+                "Fix the cause and retry, or compensate the order",
+                type="NotSkippable",
             )
         if decision.action is OpsAction.SKIP and self._skip_type is not None:
             try:

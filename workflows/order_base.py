@@ -83,6 +83,7 @@ class OrderBase:
         self._undone: list[Compensation] = []
         self._failure: StepFailure | None = None
         self._skip_type: type[BaseModel] | None = None
+        self._can_skip = False
         self._decision: OpsDecision | None = None
         self._history: list[StatusEntry] = []
         self._notes: list[str] = []
@@ -103,6 +104,8 @@ class OrderBase:
             warehouse=tuple(self._warehouse),
             tracking=tuple(self._tracking),
             failure=self._failure,
+            can_skip=self._failure is not None and self._can_skip,
+            skip_result=self._skip_type.__name__ if self._skip_type else None,
             compensations_registered=tuple(self._registered),
             compensations_done=tuple(self._undone),
             cancel_reason=self._cancel_reason,

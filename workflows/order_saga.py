@@ -34,7 +34,11 @@ class SagaMixin(WarehouseMixin):
             await self._record_status(OrderStatus.CANCELLING, self._cancel_reason)
         while pending := self._pending_undos():
             undo = pending[0]
-            await self._step(f"undo_{undo.value}", lambda undo=undo: self._undo(undo))  # type: ignore[misc]
+            await self._step(
+                f"undo_{undo.value}",
+                lambda undo=undo: self._undo(undo),  # type: ignore[misc]
+                skippable=True,  # undone by hand
+            )
             self._undone.append(undo)
         if self._order is not None:
             order = self._order
@@ -46,7 +50,9 @@ class SagaMixin(WarehouseMixin):
                 reason=self._cancel_reason[:500],
             )
             await self._step(
-                steps.NOTIFY_CANCELLED, lambda: self._act(steps.NOTIFY_CANCELLED, notice)
+                steps.NOTIFY_CANCELLED,
+                lambda: self._act(steps.NOTIFY_CANCELLED, notice),
+                skippable=True,
             )
             await self._record_status(OrderStatus.CANCELLED, self._cancel_reason)
         self._set_status(OrderStatus.CANCELLED)
@@ -79,7 +85,7 @@ class SagaMixin(WarehouseMixin):
                 return
         if self._refund_due():  # paid after the undo steps had run
             self._notes.append("payment arrived after the cancellation: refunded")
-            await self._step("undo_refund", lambda: self._undo(Compensation.REFUND))
+            await self._step("undo_refund", lambda: self._undo(Compensation.REFUND), skippable=True)
             self._undone.append(Compensation.REFUND)
 
     async def _undo(self, undo: Compensation) -> None:

@@ -388,3 +388,18 @@ async def test_payment_arriving_while_the_channel_is_told_of_the_cancellation_is
     state = await handle.result()
     assert state.status is OrderStatus.CANCELLED
     assert [r.payment_id for r in harness.world.args[steps.REFUND]] == ["pay-77"]
+
+
+async def test_a_step_whose_result_the_order_needs_cannot_be_skipped(harness: Harness) -> None:
+    harness.world.shortage = True
+    handle = await harness.start(placed(make_order(paid=True)))
+    await wait_stuck(handle, steps.RESERVE_STOCK)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            "decide", OpsDecision(action=OpsAction.SKIP, actor="ops"), result_type=str
+        )
+    assert "cannot be skipped" in str(refused.value.cause)
+    state = await handle.query(OrderWorkflow.state)
+    assert state.failure is not None
+    assert state.failure.step == steps.RESERVE_STOCK
+    await handle.terminate()
