@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors
+from api import console, errors
 from api.context import ApiContext
 from api.deps import ContextDep
 from api.gateway import TemporalGateway, TemporalUnavailable
@@ -121,6 +121,7 @@ def create_app(
     errors.install(app)
     for module in (webhooks, orders, warehouse, ops, catalogue, codec):
         app.include_router(module.router)
+    app.include_router(console.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:
