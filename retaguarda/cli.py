@@ -68,8 +68,8 @@ def up(
 
 def _print_urls(settings: Settings) -> None:
     table = Table(title="Retaguarda is up", show_header=False)
+    table.add_row("Ops console", f"{settings.api.url}/console")
     table.add_row("API docs (OpenAPI)", f"{settings.api.url}/docs")
-    table.add_row("Stuck orders", f"{settings.api.url}/ops/stuck")
     table.add_row("Temporal UI", f"http://127.0.0.1:{settings.temporal.ui_port}")
     table.add_row("Sandbox", f"{settings.sandbox.url}/docs")
     table.add_row("Admin API key (local)", settings.secrets.bootstrap_admin_key.get_secret_value())
