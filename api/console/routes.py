@@ -1,0 +1,284 @@
+"""Console pages and the forms they post."""
+
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import replace
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from api.console.session import (
+    ConsoleRoute,
+    Problem,
+    SessionDep,
+    checked_form,
+    chrome,
+    html,
+    read_flash,
+    redirect,
+    text,
+)
+from api.console.views import (
+    LOGIN_COOKIE,
+    OPS_ROLES,
+    PAGE_SIZE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_S,
+    WAREHOUSE_ROLES,
+    DashboardPage,
+    Flash,
+    LoginPage,
+    OrderPage,
+    OrdersPage,
+    WarehousePage,
+    order_url,
+    when,
+)
+from api.deps import ContextDep
+from api.gateway import TemporalUnavailable
+from domain.attention import OpsAction, OpsDecision
+from domain.errors import RetaguardaError
+from domain.warehouse import WarehouseAction, WarehouseRecord, WarehouseStep
+
+log = logging.getLogger("retaguarda.console")
+
+router = APIRouter(
+    prefix="/console", tags=["console"], include_in_schema=False, route_class=ConsoleRoute
+)
+
+# --- routes --------------------------------------------------------------------------
+
+
+def login_page(request: Request, page: LoginPage, status: int = 200) -> HTMLResponse:
+    """The login form with a fresh nonce, also set as a SameSite=Strict cookie: a form
+    posted from another site carries neither, so nobody can be signed in behind their back."""
+    nonce = secrets.token_urlsafe(24)
+    response = html(request, replace(page, csrf=nonce), status)
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, max_age=3600, path="/console", httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/console") -> HTMLResponse:
+    return login_page(request, LoginPage(next=_safe_next(next), flash=read_flash(request)))
+
+
+@router.post("/login")
+async def login(request: Request, ctx: ContextDep) -> Response:
+    form = await request.form()
+    key, target = text(form, "api_key", 200), _safe_next(text(form, "next", 300))
+    nonce, sent = request.cookies.get(LOGIN_COOKIE, ""), text(form, "csrf", 100)
+    if not nonce or not hmac.compare_digest(nonce, sent):
+        page = LoginPage(next=target, error="This sign-in form expired. Sign in again.")
+        return login_page(request, page, 403)
+    principal = await ctx.api_keys.authenticate(key) if key else None
+    if principal is None:
+        page = LoginPage(
+            next=target,
+            error="That API key is unknown or revoked. Check it with whoever issued it.",
+        )
+        return login_page(request, page, 401)
+    response = redirect(target)
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=SESSION_MAX_AGE_S,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https" or ctx.settings.mode == "production",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: SessionDep) -> Response:
+    await checked_form(request, session)
+    response = redirect("/console/login", Flash("ok", "Signed out."))
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+def _whole(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def _safe_next(target: str) -> str:
+    ok = target.startswith("/console") and not target.startswith("//") and "\\" not in target
+    return target if ok else "/console"
+
+
+@router.get("")
+async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    page = DashboardPage(
+        chrome(request, session),
+        counts=await ctx.orders.count_by_status(),
+        inbox=await ctx.inbox.counts(),
+        stuck=await ctx.orders.list(needs_attention=True, limit=200),
+    )
+    return html(request, page)
+
+
+@router.get("/orders")
+async def orders(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    status: str = "",
+    channel: str = "",
+    page: str = "1",
+) -> HTMLResponse:
+    problems = []
+    if status and status not in OrdersPage.statuses:
+        problems.append(f"unknown status {status!r}")
+    if channel and channel not in OrdersPage.channels:
+        problems.append(f"unknown channel {channel!r}")
+    number = max(1, _whole(page) or 1)
+    found = []
+    if not problems:
+        found = await ctx.orders.list(
+            status=status or None,
+            channel=channel or None,
+            limit=PAGE_SIZE + 1,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+    view = OrdersPage(
+        chrome(request, session),
+        found[:PAGE_SIZE],
+        status,
+        channel,
+        number,
+        has_next=len(found) > PAGE_SIZE,
+        error="; ".join(problems),
+    )
+    return html(request, view, 422 if problems else 200)
+
+
+@router.get("/orders/{order_id}")
+async def order(
+    order_id: str, request: Request, ctx: ContextDep, session: SessionDep
+) -> HTMLResponse:
+    view = await ctx.orders.get(order_id)
+    if view is None:
+        raise Problem(
+            404,
+            f"There is no order {order_id}. Order ids look like "
+            "order:<channel>:<external id>; search the order list.",
+        )
+    live, live_error = None, ""
+    try:
+        live = await ctx.gateway.state(order_id)
+    except TemporalUnavailable as exc:
+        live_error = f"Temporal unreachable: {exc.message}"
+    except RetaguardaError as exc:
+        live_error = exc.message
+    page = OrderPage(
+        chrome(request, session),
+        view,
+        live,
+        live_error,
+        task=await ctx.warehouse.get(order_id),
+        audit=await ctx.audit.list(order_id=order_id, limit=200),
+    )
+    return html(request, page)
+
+
+@router.post("/orders/{order_id}/decide")
+async def decide(order_id: str, request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    form = await checked_form(request, session)
+    session.allow(OPS_ROLES, "decide on stuck orders")
+    back = order_url(order_id)
+    try:
+        action = OpsAction(text(form, "action", 20))
+    except ValueError:
+        raise Problem(422, "Choose retry, skip or compensate.") from None
+    reason, raw = text(form, "reason", 500), text(form, "data", 20_000)
+    if action is OpsAction.COMPENSATE and len(reason) < 3:
+        return redirect(back, Flash("error", "Compensate needs a reason (3 characters or more)."))
+    data = None
+    if action is OpsAction.SKIP and raw:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            msg = f"The manual result is not valid JSON ({exc.msg} at line {exc.lineno}, "
+            return redirect(back, Flash("error", msg + f"column {exc.colno}).", raw))
+        if not isinstance(data, dict):
+            return redirect(back, Flash("error", "The manual result must be a JSON object.", raw))
+    decision = OpsDecision(action=action, actor=session.principal.name, reason=reason, data=data)
+    try:
+        result: str = await ctx.gateway.update(order_id, "decide", decision, str)
+    except RetaguardaError as exc:
+        return redirect(back, Flash("error", f"Refused: {exc.message}", raw))
+    return redirect(back, Flash("ok", f"{result} ({session.principal.name})."))
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(order_id: str, request: Request, ctx: ContextDep, session: SessionDep) -> Response:
+    form = await checked_form(request, session)
+    session.allow(OPS_ROLES, "cancel orders")
+    back, reason = order_url(order_id), text(form, "reason", 500)
+    if len(reason) < 3:
+        return redirect(back, Flash("error", "Cancelling needs a reason (3 characters or more)."))
+    who = session.principal.name
+    try:
+        result: str = await ctx.gateway.update(order_id, "cancel", f"{reason} ({who})", str)
+    except RetaguardaError as exc:
+        return redirect(back, Flash("error", f"Refused: {exc.message}"))
+    await ctx.audit.record(who, "ops:cancel", order_id, {"reason": reason})
+    return redirect(back, Flash("ok", f"Cancellation accepted: {result}."))
+
+
+@router.get("/warehouse")
+async def warehouse(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    session.allow(WAREHOUSE_ROLES, "see warehouse tasks")
+    tasks = await ctx.warehouse.open_tasks(200)
+    return html(request, WarehousePage(chrome(request, session), tasks))
+
+
+@router.post("/warehouse/{order_id}/{step}")
+async def warehouse_step(
+    order_id: str, step: str, request: Request, ctx: ContextDep, session: SessionDep
+) -> Response:
+    form = await checked_form(request, session)
+    session.allow(WAREHOUSE_ROLES, "record warehouse steps")
+    back = "/console/warehouse"
+    try:
+        kind = WarehouseStep(step)
+    except ValueError:
+        raise Problem(
+            404, f"There is no warehouse step {step!r}: use pick, pack or check."
+        ) from None
+    scanned: dict[str, int] = {}
+    for name, value in form.multi_items():
+        if name.startswith("scanned:") and isinstance(value, str):
+            sku, count = name.removeprefix("scanned:"), value.strip()
+            if (quantity := _whole(count)) is None:
+                msg = f"{order_id}: enter how many {sku} you scanned (a whole number, 0 if none)."
+                return redirect(back, Flash("error", msg))
+            scanned[sku] = quantity
+    try:
+        action = WarehouseAction(
+            step=kind,
+            operator=text(form, "operator", 60) or session.principal.name,
+            shift=text(form, "shift", 20),
+            scanned=scanned,
+        )
+        record: WarehouseRecord = await ctx.gateway.update(
+            order_id, "warehouse", action, WarehouseRecord
+        )
+    except (RetaguardaError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, RetaguardaError) else str(exc)
+        return redirect(back, Flash("error", f"{order_id}: {kind.value} refused: {message}"))
+    return redirect(
+        back,
+        Flash(
+            "ok",
+            f"{order_id}: {record.step.value} recorded ({record.operator}, {when(record.at)}).",
+        ),
+    )

@@ -1,0 +1,178 @@
+"""Console sessions (API key in an HttpOnly cookie), CSRF tokens, flash messages, and the
+route class that turns every error into a page a person can act on."""
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.console.views import (
+    FLASH_COOKIE,
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    Chrome,
+    ErrorPage,
+    Flash,
+    Page,
+    render,
+)
+from api.deps import ContextDep
+from api.errors import status_for
+from db.api_keys import ApiPrincipal, ApiRole
+from domain.errors import RetaguardaError
+
+log = logging.getLogger("retaguarda.console")
+
+# --- sessions, CSRF, errors ------------------------------------------------------------
+
+
+def csrf_token(session_key: str) -> str:
+    return hmac.new(session_key.encode(), b"retaguarda-console-csrf-v1", "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    principal: ApiPrincipal
+    key: str
+
+    @property
+    def csrf(self) -> str:
+        return csrf_token(self.key)
+
+    def allow(self, roles: frozenset[ApiRole], doing: str) -> None:
+        if self.principal.role not in roles:
+            names = ", ".join(sorted(r.value for r in roles))
+            raise Problem(
+                403,
+                f"Your role ({self.principal.role.value}) cannot {doing}; "
+                f"it needs one of: {names}.",
+            )
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def current_session(request: Request, ctx: ContextDep) -> Session:
+    key = request.cookies.get(SESSION_COOKIE)
+    principal = await ctx.api_keys.authenticate(key) if key else None
+    if key is None or principal is None:
+        raise LoginRequired
+    return Session(principal, key)
+
+
+SessionDep = Annotated[Session, Depends(current_session)]
+
+
+async def checked_form(request: Request, session: Session) -> FormData:
+    form = await request.form()
+    token = form.get("csrf")
+    if not isinstance(token, str) or not hmac.compare_digest(token, session.csrf):
+        raise Problem(
+            403,
+            "This form is out of date or did not come from the console. "
+            "Go back, reload the page and try again.",
+        )
+    return form
+
+
+def text(form: FormData, name: str, max_length: int) -> str:
+    value = form.get(name)
+    value = value.strip() if isinstance(value, str) else ""
+    if len(value) > max_length:
+        raise Problem(422, f"{name} is too long: keep it under {max_length} characters.")
+    return value
+
+
+def read_flash(request: Request) -> Flash | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        return Flash("error" if data["k"] == "error" else "ok", str(data["t"]), str(data["d"]))
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+
+
+def redirect(url: str, flash: Flash | None = None) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if flash is not None:
+        data = flash.data if len(flash.data) <= 1200 else ""
+        payload = json.dumps({"k": flash.kind, "t": flash.text[:800], "d": data})
+        value = base64.urlsafe_b64encode(payload.encode()).decode()
+        response.set_cookie(
+            FLASH_COOKIE, value, max_age=60, path="/console", httponly=True, samesite="strict"
+        )
+    return response
+
+
+def html(request: Request, page: Page, status: int = 200) -> HTMLResponse:
+    response = HTMLResponse(render(page), status_code=status, headers=SECURITY_HEADERS)
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE, path="/console")
+    return response
+
+
+def chrome(request: Request, session: Session) -> Chrome:
+    return Chrome(session.principal, session.csrf, datetime.now(UTC), read_flash(request))
+
+
+def _error(request: Request, status: int, message: str) -> HTMLResponse:
+    titles = {401: "Sign in again", 403: "Not allowed", 404: "Not found", 503: "Unavailable"}
+    page = ErrorPage(None, status, titles.get(status, "Could not do that"), message)
+    return html(request, page, status)
+
+
+class ConsoleRoute(APIRoute):
+    """Turns every failure of a console route into a page a person can act on."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                target = request.url.path if request.method == "GET" else "/console"
+                return redirect("/console/login?" + urlencode({"next": target}))
+            except Problem as exc:
+                return _error(request, exc.status, exc.message)
+            except RetaguardaError as exc:
+                return _error(request, status_for(exc), exc.message)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                return _error(request, 422, f"{where}: {first.get('msg', 'invalid value')}")
+            except StarletteHTTPException as exc:
+                return _error(request, exc.status_code, str(exc.detail))
+            except Exception:
+                log.exception("console %s %s failed", request.method, request.url.path)
+                return _error(
+                    request,
+                    500,
+                    "Something went wrong on our side and it was "
+                    "logged. Try again; if it keeps happening, call the engineer "
+                    "on duty.",
+                )
+
+        return guarded

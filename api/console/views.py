@@ -1,0 +1,279 @@
+"""Console view data and pure rendering: each page is a dataclass, `render(page)` is HTML."""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from pydantic import BaseModel
+
+from db.api_keys import ApiPrincipal, ApiRole
+from db.audit import AuditEntry
+from db.orders import OrderView
+from db.warehouse import WarehouseTaskView
+from domain.attention import StepFailure
+from domain.fiscal import Invoice
+from domain.freight import Booking
+from domain.orders import Channel, OrderStatus
+from domain.steps import OrderState
+from workflows.order_base import CANCELLABLE
+
+log = logging.getLogger("retaguarda.console")
+
+SESSION_COOKIE = "rtg_console"
+FLASH_COOKIE = "rtg_console_flash"
+LOGIN_COOKIE = "rtg_console_login"
+SESSION_MAX_AGE_S = 12 * 3600  # one long shift
+PAGE_SIZE = 50
+OPS_ROLES = frozenset({ApiRole.ADMIN, ApiRole.OPS})
+WAREHOUSE_ROLES = frozenset({ApiRole.ADMIN, ApiRole.OPS, ApiRole.WAREHOUSE})
+# The results a skip can carry, by the model name the workflow's `state` query reports
+# for the stuck step (`skip_result`); whether a step may be skipped at all is its call.
+SKIP_MODELS: dict[str, type[BaseModel]] = {"Invoice": Invoice, "Booking": Booking}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+# --- view data and pure rendering ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flash:
+    kind: Literal["ok", "error"]
+    text: str
+    data: str = ""  # the skip JSON a refused form carried, so nobody types it twice
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """What every signed-in page shows around its content."""
+
+    principal: ApiPrincipal
+    csrf: str
+    now: datetime
+    flash: Flash | None = None
+
+    @property
+    def can_decide(self) -> bool:
+        return self.principal.role in OPS_ROLES
+
+    @property
+    def can_warehouse(self) -> bool:
+        return self.principal.role in WAREHOUSE_ROLES
+
+
+@dataclass(frozen=True)
+class FieldHint:
+    name: str
+    kind: str
+    required: bool
+    example: Any
+
+
+@dataclass(frozen=True)
+class SkipHint:
+    model: str
+    fields: tuple[FieldHint, ...]
+
+    @property
+    def example(self) -> str:
+        return json.dumps({f.name: f.example for f in self.fields}, indent=2)
+
+
+@dataclass(frozen=True)
+class LoginPage:
+    template: ClassVar[str] = "login.html"
+    csrf: str = ""
+    next: str = "/console"
+    error: str = ""
+    flash: Flash | None = None
+    chrome: None = None
+
+
+@dataclass(frozen=True)
+class DashboardPage:
+    template: ClassVar[str] = "dashboard.html"
+    chrome: Chrome
+    counts: dict[str, int]
+    inbox: dict[str, int]
+    stuck: list[OrderView]
+
+    @property
+    def status_counts(self) -> list[tuple[str, int]]:
+        return [(s.value, self.counts.get(s.value, 0)) for s in OrderStatus]
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    template: ClassVar[str] = "orders.html"
+    chrome: Chrome
+    orders: list[OrderView]
+    status: str = ""
+    channel: str = ""
+    page: int = 1
+    has_next: bool = False
+    error: str = ""
+    statuses: tuple[str, ...] = tuple(s.value for s in OrderStatus)
+    channels: tuple[str, ...] = tuple(c.value for c in Channel)
+
+    def page_url(self, page: int) -> str:
+        query = {"status": self.status, "channel": self.channel, "page": str(page)}
+        return "/console/orders?" + urlencode({k: v for k, v in query.items() if v})
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    template: ClassVar[str] = "order.html"
+    chrome: Chrome
+    order: OrderView
+    live: OrderState | None = None
+    live_error: str = ""
+    task: WarehouseTaskView | None = None
+    audit: list[AuditEntry] = field(default_factory=list)
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.live.status if self.live is not None else self.order.status
+
+    @property
+    def failure(self) -> StepFailure | None:
+        if self.live is not None:
+            return self.live.failure
+        return self.order.failure if self.order.needs_attention else None
+
+    @property
+    def cancellable(self) -> bool:
+        return self.failure is None and self.status in CANCELLABLE
+
+    @property
+    def can_skip(self) -> bool:
+        """Only the live workflow knows; without it, skip is not offered."""
+        return self.live is not None and self.live.can_skip
+
+    @property
+    def skip_hint(self) -> SkipHint | None:
+        if self.failure is None or self.live is None or self.live.skip_result is None:
+            return None
+        return skip_hint(self.live.skip_result, self.order.order_id)
+
+    @property
+    def timeline(self) -> list[tuple[str, datetime, str]]:
+        """(status, first reached, time since the previous phase), oldest first."""
+        out: list[tuple[str, datetime, str]] = []
+        for status, at in sorted(self.order.phase_times.items(), key=lambda kv: kv[1]):
+            out.append((status, at, duration(at - out[-1][1]) if out else ""))
+        return out
+
+
+@dataclass(frozen=True)
+class WarehousePage:
+    template: ClassVar[str] = "warehouse.html"
+    chrome: Chrome
+    tasks: list[WarehouseTaskView]
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    template: ClassVar[str] = "error.html"
+    chrome: Chrome | None
+    status: int
+    title: str
+    message: str
+
+
+Page = LoginPage | DashboardPage | OrdersPage | OrderPage | WarehousePage | ErrorPage
+
+
+def skip_hint(result: str, order_id: str) -> SkipHint | None:
+    """The fields a manual result needs, from the model the workflow checks it against."""
+    model = SKIP_MODELS.get(result)
+    if model is None:
+        return None
+    schema = model.model_json_schema()
+    defs, required = schema.get("$defs", {}), set(schema.get("required", ()))
+    hints = []
+    for name, prop in schema["properties"].items():
+        if "$ref" in prop:
+            prop = {**defs[prop["$ref"].rsplit("/", 1)[-1]], **prop}
+        hints.append(FieldHint(name, _kind(prop), name in required, _example(name, prop, order_id)))
+    return SkipHint(model.__name__, tuple(hints))
+
+
+def _kind(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return "one of " + ", ".join(map(str, prop["enum"]))
+    if "anyOf" in prop:
+        return " or ".join(p.get("type", "?") for p in prop["anyOf"])
+    if prop.get("format") == "date-time":
+        return "date-time (ISO 8601 with offset)"
+    if "pattern" in prop:
+        return f"{prop.get('type', 'string')} matching {prop['pattern']}"
+    return str(prop.get("type", "any"))
+
+
+def _example(name: str, prop: dict[str, Any], order_id: str) -> Any:
+    if name == "order_id":
+        return order_id
+    if "default" in prop:
+        return prop["default"]
+    if prop.get("format") == "date-time":
+        return "2024-11-29T14:30:00-03:00"
+    if prop.get("pattern") == r"^\d{44}$":
+        return "35241112345678000195550010000012341000012345"
+    kind = prop.get("type") or prop.get("anyOf", [{}])[0].get("type")
+    return {"integer": 1, "number": "0.00"}.get(str(kind), "")
+
+
+def duration(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def when(at: datetime | None) -> str:
+    return "" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def brl(value: Decimal | str | None) -> str:
+    if value is None:
+        return ""
+    text = f"{Decimal(value):,.2f}"
+    return "R$ " + text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def order_url(order_id: str, suffix: str = "") -> str:
+    return f"/console/orders/{quote(order_id, safe=':')}{suffix}"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("api", "templates/console"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=when, brl=brl, duration=duration)
+    env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
+    env.globals.update(order_url=order_url, quote=quote)
+    return env
+
+
+def render(page: Page) -> str:
+    return environment().get_template(page.template).render(page=page, chrome=page.chrome)
