@@ -23,8 +23,10 @@ from domain.errors import DomainError, RetaguardaError
 from domain.events import EventKind, OrderEvent
 from domain.ids import order_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
+from domain.stock import StockSyncInput, stock_sync_workflow_id
 
 ORDER_WORKFLOW = "OrderWorkflow"
+STOCK_SYNC_WORKFLOW = "StockSyncWorkflow"
 
 
 class TemporalUnavailable(RetaguardaError):
@@ -124,6 +126,22 @@ class TemporalGateway:
         except RPCError as exc:
             raise self._translate(exc, workflow_id) from exc
         return workflow_id
+
+    async def request_stock_sync(self, sku: str) -> None:
+        """Ask `stock-sync:{sku}` to push the SKU's availability to every channel."""
+        self._fail_fast()
+        client = await self.client()
+        try:
+            await client.start_workflow(
+                STOCK_SYNC_WORKFLOW,
+                StockSyncInput(sku=sku),
+                id=stock_sync_workflow_id(sku),
+                task_queue=self._task_queue,
+                start_signal="request",
+                rpc_timeout=self._rpc_timeout,
+            )
+        except RPCError as exc:
+            raise self._translate(exc, stock_sync_workflow_id(sku)) from exc
 
     async def state(self, workflow_id: str) -> OrderState:
         handle = (await self.client()).get_workflow_handle(workflow_id)

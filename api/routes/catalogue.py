@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminRole, AnyRole, ContextDep, WarehouseRole
 from api.errors import NotFound
+from api.gateway import TemporalUnavailable
 from db.catalogue import ProductView
 from domain.money import Money
 
@@ -40,6 +41,9 @@ class ProductOut(BaseModel):
     on_hand: int
     reserved: int
     available: int
+    channels: str = Field(
+        default="", description="whether the new availability is on its way to the channels"
+    )
 
     @classmethod
     def of(cls, v: ProductView) -> ProductOut:
@@ -75,7 +79,7 @@ async def receive(sku: str, body: ReceiptBody, ctx: ContextDep, who: WarehouseRo
         raise NotFound(f"no product {sku}: create it with PUT /products/{sku} first")
     await ctx.catalogue.receive_stock(sku, body.quantity, "receipt", key=body.key)
     await ctx.audit.record(who.name, "stock:receipt", None, {"sku": sku, **body.model_dump()})
-    return await _product(ctx, sku)
+    return await _product(ctx, sku, sync=True)
 
 
 @router.put("/products/{sku}/count", response_model=ProductOut)
@@ -84,10 +88,17 @@ async def count(sku: str, body: CountBody, ctx: ContextDep, who: WarehouseRole) 
         raise NotFound(f"no product {sku}")
     await ctx.catalogue.set_on_hand(sku, body.on_hand, "adjustment")
     await ctx.audit.record(who.name, "stock:count", None, {"sku": sku, "on_hand": body.on_hand})
-    return await _product(ctx, sku)
+    return await _product(ctx, sku, sync=True)
 
 
-async def _product(ctx: ContextDep, sku: str) -> ProductOut:
+async def _product(ctx: ContextDep, sku: str, *, sync: bool = False) -> ProductOut:
     view = await ctx.catalogue.get_product(sku)
     assert view is not None
-    return ProductOut.of(view)
+    out = ProductOut.of(view)
+    if sync:
+        try:
+            await ctx.gateway.request_stock_sync(sku)
+            out.channels = "sync requested"
+        except TemporalUnavailable:
+            out.channels = "Temporal is unreachable: channels update with the next sync of this SKU"
+    return out

@@ -80,6 +80,16 @@ async def test_out_of_stock_order_waits_for_ops_and_retry_after_a_receipt_delive
 
         receipt = await live.api.post("/products/MUG-1/receipts", json={"quantity": 3})
         assert receipt.json()["available"] == 3
+        assert receipt.json()["channels"] == "sync requested"
+
+        async def pushed_to_the_store() -> bool:
+            pushes = await live.sandbox.get("/admin/ledger", params={"kind": "stock_pushed"})
+            return any(
+                e["sku"] == "MUG-1" and e["provider"] == "store" and e["available"] > 0
+                for e in _entries(pushes.json())
+            )
+
+        await live.until(pushed_to_the_store, "the received stock on the store")
         r = await live.api.post(f"/ops/orders/{order_id}/retry", json={"reason": "restocked"})
         assert r.status_code == 200, r.text
         assert r.json()["result"] == "retry accepted"
