@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -24,9 +25,15 @@ from domain.events import EventKind, OrderEvent
 from domain.ids import order_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
 from domain.stock import StockSyncInput, stock_sync_workflow_id
+from workflows.search import STUCK_STEP
 
 ORDER_WORKFLOW = "OrderWorkflow"
 STOCK_SYNC_WORKFLOW = "StockSyncWorkflow"
+
+
+class StaleStockSync(BaseModel):
+    sku: str
+    stuck_step: str
 
 
 class TemporalUnavailable(RetaguardaError):
@@ -142,6 +149,28 @@ class TemporalGateway:
             )
         except RPCError as exc:
             raise self._translate(exc, stock_sync_workflow_id(sku)) from exc
+
+    async def stale_stock_syncs(self, limit: int = 200) -> list[StaleStockSync]:
+        """SKUs whose push to some channel has been failing past the deadline."""
+        client = await self.client()
+        query = (
+            f"WorkflowType = '{STOCK_SYNC_WORKFLOW}' AND NeedsAttention = true "
+            "AND ExecutionStatus = 'Running'"
+        )
+        found: list[StaleStockSync] = []
+        try:
+            async for wf in client.list_workflows(
+                query, limit=limit, rpc_timeout=self._rpc_timeout
+            ):
+                found.append(
+                    StaleStockSync(
+                        sku=wf.id.removeprefix("stock-sync:"),
+                        stuck_step=wf.typed_search_attributes.get(STUCK_STEP) or "",
+                    )
+                )
+        except RPCError as exc:
+            raise self._translate(exc, "stock-sync") from exc
+        return found
 
     async def state(self, workflow_id: str) -> OrderState:
         handle = (await self.client()).get_workflow_handle(workflow_id)

@@ -77,6 +77,8 @@ class StockSyncInput(Frozen):
     sku: str
     channels: tuple[Channel, ...] = tuple(Channel)
     pending: bool = False  # carried over continue-as-new: a request not yet pushed
+    push_deadline_s: float = Field(default=600, gt=0, description="then flag the channel")
+    stale_retry_s: float = Field(default=60, gt=0, description="retry a flagged channel")
 
 
 class ChannelStockPush(Frozen):

@@ -116,11 +116,16 @@ def _safe_next(target: str) -> str:
 
 @router.get("")
 async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    try:
+        stale = await ctx.gateway.stale_stock_syncs()
+    except TemporalUnavailable:
+        stale = None
     page = DashboardPage(
         chrome(request, session),
         counts=await ctx.orders.count_by_status(),
         inbox=await ctx.inbox.counts(),
         stuck=await ctx.orders.list(needs_attention=True, limit=200),
+        stale_stock=stale,
     )
     return html(request, page)
 

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 
+from api.gateway import StaleStockSync
 from db.api_keys import ApiPrincipal, ApiRole
 from db.audit import AuditEntry
 from db.orders import OrderView
@@ -107,6 +108,7 @@ class DashboardPage:
     counts: dict[str, int]
     inbox: dict[str, int]
     stuck: list[OrderView]
+    stale_stock: list[StaleStockSync] | None = None  # None: Temporal unreachable
 
     @property
     def status_counts(self) -> list[tuple[str, int]]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import AnyRole, ContextDep, OpsRole
+from api.gateway import StaleStockSync
 from db.audit import AuditEntry
 from db.orders import OrderView
 from domain.attention import OpsAction, OpsDecision
@@ -52,6 +53,13 @@ async def decide(
     decision = OpsDecision(action=action, actor=who.name, reason=body.reason, data=body.data)
     result: str = await ctx.gateway.update(order_id, "decide", decision, str)
     return DecisionResult(order_id=order_id, result=result)
+
+
+@router.get("/stock-sync", response_model=list[StaleStockSync])
+async def stale_stock(ctx: ContextDep, _: AnyRole) -> list[StaleStockSync]:
+    """SKUs a channel shows stale stock for: its push has failed past the deadline (the
+    stock-sync workflow keeps retrying every minute)."""
+    return await ctx.gateway.stale_stock_syncs()
 
 
 @router.get("/audit", response_model=list[AuditEntry])

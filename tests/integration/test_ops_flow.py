@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.api_keys import ApiKeyRepository, ApiRole
 from db.session import create_engine, create_sessionmaker
+from domain.stock import StockSyncInput, stock_sync_workflow_id
 from tests.support.live import Live, live_stack
 
 pytestmark = pytest.mark.integration
@@ -165,3 +166,33 @@ async def test_only_ops_roles_decide_and_a_missing_key_is_refused(
         assert r.status_code == 401
         r = await live.api.post("/ops/orders/order:store:404/retry", json={})
         assert r.status_code == 404
+
+
+async def test_a_channel_that_keeps_failing_shows_its_sku_as_stale(
+    tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
+        await live.api.put("/products/MUG-5", json=PRODUCT)
+        down = {"error_rate": 1.0}
+        assert (await live.sandbox.put("/admin/faults/marketplace", json=down)).status_code == 200
+        await dev_env.client.start_workflow(
+            "StockSyncWorkflow",
+            StockSyncInput(sku="MUG-5", push_deadline_s=2, stale_retry_s=1),
+            id=stock_sync_workflow_id("MUG-5"),
+            task_queue=live.settings.temporal.orders_queue,
+            start_signal="request",
+        )
+
+        async def listed() -> list[dict[str, Any]]:
+            rows: list[dict[str, Any]] = (await live.api.get("/ops/stock-sync")).json()
+            return [r for r in rows if r["sku"] == "MUG-5"]
+
+        [row] = await live.until(listed, "the stale SKU")
+        assert row["stuck_step"] == "push_channel_stock:marketplace"
+
+        await live.sandbox.put("/admin/faults/marketplace", json={})
+
+        async def cleared() -> bool:
+            return not await listed()
+
+        await live.until(cleared, "the channel to catch up")
