@@ -4,104 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI, Request
 
 from domain.channels import CancelledNotice, ShippedNotice
 from domain.errors import ProviderUnavailable
 from domain.events import EventKind
 from domain.orders import Channel, PaymentStatus
-from integrations.marketplace.client import MarketplaceClient
 from integrations.marketplace.webhooks import parse_marketplace_notification
-from integrations.store.client import StoreClient
 from integrations.store.webhooks import parse_store_webhook
 from integrations.webhooks import verify_signature
-from sandbox.app import create_sandbox_app
-from sandbox.core import PROVIDERS, FaultConfig, SandboxConfig, SandboxState
-from tests.support.servers import serve
+from sandbox.core import FaultConfig
+from tests.support.sandbox import (
+    SECRETS,
+    World,
+    sandbox_world,
+)
 
 pytestmark = pytest.mark.integration
 
-SECRETS = {p: f"test-webhook-secret-{p}" for p in PROVIDERS}
-TOKENS = {p: f"test-api-token-{p}" for p in PROVIDERS}
-CLIENT_ID, CLIENT_SECRET = "retaguarda-test", "test-ml-secret"
 KEY = "35261111222333000181550010000000011000000019"
-
-
-@dataclass
-class Inbox:
-    hooks: list[tuple[str, str | None, bytes]] = field(default_factory=list)
-
-    async def wait(self, provider: str, count: int = 1) -> list[tuple[str | None, bytes]]:
-        for _ in range(250):
-            got = [(sig, body) for p, sig, body in self.hooks if p == provider]
-            if len(got) >= count:
-                return got
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"expected {count} {provider} webhook(s), got {len(got)}")
-
-
-@dataclass
-class World:
-    url: str
-    state: SandboxState
-    inbox: Inbox
-    http: httpx.AsyncClient
-
-    async def admin(self, path: str, body: Any = None) -> Any:
-        response = await self.http.post(f"{self.url}{path}", json=body)
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    async def ledger(self, kind: str) -> list[dict[str, Any]]:
-        response = await self.http.get(f"{self.url}/admin/ledger", params={"kind": kind})
-        return list(response.json())
-
-    def marketplace(self, clock: Callable[[], float] = time.monotonic) -> MarketplaceClient:
-        return MarketplaceClient(
-            self.http, f"{self.url}/marketplace", CLIENT_ID, CLIENT_SECRET, clock=clock
-        )
-
-    def store(self) -> StoreClient:
-        return StoreClient(self.http, f"{self.url}/store", TOKENS["store"])
-
-
-def receiver(inbox: Inbox) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/webhooks/{provider}")
-    async def hook(provider: str, request: Request) -> dict[str, bool]:
-        inbox.hooks.append((provider, request.headers.get("X-Signature"), await request.body()))
-        return {"ok": True}
-
-    return app
 
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    inbox = Inbox()
-    async with serve(receiver(inbox)) as hooks_url:
-        config = SandboxConfig(
-            seed=7,
-            webhook_target=f"{hooks_url}/webhooks",
-            webhook_secrets=SECRETS,
-            api_tokens=TOKENS,
-            marketplace_client_id=CLIENT_ID,
-            marketplace_client_secret=CLIENT_SECRET,
-        )
-        state = SandboxState(config)
-        async with (
-            serve(create_sandbox_app(config, state)) as url,
-            httpx.AsyncClient(timeout=5.0) as http,
-        ):
-            yield World(url, state, inbox, http)
+    async with sandbox_world(seed=7) as w:
+        yield w
 
 
 def store_order(**overrides: Any) -> dict[str, Any]:

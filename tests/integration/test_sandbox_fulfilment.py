@@ -6,18 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI, Request
 
 from domain.errors import ProviderRejected, ProviderUnavailable
 from domain.events import EventKind
-from domain.fiscal import Issuer
 from domain.freight import (
     BookingRequest,
     FreightQuote,
@@ -28,27 +23,18 @@ from domain.freight import (
 )
 from domain.orders import Address, Channel
 from domain.payments import RefundRequest
-from integrations.carrier.client import CarrierClient
 from integrations.carrier.webhooks import parse_carrier_webhook
-from integrations.payments.client import PaymentsClient
 from integrations.payments.webhooks import parse_payment_webhook
 from integrations.webhooks import verify_signature
-from sandbox.app import create_sandbox_app
-from sandbox.core import PROVIDERS, FaultConfig, SandboxConfig, SandboxState
-from tests.support.servers import serve
+from sandbox.core import FaultConfig
+from tests.support.sandbox import (
+    SECRETS,
+    World,
+    sandbox_world,
+)
 
 pytestmark = pytest.mark.integration
 
-SECRETS = {p: f"test-webhook-secret-{p}" for p in PROVIDERS}
-TOKENS = {p: f"test-api-token-{p}" for p in PROVIDERS}
-SP = Address(
-    street="Rua Augusta",
-    number="1000",
-    district="Consolacao",
-    city="Sao Paulo",
-    state="SP",
-    postal_code="01304001",
-)
 RECIFE = Address(
     street="Rua da Aurora",
     number="300",
@@ -58,83 +44,16 @@ RECIFE = Address(
     state="PE",
     postal_code="50050000",
 )
-SENDER = Issuer(cnpj="11222333000181", name="RETAGUARDA LTDA", ie="111111111111", address=SP)
 PARCEL = Parcel(
     weight_g=1200, height_cm=10, width_cm=20, length_cm=30, declared_value=Decimal("150")
 )
 PAC = FreightQuote(service_id=1, carrier="Correios", service="PAC", price=Decimal("30"))
 
 
-@dataclass
-class Inbox:
-    hooks: list[tuple[str, str | None, bytes]] = field(default_factory=list)
-
-    async def wait(self, provider: str, count: int = 1) -> list[tuple[str | None, bytes]]:
-        for _ in range(250):
-            got = [(sig, body) for p, sig, body in self.hooks if p == provider]
-            if len(got) >= count:
-                return got
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"expected {count} {provider} webhook(s), got {len(got)}")
-
-
-@dataclass
-class World:
-    url: str
-    state: SandboxState
-    inbox: Inbox
-    http: httpx.AsyncClient
-
-    async def admin(self, path: str, body: Any = None) -> Any:
-        response = await self.http.post(f"{self.url}{path}", json=body)
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    async def ledger(self, kind: str) -> list[dict[str, Any]]:
-        response = await self.http.get(f"{self.url}/admin/ledger", params={"kind": kind})
-        return list(response.json())
-
-    async def set_faults(self, provider: str, faults: FaultConfig) -> None:
-        response = await self.http.put(
-            f"{self.url}/admin/faults/{provider}", json=faults.model_dump()
-        )
-        assert response.status_code == 200, response.text
-
-    def payments(self) -> PaymentsClient:
-        return PaymentsClient(self.http, f"{self.url}/payments", TOKENS["payments"])
-
-    def carrier(self) -> CarrierClient:
-        return CarrierClient(self.http, f"{self.url}/carrier", TOKENS["carrier"], sender=SENDER)
-
-
-def receiver(inbox: Inbox) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/webhooks/{provider}")
-    async def hook(provider: str, request: Request) -> dict[str, bool]:
-        inbox.hooks.append((provider, request.headers.get("X-Signature"), await request.body()))
-        return {"ok": True}
-
-    return app
-
-
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    inbox = Inbox()
-    async with serve(receiver(inbox)) as hooks_url:
-        config = SandboxConfig(
-            seed=11,
-            webhook_target=f"{hooks_url}/webhooks",
-            webhook_secrets=SECRETS,
-            api_tokens=TOKENS,
-            carrier_step_s=0.05,
-        )
-        state = SandboxState(config)
-        async with (
-            serve(create_sandbox_app(config, state)) as url,
-            httpx.AsyncClient(timeout=5.0) as http,
-        ):
-            yield World(url, state, inbox, http)
+    async with sandbox_world(seed=11, carrier_step_s=0.05) as w:
+        yield w
 
 
 async def approved_payment(world: World, amount: str) -> str:
