@@ -131,6 +131,11 @@ def create_app(
             temporal = "ok"
         except TemporalUnavailable as exc:
             temporal = exc.message
-        return {"status": "ok", "temporal": temporal, "inbox": await ctx.inbox.counts()}
+        return {
+            "status": "ok",
+            "temporal": temporal,
+            "inbox": await ctx.inbox.counts(),
+            "payment_window_s": ctx.settings.durations.payment_window_s,
+        }
 
     return app

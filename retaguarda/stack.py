@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from retaguarda.settings import Settings
 from retaguarda.temporal import search_attribute_flags
 
 BIN = Path(sys.executable).parent
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StackError(RuntimeError):
@@ -80,18 +82,31 @@ class Stack:
                 )
 
     def stop(self) -> None:
+        """Stop every process; a second Ctrl-C while stopping cannot leave orphans."""
+        if threading.current_thread() is not threading.main_thread():
+            self._stop()
+            return
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+        try:
+            self._stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self) -> None:
+        """In order, each waited for: the worker first (its graceful shutdown talks to
+        Temporal), the Temporal server last."""
         for name in ("worker", "api", "sandbox", "temporal"):
-            proc = self.processes.get(name)
-            if proc is not None and proc.poll() is None:
+            proc = self.processes.pop(name, None)
+            if proc is None:
+                continue
+            if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in self.processes.values():
             try:
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        self.processes.clear()
 
 
 def wait_for_port(host: str, port: int, what: str, stack: Stack, timeout_s: float = 60) -> None:

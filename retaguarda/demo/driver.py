@@ -82,7 +82,14 @@ async def _demo(
         for provider in PROVIDERS:
             config = FaultConfig.from_rate(faults).model_dump()
             (await sandbox.put(f"/admin/faults/{provider}", json=config)).raise_for_status()
-        world = make_orders(rng, count, run)
+        health = (await api.get("/health")).json()
+        window = float(health.get("payment_window_s", 0))
+        unpaid_allowed = window <= limit_s / 2
+        if not unpaid_allowed:
+            Console(stderr=True).print(
+                f"this stack waits {window:g} s for a payment: the demo places no unpaid orders"
+            )
+        world = make_orders(rng, count, run, unpaid_allowed=unpaid_allowed)
         await _seed_catalogue(api, sandbox, world, run)
         stop = asyncio.Event()
         robot = WarehouseRobot(api, random.Random(seed + 1))

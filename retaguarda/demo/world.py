@@ -72,15 +72,17 @@ class DemoOrder:
         )
 
 
-def make_orders(rng: random.Random, count: int, run: str) -> list[DemoOrder]:
+def make_orders(
+    rng: random.Random, count: int, run: str, *, unpaid_allowed: bool = True
+) -> list[DemoOrder]:
     orders = []
     for i in range(count):
         channel = "store" if rng.random() < 0.6 else "marketplace"
         skus = rng.sample([p[0] for p in PRODUCTS], k=rng.randint(1, 3))
         roll = rng.random()
         fate = "paid" if roll < 0.86 else ("unpaid" if roll < 0.93 else "cancelled")
-        if channel == "marketplace" and fate == "unpaid":
-            fate = "paid"  # marketplace orders arrive paid
+        if fate == "unpaid" and (channel == "marketplace" or not unpaid_allowed):
+            fate = "paid"  # marketplace orders arrive paid; or the window is too long
         first, last = rng.choice(FIRST), rng.choice(LAST)
         orders.append(
             DemoOrder(
