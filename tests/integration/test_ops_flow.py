@@ -3,6 +3,7 @@ sandbox over HTTP, SQLite."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -56,37 +57,39 @@ async def work_the_warehouse(live: Live, order_id: str) -> None:
     for step in ("pick", "pack"):
         r = await live.api.post(f"/warehouse/orders/{order_id}/{step}", json={"shift": "A"})
         assert r.status_code == 200, r.text
-    wrong = await live.api.post(
-        f"/warehouse/orders/{order_id}/check", json={"scanned": {"MUG-1": 2}}
-    )
+    sku = next(iter(found["items"]))
+    wrong = await live.api.post(f"/warehouse/orders/{order_id}/check", json={"scanned": {sku: 2}})
     assert wrong.status_code == 409
-    assert "MUG-1: expected 1, scanned 2" in wrong.json()["message"]
+    assert f"{sku}: expected 1, scanned 2" in wrong.json()["message"]
     r = await live.api.post(f"/warehouse/orders/{order_id}/check", json={"scanned": found["items"]})
     assert r.status_code == 200, r.text
     assert r.json()["operator"] == "admin"
 
 
 async def test_out_of_stock_order_waits_for_ops_and_retry_after_a_receipt_delivers_it(
-    tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+    tmp_path: Path, db_url: str, dev_env: WorkflowEnvironment
 ) -> None:
-    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
-        assert (await live.api.put("/products/MUG-1", json=PRODUCT)).status_code == 200
-        r = await live.sandbox.post("/store/admin/orders", json=store_order("7001", "MUG-1"))
+    """The whole path on SQLite and on PostgreSQL (the API and worker share the database)."""
+    async with live_stack(tmp_path, db_url, dev_env.client) as live:
+        run = uuid.uuid4().hex[:6]  # one Temporal server for the session: unique ids
+        sku, external_id = f"MUG-{run}", f"7001-{run}"
+        assert (await live.api.put(f"/products/{sku}", json=PRODUCT)).status_code == 200
+        r = await live.sandbox.post("/store/admin/orders", json=store_order(external_id, sku))
         assert r.status_code == 201, r.text
-        order_id = "order:store:7001"
+        order_id = f"order:store:{external_id}"
 
         stuck = await stuck_at(live, order_id, "reserve_stock")
         assert stuck["failure"]["error_type"] == "OutOfStock"
-        assert "MUG-1: 1 requested, 0 available" in stuck["failure"]["message"]
+        assert f"{sku}: 1 requested, 0 available" in stuck["failure"]["message"]
 
-        receipt = await live.api.post("/products/MUG-1/receipts", json={"quantity": 3})
+        receipt = await live.api.post(f"/products/{sku}/receipts", json={"quantity": 3})
         assert receipt.json()["available"] == 3
         assert receipt.json()["channels"] == "sync requested"
 
         async def pushed_to_the_store() -> bool:
             pushes = await live.sandbox.get("/admin/ledger", params={"kind": "stock_pushed"})
             return any(
-                e["sku"] == "MUG-1" and e["provider"] == "store" and e["available"] > 0
+                e["sku"] == sku and e["provider"] == "store" and e["available"] > 0
                 for e in _entries(pushes.json())
             )
 
@@ -106,7 +109,7 @@ async def test_out_of_stock_order_waits_for_ops_and_retry_after_a_receipt_delive
         assert detail["live"]["status"] == "delivered"
         assert len(detail["order"]["invoice_key"]) == 44
         assert detail["order"]["tracking_code"]
-        product = next(p for p in (await live.api.get("/products")).json() if p["sku"] == "MUG-1")
+        product = next(p for p in (await live.api.get("/products")).json() if p["sku"] == sku)
         assert (product["on_hand"], product["reserved"]) == (2, 0)
         audit = (await live.api.get("/ops/audit", params={"order_id": order_id})).json()
         actions = [a["action"] for a in audit]
