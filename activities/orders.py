@@ -53,6 +53,7 @@ class OrderActivities:
             await self._audit.record(
                 "workflow", f"status:{change.status.value}", change.order_id,
                 {"note": change.note}, at=change.at,
+                key=f"{change.order_id}:status:{change.status.value}:{change.at.isoformat()}",
             )  # fmt: skip
 
     @activity.defn(name=steps.RECORD_TRACKING)
@@ -68,6 +69,7 @@ class OrderActivities:
             await self._audit.record(
                 "workflow", "needs_attention", change.order_id,
                 change.failure.model_dump(mode="json"), at=change.at,
+                key=f"{change.order_id}:attention:{change.at.isoformat()}",
             )  # fmt: skip
             return
         await self._orders.clear_attention(change.order_id)
@@ -76,7 +78,7 @@ class OrderActivities:
             details["step"] = change.failure.step if change.failure else None
             await self._audit.record(
                 change.decision.actor, f"ops:{change.decision.action.value}", change.order_id,
-                details, at=change.at,
+                details, at=change.at, key=f"{change.order_id}:decision:{change.at.isoformat()}",
             )  # fmt: skip
 
     @activity.defn(name=steps.FETCH_ORDER)

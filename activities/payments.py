@@ -19,6 +19,7 @@ class PaymentActivities:
     async def refund_payment(self, request: RefundRequest) -> Refund:
         refund = await self._payments.refund(request)
         await self._audit.record(
-            "workflow", "refund", request.order_id, refund.model_dump(mode="json")
-        )
+            "workflow", "refund", request.order_id, refund.model_dump(mode="json"),
+            key=request.idempotency_key,
+        )  # fmt: skip
         return refund
