@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -194,14 +193,6 @@ class TemporalGateway:
             raise Rejected(message, code=getattr(cause, "type", None) or "rejected") from exc
         except RPCError as exc:
             raise self._translate(exc, workflow_id) from exc
-
-    async def is_running(self, workflow_id: str) -> bool:
-        handle = (await self.client()).get_workflow_handle(workflow_id)
-        try:
-            description = await handle.describe(rpc_timeout=self._rpc_timeout)
-        except RPCError as exc:
-            raise self._translate(exc, workflow_id) from exc
-        return description.status is WorkflowExecutionStatus.RUNNING
 
     def _translate(self, exc: RPCError, workflow_id: str) -> RetaguardaError:
         if exc.status is RPCStatusCode.NOT_FOUND:

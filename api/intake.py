@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from api.gateway import OrderClosed, TemporalGateway, TemporalUnavailable
-from db.inbox import InboxEntry, InboxRepository
+from api.gateway import TemporalGateway, TemporalUnavailable
+from db.inbox import InboxRepository
 from domain.errors import RetaguardaError
 from domain.events import OrderEvent
 from domain.ids import order_workflow_id
@@ -81,12 +81,15 @@ class Intake:
         return IntakeResult("accepted", inbox_id, workflow_id, started=started)
 
     async def _hand_over(self, inbox_id: int, event: OrderEvent) -> bool:
+        """Deliver one inbox entry to its workflow and record the outcome: started,
+        failed (Temporal unreachable: the relay retries) or ignored (with the reason)."""
         try:
             await self._gateway.deliver(event)
         except TemporalUnavailable as exc:
-            log.warning("inbox %s stays pending: %s", inbox_id, exc.message)
+            log.warning("inbox %s not handed over yet: %s", inbox_id, exc.message)
+            await self._inbox.mark_failed(inbox_id, exc.message)
             return False
-        except (OrderClosed, RetaguardaError) as exc:
+        except RetaguardaError as exc:
             await self._inbox.mark_ignored(inbox_id, exc.message)
             return False
         await self._inbox.mark_started(inbox_id)
@@ -96,22 +99,9 @@ class Intake:
         """Hand pending inbox entries to Temporal; returns how many went through."""
         delivered = 0
         for entry in await self._inbox.pending(limit=limit, older_than_s=older_than_s):
-            if await self._relay(entry):
+            if await self._hand_over(entry.id, OrderEvent.model_validate(entry.payload)):
                 delivered += 1
         return delivered
-
-    async def _relay(self, entry: InboxEntry) -> bool:
-        event = OrderEvent.model_validate(entry.payload)
-        try:
-            await self._gateway.deliver(event)
-        except TemporalUnavailable as exc:
-            await self._inbox.mark_failed(entry.id, exc.message)
-            return False
-        except RetaguardaError as exc:
-            await self._inbox.mark_ignored(entry.id, exc.message)
-            return False
-        await self._inbox.mark_started(entry.id)
-        return True
 
     async def run_relay(self, interval_s: float = 1.0) -> None:
         """Forever: the inbox relay of this API process."""

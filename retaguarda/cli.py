@@ -47,7 +47,7 @@ def up(
     with running_stack(settings, env, defaults=DEMO_ENV if demo else None) as stack:
         _print_urls(settings)
         if demo:
-            summary = run_demo(settings, orders=orders, faults=faults, seed=42, stack=None)
+            summary = run_demo(settings, orders=orders, faults=faults, seed=42)
             _print_summary(summary)
         console.print("[bold]Stack running.[/] Ctrl-C stops everything.")
         stop = False

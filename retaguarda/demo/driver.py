@@ -64,7 +64,6 @@ def run_demo(
     faults: float,
     seed: int,
     timeout: float = 900,
-    stack: object | None = None,
 ) -> dict[str, Any]:
     return asyncio.run(_demo(settings, orders, faults, seed, limit_s=timeout))
 
