@@ -58,7 +58,10 @@ class OrderActivities:
 
     @activity.defn(name=steps.RECORD_TRACKING)
     async def record_delivered(self, change: StatusChange) -> None:
-        await self._shipments.record_tracking(change.order_id, TrackingStatus.DELIVERED, change.at)
+        delivered_at = change.occurred_at or change.at
+        await self._shipments.record_tracking(
+            change.order_id, TrackingStatus.DELIVERED, delivered_at
+        )
         await self._orders.set_status(change.order_id, OrderStatus.DELIVERED, at=datetime.now(UTC))
 
     @activity.defn(name=steps.RECORD_ATTENTION)

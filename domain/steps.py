@@ -47,6 +47,7 @@ class StatusChange(Frozen):
     status: OrderStatus
     at: datetime
     note: str = ""
+    occurred_at: datetime | None = None  # when it happened outside (e.g. the carrier's time)
 
 
 class PrepareInvoice(Frozen):

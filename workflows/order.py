@@ -179,7 +179,11 @@ class OrderWorkflow(SagaMixin):
         await self._local(
             steps.RECORD_TRACKING,
             StatusChange(
-                order_id=self._id, status=OrderStatus.DELIVERED, at=workflow.now(), note=note
+                order_id=self._id,
+                status=OrderStatus.DELIVERED,
+                at=workflow.now(),
+                note=note,
+                occurred_at=delivered_at,
             ),
         )
         self._set_status(OrderStatus.DELIVERED)

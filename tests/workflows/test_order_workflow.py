@@ -92,6 +92,8 @@ async def test_store_order_runs_from_webhook_to_delivery(harness: Harness) -> No
     assert state.invoice is not None
     assert len(state.invoice.access_key) == 44
     assert [r.step for r in state.warehouse] == list(WarehouseStep)
+    [delivered] = harness.world.args[steps.RECORD_TRACKING]
+    assert delivered.occurred_at == state.tracking[-1].at  # the carrier's time is kept
     notice = harness.world.args[steps.NOTIFY_SHIPPED][0]
     assert notice.tracking_code == "ME123456789BR"
     assert notice.invoice_key == state.invoice.access_key
