@@ -46,12 +46,8 @@ class ProductOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, v: ProductView) -> ProductOut:
-        return cls(
-            sku=v.sku, name=v.name, ncm=v.ncm, price=v.price, cost=v.cost, weight_g=v.weight_g,
-            height_cm=v.height_cm, width_cm=v.width_cm, length_cm=v.length_cm,
-            on_hand=v.on_hand, reserved=v.reserved, available=v.available,
-        )  # fmt: skip
+    def of(cls, view: ProductView) -> ProductOut:
+        return cls.model_validate(view, from_attributes=True)
 
 
 class ReceiptBody(BaseModel):
