@@ -20,6 +20,8 @@ from api.deps import ContextDep
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.intake import Intake
 from api.routes import catalogue, codec, ops, orders, warehouse, webhooks
+from config.settings import Settings
+from config.temporal import EncryptionCodec, connect
 from db.api_keys import ApiKeyRepository, ApiRole
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
@@ -29,8 +31,6 @@ from db.session import create_engine, create_sessionmaker
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from domain.steps import OrderPolicy
-from retaguarda.settings import Settings
-from retaguarda.temporal import EncryptionCodec, connect
 
 log = logging.getLogger("retaguarda.api")
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.gateway import TemporalGateway
 from api.intake import Intake
+from config.settings import Settings
 from db.api_keys import ApiKeyRepository
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
@@ -15,7 +16,6 @@ from db.inbox import InboxRepository
 from db.orders import OrderReadModel
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
-from retaguarda.settings import Settings
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retaguarda.settings import Settings
+from config.settings import Settings
 from sandbox.core import SandboxConfig
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from retaguarda.settings import Settings
-from retaguarda.temporal import search_attribute_flags
+from config.settings import Settings
+from config.temporal import search_attribute_flags
 
 BIN = Path(sys.executable).parent
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

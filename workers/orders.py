@@ -22,6 +22,8 @@ from activities.payments import PaymentActivities
 from activities.shipping import ShippingActivities
 from activities.stock import StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
+from config.settings import Settings
+from config.temporal import connect, register_search_attributes
 from db.audit import AuditLog
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
@@ -41,8 +43,6 @@ from integrations.marketplace.client import MarketplaceClient
 from integrations.payments.client import PaymentsClient
 from integrations.sefaz.client import SefazClient
 from integrations.store.client import StoreClient
-from retaguarda.settings import Settings
-from retaguarda.temporal import connect, register_search_attributes
 from workflows.order import OrderWorkflow
 from workflows.stock_sync import StockSyncWorkflow
 

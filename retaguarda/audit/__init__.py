@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.settings import Settings
 from db.session import create_engine, create_sessionmaker, normalise_url, read_session
 from retaguarda.audit.cancellations import check_cancelled_orders_compensated
 from retaguarda.audit.invoices import check_one_invoice_per_order
@@ -30,7 +31,6 @@ from retaguarda.audit.stock import (
     check_stock_conserved,
 )
 from retaguarda.sandbox_config import ledger_path
-from retaguarda.settings import Settings
 
 __all__ = ["audit", "run_audit"]
 

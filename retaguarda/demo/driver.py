@@ -14,6 +14,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from config.settings import Settings
 from retaguarda.demo.robot import WarehouseRobot
 from retaguarda.demo.world import (
     PRODUCTS,
@@ -22,7 +23,6 @@ from retaguarda.demo.world import (
     marketplace_payload,
     store_payload,
 )
-from retaguarda.settings import Settings
 from retaguarda.stack import is_up, running_stack
 from sandbox.core import PROVIDERS, FaultConfig
 

@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from retaguarda.settings import Settings
+from config.settings import Settings
 from sandbox.core import sign
 
 STORE_ORDER: dict[str, Any] = {

@@ -15,8 +15,8 @@ from schemathesis.core.result import Err
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from config.settings import DatabaseSettings, Settings, TemporalSettings
 from db.migrate import upgrade_sync
-from retaguarda.settings import DatabaseSettings, Settings, TemporalSettings
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration

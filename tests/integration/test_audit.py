@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from config.settings import DatabaseSettings, Settings
 from db.inbox import InboxRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
@@ -23,7 +24,6 @@ from domain.freight import Booking, TrackingStatus
 from domain.orders import OrderStatus
 from domain.stock import ReserveRequest
 from retaguarda.audit import run_audit
-from retaguarda.settings import DatabaseSettings, Settings
 from tests.support.databases import seed_stock
 
 pytestmark = pytest.mark.integration

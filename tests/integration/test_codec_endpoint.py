@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 from temporalio.api.common.v1 import Payload
 
 from api.app import create_app
-from retaguarda.settings import DatabaseSettings, Settings
-from retaguarda.temporal import data_converter
+from config.settings import DatabaseSettings, Settings
+from config.temporal import data_converter
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from retaguarda.settings import DatabaseSettings, Settings, TemporalSettings
-from retaguarda.temporal import SEARCH_ATTRIBUTES, data_converter
+from config.settings import DatabaseSettings, Settings, TemporalSettings
+from config.temporal import SEARCH_ATTRIBUTES, data_converter
 from tests.integration.intake_support import signed_headers, store_webhook
 from tests.support.servers import free_port, serve
 

@@ -16,8 +16,7 @@ import httpx
 from temporalio.client import Client
 
 from api.app import create_app
-from retaguarda.sandbox_config import sandbox_config
-from retaguarda.settings import (
+from config.settings import (
     ApiSettings,
     DatabaseSettings,
     Durations,
@@ -25,6 +24,7 @@ from retaguarda.settings import (
     Settings,
     TemporalSettings,
 )
+from retaguarda.sandbox_config import sandbox_config
 from sandbox.app import create_sandbox_app
 from tests.support.servers import free_port, serve
 from workers.orders import run as run_worker

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from retaguarda.temporal import SEARCH_ATTRIBUTES, data_converter, register_search_attributes
+from config.temporal import SEARCH_ATTRIBUTES, data_converter, register_search_attributes
 
 BIN = Path(sys.executable).parent
 

@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from retaguarda.temporal import data_converter
+from config.temporal import data_converter
 from workflows.order import OrderWorkflow
 from workflows.stock_sync import StockSyncWorkflow
 
