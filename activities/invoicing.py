@@ -1,11 +1,9 @@
-"""Invoicing activities: number allocation (local), NF-e emission and cancellation at
-SEFAZ (look before acting is inside the invoicing service)."""
+"""Invoicing activities: number allocation and voiding (local), NF-e emission and
+cancellation at SEFAZ (look before acting is inside the invoicing service)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from temporalio import activity
 
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
@@ -13,13 +11,15 @@ from domain.fiscal import (
     Invoice,
     InvoiceCancellation,
     InvoiceCancellationRequest,
+    InvoiceNumberVoid,
     InvoiceRequest,
     InvoiceStatus,
 )
-from domain.orders import OrderStatus
+from domain.ids import parse_order_workflow_id
 from domain.steps import PrepareInvoice
 from integrations.fiscal.service import InvoicingService
 from workflows import steps
+from workflows.steps import implements
 
 
 class InvoicingActivities:
@@ -30,32 +30,42 @@ class InvoicingActivities:
         self._invoices = invoices
         self._orders = orders
 
-    @activity.defn(name=steps.PREPARE_INVOICE)
+    @implements(steps.PREPARE_INVOICE)
     async def prepare_invoice(self, request: PrepareInvoice) -> int:
-        """The order is paid: record it and allocate its NF-e number (same order, same
-        number, however often this runs)."""
-        await self._orders.set_status(request.order_id, OrderStatus.PAID, at=datetime.now(UTC))
+        """The order's NF-e number: the same however often this runs, never another's."""
         return await self._invoices.allocate_number(request.order_id, request.series)
 
-    @activity.defn(name=steps.EMIT_INVOICE)
+    @implements(steps.VOID_INVOICE_NUMBER)
+    async def void_invoice_number(self, request: InvoiceNumberVoid) -> None:
+        """A cancelled order gives its unused number up (a no-op when none or in use)."""
+        await self._invoices.void_number(request.order_id, request.series, request.at)
+
+    @implements(steps.EMIT_INVOICE)
     async def emit_invoice(self, request: InvoiceRequest) -> Invoice:
         emitted = await self._service.emit(request)
         await self._invoices.record_authorised(emitted.invoice, emitted.proc_xml)
-        await self._orders.set_status(
+        channel, external_id = parse_order_workflow_id(request.order_id)
+        await self._orders.upsert(
             request.order_id,
-            OrderStatus.INVOICED,
+            channel,
+            external_id,
             at=datetime.now(UTC),
             invoice_key=emitted.invoice.access_key,
         )
         return emitted.invoice
 
-    @activity.defn(name=steps.CANCEL_INVOICE)
+    @implements(steps.CANCEL_INVOICE)
     async def cancel_invoice(self, request: InvoiceCancellationRequest) -> InvoiceCancellation:
+        """Cancel the order's NF-e; when its emission's outcome was never known, SEFAZ is
+        consulted first and only an NF-e found there is cancelled."""
         result = await self._service.cancel(request)
-        await self._invoices.record_cancelled(request.order_id, result.status, datetime.now(UTC))
+        if result.status is not InvoiceStatus.NOT_AUTHORISED:
+            await self._invoices.record_cancelled(
+                request.order_id, result.status, request.requested_at
+            )
         return result
 
-    @activity.defn(name=steps.FLAG_RETURN_INVOICE)
+    @implements(steps.FLAG_RETURN_INVOICE)
     async def flag_return_invoice(self, request: InvoiceCancellationRequest) -> None:
         await self._invoices.record_cancelled(
             request.order_id, InvoiceStatus.NEEDS_RETURN_INVOICE, request.requested_at

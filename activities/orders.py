@@ -3,10 +3,6 @@ workflow's progress leaves behind, fetching a marketplace order, telling the cha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from temporalio import activity
-
 from db.audit import AuditLog
 from db.orders import OrderReadModel
 from db.shipments import ShipmentRepository
@@ -17,6 +13,7 @@ from domain.orders import Order, OrderStatus
 from domain.steps import AttentionChange, RecordOrder, StatusChange
 from integrations.channels import ChannelClients
 from workflows import steps
+from workflows.steps import implements
 
 
 class OrderActivities:
@@ -32,7 +29,7 @@ class OrderActivities:
         self._shipments = shipments
         self._channels = channels
 
-    @activity.defn(name=steps.RECORD_ORDER)
+    @implements(steps.RECORD_ORDER)
     async def record_order(self, request: RecordOrder) -> None:
         order = request.order
         await self._orders.upsert(
@@ -40,15 +37,15 @@ class OrderActivities:
             order.channel.value,
             order.external_id,
             status=OrderStatus.RECEIVED,
-            at=datetime.now(UTC),
+            at=request.at,
             customer_name=order.customer.name,
             total=order.total,
             items=order.items,
         )
 
-    @activity.defn(name=steps.RECORD_STATUS)
+    @implements(steps.RECORD_STATUS)
     async def record_status(self, change: StatusChange) -> None:
-        await self._orders.set_status(change.order_id, change.status, at=datetime.now(UTC))
+        await self._orders.record(change)
         if change.note:
             await self._audit.record(
                 "workflow", f"status:{change.status.value}", change.order_id,
@@ -56,18 +53,19 @@ class OrderActivities:
                 key=f"{change.order_id}:status:{change.status.value}:{change.at.isoformat()}",
             )  # fmt: skip
 
-    @activity.defn(name=steps.RECORD_TRACKING)
+    @implements(steps.RECORD_TRACKING)
     async def record_delivered(self, change: StatusChange) -> None:
         delivered_at = change.occurred_at or change.at
         await self._shipments.record_tracking(
             change.order_id, TrackingStatus.DELIVERED, delivered_at
         )
-        await self._orders.set_status(change.order_id, OrderStatus.DELIVERED, at=datetime.now(UTC))
+        await self._orders.record(change)
 
-    @activity.defn(name=steps.RECORD_ATTENTION)
+    @implements(steps.RECORD_ATTENTION)
     async def record_attention(self, change: AttentionChange) -> None:
-        """A step got stuck (failure only) or ops decided (failure and decision)."""
-        if change.decision is None and change.failure is not None:
+        """A step got stuck (failure only), ops decided (failure and decision), or an
+        overdue wait ended by itself (failure and resolved)."""
+        if change.decision is None and not change.resolved and change.failure is not None:
             await self._orders.record_failure(change.order_id, change.failure)
             await self._audit.record(
                 "workflow", "needs_attention", change.order_id,
@@ -76,15 +74,22 @@ class OrderActivities:
             )  # fmt: skip
             return
         await self._orders.clear_attention(change.order_id)
+        step = change.failure.step if change.failure else None
         if change.decision is not None:
             details = change.decision.model_dump(mode="json")
-            details["step"] = change.failure.step if change.failure else None
+            details["step"] = step
             await self._audit.record(
                 change.decision.actor, f"ops:{change.decision.action.value}", change.order_id,
                 details, at=change.at, key=f"{change.order_id}:decision:{change.at.isoformat()}",
             )  # fmt: skip
+        elif change.resolved:
+            await self._audit.record(
+                "workflow", "attention_resolved", change.order_id,
+                {"step": step, "how": change.resolved}, at=change.at,
+                key=f"{change.order_id}:resolved:{change.at.isoformat()}",
+            )  # fmt: skip
 
-    @activity.defn(name=steps.FETCH_ORDER)
+    @implements(steps.FETCH_ORDER)
     async def fetch_order(self, request: FetchOrderRequest) -> Order:
         fetch = getattr(self._channels.for_channel(request.channel), "get_order", None)
         if fetch is None:
@@ -95,10 +100,10 @@ class OrderActivities:
         order: Order = await fetch(request.external_id)
         return order
 
-    @activity.defn(name=steps.NOTIFY_SHIPPED)
+    @implements(steps.NOTIFY_SHIPPED)
     async def notify_shipped(self, notice: ShippedNotice) -> None:
         await self._channels.for_channel(notice.channel).notify_shipped(notice)
 
-    @activity.defn(name=steps.NOTIFY_CANCELLED)
+    @implements(steps.NOTIFY_CANCELLED)
     async def notify_cancelled(self, notice: CancelledNotice) -> None:
         await self._channels.for_channel(notice.channel).notify_cancelled(notice)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from temporalio import activity
-
 from db.audit import AuditLog
 from domain.payments import Refund, RefundRequest
 from integrations.payments.client import PaymentsClient
 from workflows import steps
+from workflows.steps import implements
 
 
 class PaymentActivities:
@@ -15,7 +14,7 @@ class PaymentActivities:
         self._payments = payments
         self._audit = audit
 
-    @activity.defn(name=steps.REFUND)
+    @implements(steps.REFUND)
     async def refund_payment(self, request: RefundRequest) -> Refund:
         refund = await self._payments.refund(request)
         await self._audit.record(

@@ -1,18 +1,17 @@
 """Shipping activities: freight quotes, label purchase (the carrier client looks before
-it acts), pickup cancellation."""
+it acts), pickup cancellation (by shipment, or every live one tagged with the order)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from temporalio import activity
-
 from db.orders import OrderReadModel
 from db.shipments import ShipmentRepository
-from domain.freight import Booking, BookingRequest, QuoteRequest, QuoteSet
+from domain.freight import Booking, BookingRequest, PickupCancellation, QuoteRequest, QuoteSet
 from domain.ids import parse_order_workflow_id
 from integrations.carrier.client import CarrierClient
 from workflows import steps
+from workflows.steps import implements
 
 
 class ShippingActivities:
@@ -23,11 +22,11 @@ class ShippingActivities:
         self._shipments = shipments
         self._orders = orders
 
-    @activity.defn(name=steps.QUOTE_FREIGHT)
+    @implements(steps.QUOTE_FREIGHT)
     async def quote_freight(self, request: QuoteRequest) -> QuoteSet:
         return QuoteSet(quotes=tuple(await self._carrier.quote(request)))
 
-    @activity.defn(name=steps.BOOK_SHIPMENT)
+    @implements(steps.BOOK_SHIPMENT)
     async def book_shipment(self, request: BookingRequest) -> Booking:
         booking = await self._carrier.book(request)
         await self._shipments.record_booking(booking, datetime.now(UTC))
@@ -42,7 +41,7 @@ class ShippingActivities:
         )
         return booking
 
-    @activity.defn(name=steps.CANCEL_PICKUP)
-    async def cancel_pickup(self, booking: Booking) -> None:
-        await self._carrier.cancel(booking.order_id, booking.shipment_id)
-        await self._shipments.record_cancelled(booking.order_id, datetime.now(UTC))
+    @implements(steps.CANCEL_PICKUP)
+    async def cancel_pickup(self, request: PickupCancellation) -> None:
+        await self._carrier.cancel(request.order_id, request.shipment_id)
+        await self._shipments.record_cancelled(request.order_id, datetime.now(UTC))

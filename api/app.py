@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import console, errors
+from api.actions import OpsActions
 from api.context import ApiContext
 from api.deps import ContextDep
 from api.gateway import TemporalGateway, TemporalUnavailable
@@ -42,6 +43,8 @@ def order_policy(settings: Settings) -> OrderPolicy:
         delivery_window_s=d.delivery_window_s,
         invoice_cancel_window_s=d.invoice_cancel_window_s,
         late_payment_grace_s=d.late_payment_grace_s,
+        order_arrival_sla_s=d.order_arrival_sla_s,
+        warehouse_sla_s=d.warehouse_sla_s,
         from_postal_code=settings.warehouse_postal_code,
     )
 
@@ -73,11 +76,13 @@ def create_app(
 
     gateway = TemporalGateway(
         _connect,
-        settings.temporal.orders_queue,
+        settings.temporal.task_queues(),
         order_policy(settings),
         EncryptionCodec(base64.b64decode(codec_key)),
     )
     inbox = InboxRepository(sessionmaker)
+    read_model, tasks = OrderReadModel(sessionmaker), WarehouseRepository(sessionmaker)
+    audit = AuditLog(sessionmaker)
     ctx = ApiContext(
         settings=settings,
         engine=engine,
@@ -87,12 +92,13 @@ def create_app(
             inbox, gateway, webhook_secrets(settings), settings.durations.webhook_tolerance_s
         ),
         inbox=inbox,
-        orders=OrderReadModel(sessionmaker),
-        warehouse=WarehouseRepository(sessionmaker),
+        orders=read_model,
+        warehouse=tasks,
         catalogue=CatalogueRepository(sessionmaker),
         stock=StockRepository(sessionmaker),
-        audit=AuditLog(sessionmaker),
+        audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
+        actions=OpsActions(gateway, read_model, tasks, audit),
     )
 
     @asynccontextmanager

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.actions import OpsActions
 from api.gateway import TemporalGateway
 from api.intake import Intake
 from config.settings import Settings
@@ -32,3 +33,4 @@ class ApiContext:
     stock: StockRepository
     audit: AuditLog
     api_keys: ApiKeyRepository
+    actions: OpsActions

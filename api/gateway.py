@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.errors import DomainError, RetaguardaError
 from domain.events import EventKind, OrderEvent
 from domain.ids import order_workflow_id
-from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
+from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from workflows.search import STUCK_STEP
 
@@ -55,7 +55,7 @@ class TemporalGateway:
     def __init__(
         self,
         connect: Callable[[], Awaitable[Client]],
-        task_queue: str,
+        queues: TaskQueues,
         policy: OrderPolicy,
         codec: PayloadCodec,
         rpc_timeout: timedelta = timedelta(seconds=5),
@@ -65,7 +65,8 @@ class TemporalGateway:
         self._connect = connect
         self._client: Client | None = None
         self._lock = asyncio.Lock()
-        self._task_queue = task_queue
+        self._queues = queues
+        self._task_queue = queues.orders
         self._policy = policy
         self._rpc_timeout = rpc_timeout
         self._breaker_s = breaker_s
@@ -117,7 +118,10 @@ class TemporalGateway:
             await client.start_workflow(
                 ORDER_WORKFLOW,
                 OrderWorkflowInput(
-                    channel=event.channel, external_id=event.external_id, policy=self._policy
+                    channel=event.channel,
+                    external_id=event.external_id,
+                    policy=self._policy,
+                    queues=self._queues,
                 ),
                 id=workflow_id,
                 task_queue=self._task_queue,

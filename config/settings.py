@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.fiscal import Issuer
 from domain.orders import Address
+from domain.steps import TaskQueues
 
 DEV_SECRET = "dev-only-change-me"
 
@@ -22,6 +23,9 @@ class TemporalSettings(BaseModel):
     orders_queue: str = "orders"
     rpa_queue: str = "rpa"
     finance_queue: str = "finance"
+
+    def task_queues(self) -> TaskQueues:
+        return TaskQueues(orders=self.orders_queue, rpa=self.rpa_queue, finance=self.finance_queue)
 
 
 class DatabaseSettings(BaseModel):
@@ -53,6 +57,13 @@ class SandboxSettings(BaseModel):
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+class RpaSettings(BaseModel):
+    """The `rpa` worker: one Chromium per process, this many portal tasks at once."""
+
+    pool_size: int = Field(default=2, ge=1, le=32)
+    chromium_path: str = ""  # empty: the system's Chromium, else Playwright's build
 
 
 class ProviderSettings(BaseModel):
@@ -90,6 +101,8 @@ class Durations(BaseModel):
     invoice_cancel_window_s: float = 24 * 3600
     late_payment_grace_s: float = 7 * 24 * 3600
     webhook_tolerance_s: float = 300
+    order_arrival_sla_s: float = 3600  # a payment held for an order that has not arrived
+    warehouse_sla_s: float = 24 * 3600  # picked, packed and checked within this
 
 
 def _default_issuer() -> Issuer:
@@ -123,6 +136,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     sandbox: SandboxSettings = SandboxSettings()
     providers: ProviderSettings = ProviderSettings()
+    rpa: RpaSettings = RpaSettings()
     secrets: SecretSettings = SecretSettings()
     durations: Durations = Durations()
     issuer: Issuer = Field(default_factory=_default_issuer)

@@ -102,6 +102,45 @@ class InvoiceRepository:
             await s.commit()
         return int(number)
 
+    async def void_number(self, order_id: str, series: int, at: datetime) -> int | None:
+        """Give up the order's number when no NF-e was authorised with it (the number
+        stays taken: NF-e numbers are never reused). Returns the number voided, None when
+        there is none or it is in use. Idempotent."""
+        async with self._sessionmaker() as s:
+            used = await s.scalar(
+                select(InvoiceRow.order_id).where(
+                    InvoiceRow.order_id == order_id, InvoiceRow.series == series
+                )
+            )
+            if used is not None:
+                await s.rollback()
+                return None
+            number: int | None = await s.scalar(
+                update(InvoiceNumber)
+                .where(
+                    InvoiceNumber.order_id == order_id,
+                    InvoiceNumber.series == series,
+                    InvoiceNumber.voided_at.is_(None),
+                )
+                .values(voided_at=at)
+                .returning(InvoiceNumber.number)
+            )
+            await s.commit()
+        return number
+
+    async def numbers(self) -> list[tuple[str, int, int, datetime | None]]:
+        """Every allocated number: (order_id, series, number, voided_at)."""
+        async with read_session(self._sessionmaker) as s:
+            rows = await s.execute(
+                select(
+                    InvoiceNumber.order_id,
+                    InvoiceNumber.series,
+                    InvoiceNumber.number,
+                    InvoiceNumber.voided_at,
+                ).order_by(InvoiceNumber.series, InvoiceNumber.number)
+            )
+            return [(r.order_id, r.series, r.number, r.voided_at) for r in rows]
+
     async def record_authorised(self, invoice: Invoice, xml: str) -> InvoiceView:
         """Store the authorised invoice once; a repeat returns what was stored first."""
         async with self._sessionmaker() as s:

@@ -188,6 +188,7 @@ class InvoiceNumber(Base):
     series: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     number: Mapped[int]
     allocated_at: Mapped[datetime]
+    voided_at: Mapped[datetime | None]  # given up by a cancelled order that never used it
 
 
 class InvoiceRow(Base):

@@ -22,6 +22,7 @@ from domain.attention import StepFailure
 from domain.ids import parse_order_workflow_id
 from domain.money import cents
 from domain.orders import Channel, OrderStatus
+from domain.steps import StatusChange
 
 FIELDS = frozenset({"customer_name", "total", "items", "invoice_key", "tracking_code", "carrier"})
 
@@ -129,6 +130,41 @@ class OrderReadModel:
             await s.commit()
         return view
 
+    async def record(self, change: StatusChange) -> OrderView:
+        """The one way a status reaches the read model: the workflow's status, stamped
+        with workflow time. Each status reached keeps its first time; a stale change
+        (older than the row) never moves the status back; `clear_attention` lowers a
+        needs-attention flag raised before the change (one the workflow has left)."""
+        channel, external_id = parse_order_workflow_id(change.order_id)
+        entries = [*((e.status, e.at) for e in change.reached), (change.status, change.at)]
+        async with self._sessionmaker() as s:
+            await s.execute(
+                dialect_insert(s, OrderRow)
+                .values(
+                    order_id=change.order_id,
+                    channel=channel.value,
+                    external_id=external_id,
+                    status=entries[0][0].value,
+                    items=[],
+                    needs_attention=False,
+                    phase_times={},
+                    created_at=entries[0][1],
+                    updated_at=entries[0][1],
+                )
+                .on_conflict_do_nothing(index_elements=["order_id"])
+            )
+            row = await s.scalar(
+                select(OrderRow).where(OrderRow.order_id == change.order_id).with_for_update()
+            )
+            assert row is not None
+            for status, at in sorted(entries, key=lambda e: e[1]):
+                _apply_status(row, status, at)
+            if change.clear_attention and row.needs_attention and _raised_before(row, change.at):
+                row.needs_attention, row.stuck_step, row.failure = False, None, None
+            view = _view(row)
+            await s.commit()
+        return view
+
     async def set_status(
         self, order_id: str, status: OrderStatus | str, at: datetime, **fields: Any
     ) -> OrderView:
@@ -207,6 +243,12 @@ def _iso(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError(f"naive datetime {at!r}: times must be timezone-aware")
     return at.astimezone(UTC).isoformat()
+
+
+def _raised_before(row: OrderRow, at: datetime) -> bool:
+    if row.failure is None:
+        return True
+    return StepFailure.model_validate(row.failure).at <= at
 
 
 def _apply_status(row: OrderRow, status: OrderStatus, at: datetime) -> None:

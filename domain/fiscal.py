@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from domain.money import Money
 from domain.orders import Address, Frozen, Order
+from domain.stock import ProductInfo
 
 # IBGE state codes (cUF) used in the access key.
 CUF_BY_UF = {
@@ -24,6 +26,7 @@ class InvoiceStatus(StrEnum):
     AUTHORISED = "authorised"
     CANCELLED = "cancelled"
     NEEDS_RETURN_INVOICE = "needs_return_invoice"
+    NOT_AUTHORISED = "not_authorised"  # a cancellation found nothing authorised to cancel
 
 
 class Issuer(Frozen):
@@ -69,12 +72,34 @@ class Invoice(Frozen):
 
 
 class InvoiceCancellationRequest(Frozen):
+    """Cancel the order's NF-e. Either the invoice is known (`access_key`, `protocol`,
+    `authorised_at`), or only its emission was asked for and its outcome never came
+    back (`emission`): then SEFAZ is consulted by the emission's access key, and an NF-e
+    found there is cancelled (or flagged for a return invoice past `window_s`)."""
+
     order_id: str
-    access_key: str = Field(pattern=r"^\d{44}$")
-    protocol: str
+    access_key: str | None = Field(default=None, pattern=r"^\d{44}$")
+    protocol: str | None = None
     reason: str = Field(min_length=15, max_length=255)
-    authorised_at: datetime
+    authorised_at: datetime | None = None
     requested_at: datetime
+    emission: InvoiceRequest | None = None
+    window_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _known_or_asked(self) -> InvoiceCancellationRequest:
+        if self.access_key is None and self.emission is None:
+            raise ValueError("a cancellation needs the NF-e's access key or its emission")
+        return self
+
+
+class InvoiceNumberVoid(Frozen):
+    """Give up the NF-e number allocated to an order that will never use it (kept, never
+    reused, marked void; a number whose NF-e was authorised is not touched)."""
+
+    order_id: str
+    series: int = Field(default=1, ge=0, le=999)
+    at: datetime
 
 
 class InvoiceCancellation(Frozen):
@@ -128,3 +153,38 @@ def access_key(
 
 def is_valid_access_key(key: str) -> bool:
     return len(key) == 44 and key.isdigit() and mod11_check_digit(key[:43]) == key[43]
+
+
+CANCELLATION_PREFIX = "Pedido cancelado: "
+MIN_REASON, MAX_REASON = 15, 255
+
+
+def cancellation_reason(reason: str) -> str:
+    """The xJust of a cancellation event: 15 to 255 characters (SEFAZ refuses others),
+    always saying the order was cancelled."""
+    text = " ".join((CANCELLATION_PREFIX + (reason.strip() or "cancelamento")).split())
+    return text[:MAX_REASON].ljust(MIN_REASON, ".")
+
+
+def within_cancel_window(authorised_at: datetime, now: datetime, window_s: float) -> bool:
+    """SEFAZ cancels an NF-e only within its window after authorisation (24 h for the
+    NF-e); past it the goods need a return invoice instead."""
+    return (now - authorised_at).total_seconds() <= window_s
+
+
+def invoice_lines(order: Order, products: Iterable[ProductInfo]) -> tuple[InvoiceLine, ...]:
+    """One NF-e line per order line, described by the product the order reserved."""
+    by_sku = {p.sku: p for p in products}
+    missing = [item.sku for item in order.items if item.sku not in by_sku]
+    if missing:
+        raise ValueError(f"no product data for {', '.join(missing)}: cannot describe the NF-e")
+    return tuple(
+        InvoiceLine(
+            sku=item.sku,
+            description=by_sku[item.sku].name,
+            ncm=by_sku[item.sku].ncm,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+        )
+        for item in order.items
+    )

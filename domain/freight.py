@@ -8,11 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import DomainError
 from domain.money import Money
 from domain.orders import Address, Frozen
+from domain.stock import ProductInfo
 
 
 class Parcel(Frozen):
@@ -47,6 +48,17 @@ class BookingRequest(Frozen):
     recipient_name: str
     recipient_address: Address
     invoice_key: str | None = None
+
+
+class PickupCancellation(BaseModel):
+    """Cancel the order's labels and pickups: the one given, or every live one tagged
+    with the order when the booking's outcome never came back. (Extra fields are
+    ignored so a `Booking` sent by an older workflow still reads as one.)"""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_id: str
+    shipment_id: str | None = None
 
 
 class Booking(Frozen):
@@ -121,3 +133,18 @@ def parcel_for(lines: Iterable[tuple[int, int, int, int, int]], declared: Decima
 
 class QuoteSet(Frozen):
     quotes: tuple[FreightQuote, ...] = ()
+
+
+def parcel_for_order(
+    items: Iterable[tuple[str, int]], products: Iterable[ProductInfo], declared: Decimal
+) -> Parcel:
+    """The parcel of an order's (sku, quantity) lines, from the reserved products' data."""
+    by_sku = {p.sku: p for p in products}
+    return parcel_for(
+        (
+            (qty, by_sku[sku].weight_g, by_sku[sku].height_cm, by_sku[sku].width_cm,
+             by_sku[sku].length_cm)
+            for sku, qty in items
+        ),
+        declared,
+    )  # fmt: skip

@@ -37,6 +37,7 @@ class OrderStatus(StrEnum):
     PICKED = "picked"
     PACKED = "packed"
     CHECKED = "checked"
+    DISPATCHING = "dispatching"  # the channel is being told; the parcel is leaving
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLING = "cancelling"
@@ -44,6 +45,28 @@ class OrderStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED})
+
+# Until the parcel starts leaving, an order can be cancelled and its steps undone; from
+# `dispatching` on, a cancellation is a return.
+CANCELLABLE = frozenset(
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.RESERVED,
+        OrderStatus.AWAITING_PAYMENT,
+        OrderStatus.PAID,
+        OrderStatus.INVOICED,
+        OrderStatus.PICKING,
+        OrderStatus.PICKED,
+        OrderStatus.PACKED,
+        OrderStatus.CHECKED,
+    }
+)
+
+
+def can_cancel(status: OrderStatus, *, order_known: bool = True) -> bool:
+    """Whether a cancellation is still undone step by step (else it is a return). An
+    order whose content never arrived can always be cancelled: nothing was done."""
+    return status in CANCELLABLE or not order_known
 
 
 class Frozen(BaseModel):

@@ -12,7 +12,7 @@ from domain.fiscal import Invoice
 from domain.freight import Booking, TrackingEvent
 from domain.orders import Channel, Frozen, Order, OrderStatus
 from domain.saga import Compensation
-from domain.warehouse import WarehouseRecord
+from domain.warehouse import WarehouseRecord, WarehouseStep
 
 
 class OrderPolicy(Frozen):
@@ -26,12 +26,31 @@ class OrderPolicy(Frozen):
     )
     from_postal_code: str = Field(default="01304001", pattern=r"^\d{8}$")
     max_delivery_days: int | None = None
+    order_arrival_sla_s: float = Field(
+        default=3600, gt=0, description="a payment held for an order that has not arrived"
+    )
+    warehouse_sla_s: float = Field(
+        default=24 * 3600, gt=0, description="picked, packed and checked within this"
+    )
+
+
+class TaskQueues(Frozen):
+    """The task queue names of this deployment, per logical queue (workflows/steps.Queue)."""
+
+    orders: str = "orders"
+    rpa: str = "rpa"
+    finance: str = "finance"
+
+    def name(self, queue: str) -> str:
+        names = {"orders": self.orders, "rpa": self.rpa, "finance": self.finance}
+        return names[queue]
 
 
 class OrderWorkflowInput(Frozen):
     channel: Channel
     external_id: str
     policy: OrderPolicy = OrderPolicy()
+    queues: TaskQueues = TaskQueues()
 
 
 class RecordOrder(Frozen):
@@ -40,14 +59,24 @@ class RecordOrder(Frozen):
     at: datetime
 
 
+class StatusEntry(Frozen):
+    status: OrderStatus
+    at: datetime
+
+
 class StatusChange(Frozen):
-    """A read-model status change, written by a local activity that runs anyway."""
+    """The order's status as the workflow knows it, stamped with workflow time: the one
+    way a status reaches the read model. `reached` lists every status entered since the
+    last write (each keeps its first time for the phase figures); `clear_attention`
+    says the workflow is not waiting for ops, so a stale needs-attention flag goes."""
 
     order_id: str
     status: OrderStatus
     at: datetime
     note: str = ""
     occurred_at: datetime | None = None  # when it happened outside (e.g. the carrier's time)
+    reached: tuple[StatusEntry, ...] = ()
+    clear_attention: bool = False
 
 
 class PrepareInvoice(Frozen):
@@ -64,21 +93,24 @@ class WarehouseStepRecorded(Frozen):
 
 
 class DispatchRequest(Frozen):
+    """The parcel leaves. `warehouse`: the steps the workflow knows were done, so the task
+    list is closed with them even if their answers never reached the database."""
+
     order_id: str
     idempotency_key: str
     at: datetime
+    warehouse: tuple[WarehouseRecord, ...] = ()
 
 
 class AttentionChange(Frozen):
+    """A step got stuck (failure only), ops decided (failure and decision), or a wait
+    flagged past its SLA ended by itself (failure and `resolved`, saying how)."""
+
     order_id: str
     at: datetime
     failure: StepFailure | None = None
     decision: OpsDecision | None = None
-
-
-class StatusEntry(Frozen):
-    status: OrderStatus
-    at: datetime
+    resolved: str = ""
 
 
 class OrderState(Frozen):
@@ -103,6 +135,7 @@ class OrderState(Frozen):
     cancel_reason: str | None = None
     history: tuple[StatusEntry, ...] = ()
     notes: tuple[str, ...] = ()
+    next_warehouse_step: WarehouseStep | None = None  # what the warehouse may do next
 
     @property
     def needs_attention(self) -> bool:

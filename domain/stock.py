@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from domain.orders import Channel, Frozen
 
@@ -47,6 +49,21 @@ class Reservation(Frozen):
 class ReleaseRequest(Frozen):
     order_id: str
     idempotency_key: str
+
+
+class Released(Frozen):
+    """The SKUs a release gave back (none when the order held nothing)."""
+
+    skus: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, value: Any) -> Any:
+        # Orders started before the step table recorded a bare list of SKUs.
+        return {"skus": value} if isinstance(value, list) else value
+
+    def __bool__(self) -> bool:
+        return bool(self.skus)
 
 
 class StockPush(Frozen):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from domain.errors import InvalidTransition
-from domain.orders import Frozen
+from domain.orders import Frozen, OrderStatus
 
 
 class WarehouseStep(StrEnum):
@@ -18,6 +18,14 @@ class WarehouseStep(StrEnum):
 
 
 STEP_ORDER = (WarehouseStep.PICK, WarehouseStep.PACK, WarehouseStep.CHECK)
+
+# The order's status once each step is done.
+STATUS_AFTER = {
+    WarehouseStep.PICK: OrderStatus.PICKED,
+    WarehouseStep.PACK: OrderStatus.PACKED,
+    WarehouseStep.CHECK: OrderStatus.CHECKED,
+}
+IN_WAREHOUSE = frozenset({OrderStatus.PICKING, OrderStatus.PICKED, OrderStatus.PACKED})
 
 
 class WarehouseAction(Frozen):
@@ -36,10 +44,21 @@ class WarehouseRecord(Frozen):
     at: datetime
 
 
+class WarehouseOutcome(Frozen):
+    """The workflow's answer to a warehouse step, durable once returned: the step's
+    record, the order's status after it and the step that comes next (None: done)."""
+
+    record: WarehouseRecord
+    status: OrderStatus
+    next_step: WarehouseStep | None
+    steps: tuple[WarehouseRecord, ...] = ()
+
+
 class WarehouseTaskRequest(Frozen):
     order_id: str
     idempotency_key: str
     quantities: dict[str, int]
+    at: datetime | None = None  # workflow time the task opens
 
 
 def expected_step(done: list[WarehouseStep]) -> WarehouseStep | None:

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from config import logs
 from config.settings import Settings
+from workflows.steps import Queue
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 ops_app = typer.Typer(no_args_is_help=True, help="Stuck orders and ops decisions.")
@@ -92,13 +93,22 @@ def api() -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run the `orders` worker (order workflows and their activities)."""
-    from workers.orders import run
+def worker(
+    queue: Annotated[
+        Queue, typer.Option(help="the task queue to serve: orders, rpa or finance")
+    ] = Queue.ORDERS,
+) -> None:
+    """Run one queue's worker (orders: the workflows and their light steps; rpa: the
+    portal bots; finance: reconciliation)."""
+    from workers import runner
 
     settings = _settings()
     logs.configure(settings.log_level)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(runner(queue)(settings, None))
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
 
 
 @app.command()

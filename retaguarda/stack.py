@@ -1,5 +1,5 @@
-"""The embedded stack: Temporal dev server (SQLite file under var/), sandbox, API and an
-`orders` worker, each its own process, stopped together."""
+"""The embedded stack: Temporal dev server (SQLite file under var/), sandbox, API and a
+worker per task queue that has steps, each its own process, stopped together."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import httpx
 
 from config.settings import Settings
 from config.temporal import search_attribute_flags
+from workers import queues_to_run
+from workflows.steps import Queue
 
 BIN = Path(sys.executable).parent
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -70,7 +72,8 @@ class Stack:
         cli = [sys.executable, "-m", "retaguarda"]
         self._spawn("sandbox", [*cli, "sandbox"])
         self._spawn("api", [*cli, "api"])
-        self._spawn("worker", [*cli, "worker"])
+        for queue in queues_to_run():
+            self._spawn(worker_name(queue), [*cli, "worker", "--queue", queue.value])
         wait_for_http(f"{s.sandbox.url}/health", "sandbox", self)
         wait_for_http(f"{s.api.url}/health", "API", self)
 
@@ -96,7 +99,8 @@ class Stack:
     def _stop(self) -> None:
         """In order, each waited for: the worker first (its graceful shutdown talks to
         Temporal), the Temporal server last."""
-        for name in ("worker", "api", "sandbox", "temporal"):
+        workers = [n for n in self.processes if n.startswith("worker")]
+        for name in (*workers, "api", "sandbox", "temporal"):
             proc = self.processes.pop(name, None)
             if proc is None:
                 continue
@@ -107,6 +111,11 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def worker_name(queue: Queue) -> str:
+    """The process (and log file) name of a queue's worker: `worker` for orders."""
+    return "worker" if queue is Queue.ORDERS else f"worker-{queue.value}"
 
 
 def wait_for_port(host: str, port: int, what: str, stack: Stack, timeout_s: float = 60) -> None:

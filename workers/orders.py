@@ -1,21 +1,16 @@
 """The `orders` worker's composition root: builds the database engine, one HTTP client,
 the provider adapters, the certificate and schema (loaded once), the activities, and runs
-the order workflow and its activities on the `orders` task queue."""
+the order and stock-sync workflows and the steps of the `orders` queue."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.service import RPCError
-from temporalio.worker import Worker
 
-from activities.errors import ErrorTranslation
 from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
@@ -23,7 +18,6 @@ from activities.shipping import ShippingActivities
 from activities.stock import StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
-from config.temporal import connect, register_search_attributes
 from db.audit import AuditLog
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
@@ -43,10 +37,14 @@ from integrations.marketplace.client import MarketplaceClient
 from integrations.payments.client import PaymentsClient
 from integrations.sefaz.client import SefazClient
 from integrations.store.client import StoreClient
+from workers.runtime import run_worker, task_queue
+from workflows import steps
 from workflows.order import OrderWorkflow
+from workflows.steps import Queue
 from workflows.stock_sync import StockSyncWorkflow
 
-log = logging.getLogger("retaguarda.worker")
+WORKFLOWS = (OrderWorkflow, StockSyncWorkflow)
+TUNING: dict[str, Any] = {"max_concurrent_activities": 50, "max_concurrent_local_activities": 20}
 
 
 def certificate_path(settings: Settings) -> Path:
@@ -63,21 +61,21 @@ def certificate_path(settings: Settings) -> Path:
     return path
 
 
-def stock_sync_requester(client: Client, task_queue: str) -> SyncRequester:
+def stock_sync_requester(client: Client, queue: str) -> SyncRequester:
     async def request(sku: str) -> None:
         await client.start_workflow(
             StockSyncWorkflow.run,
             StockSyncInput(sku=sku),
             id=stock_sync_workflow_id(sku),
-            task_queue=task_queue,
-            start_signal="request",
+            task_queue=queue,
+            start_signal=steps.STOCK_SYNC_REQUEST_SIGNAL,
         )
 
     return request
 
 
-def build_activities(settings: Settings, stack: AsyncExitStack, client: Client) -> list[Any]:
-    """Every activity of the `orders` queue, with its dependencies."""
+async def build_holders(settings: Settings, stack: AsyncExitStack, client: Client) -> list[object]:
+    """Every activity holder of the `orders` queue, with its dependencies."""
     engine = create_engine(settings.database_url)
     stack.push_async_callback(engine.dispose)
     sessions = create_sessionmaker(engine)
@@ -126,63 +124,19 @@ def build_activities(settings: Settings, stack: AsyncExitStack, client: Client) 
     orders, audit = OrderReadModel(sessions), AuditLog(sessions)
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
-
-    holders: list[Any] = [
-        StockActivities(
-            stock,
-            orders,
-            warehouse,
-            channels,
-            stock_sync_requester(client, settings.temporal.orders_queue),
-        ),
+    requester = stock_sync_requester(client, task_queue(settings, Queue.ORDERS))
+    return [
+        StockActivities(stock, warehouse, channels, requester),
         OrderActivities(orders, audit, shipments, channels),
         InvoicingActivities(invoicing, invoices, orders),
         WarehouseActivities(warehouse, orders),
         ShippingActivities(carrier, shipments, orders),
         PaymentActivities(payments, audit),
     ]
-    return [
-        getattr(holder, name)
-        for holder in holders
-        for name in dir(holder)
-        if hasattr(getattr(holder, name), "__temporal_activity_definition")
-    ]
-
-
-async def connect_with_retry(settings: Settings, attempts: int = 120) -> Client:
-    codec_key = settings.secrets.codec_key.get_secret_value()
-    for attempt in range(1, attempts + 1):
-        try:
-            return await connect(settings.temporal.address, settings.temporal.namespace, codec_key)
-        except RuntimeError as exc:
-            if attempt == attempts:
-                raise
-            log.warning("Temporal not reachable yet (%s); retrying", exc)
-            await asyncio.sleep(1.0)
-    raise AssertionError("unreachable")
-
-
-def orders_worker(client: Client, settings: Settings, activities: list[Any]) -> Worker:
-    return Worker(
-        client,
-        task_queue=settings.temporal.orders_queue,
-        workflows=[OrderWorkflow, StockSyncWorkflow],
-        activities=activities,
-        interceptors=[ErrorTranslation()],
-        max_concurrent_activities=50,
-        max_concurrent_local_activities=20,
-    )
 
 
 async def run(settings: Settings, client: Client | None = None) -> None:
-    """Run the orders worker until cancelled."""
-    async with AsyncExitStack() as stack:
-        client = client or await connect_with_retry(settings)
-        try:
-            await register_search_attributes(client, settings.temporal.namespace)
-        except RPCError as exc:  # e.g. no operator rights: the server may have them already
-            log.warning("could not register search attributes: %s", exc.message)
-        activities = build_activities(settings, stack, client)
-        worker = orders_worker(client, settings, activities)
-        log.info("orders worker polling %s", settings.temporal.orders_queue)
-        await worker.run()
+    """Run the `orders` worker until cancelled."""
+    await run_worker(
+        settings, Queue.ORDERS, build_holders, workflows=WORKFLOWS, client=client, tuning=TUNING
+    )

@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.orders import Channel
+    from domain.steps import TaskQueues
     from domain.stock import ChannelStockPush, StockSyncInput
     from workflows import steps
     from workflows.search import NEEDS_ATTENTION, STUCK_STEP
@@ -28,6 +29,7 @@ class StockSyncWorkflow:
         self._pushed = 0
         self.rounds = 0
         self._stale: set[Channel] = set()
+        self._steps = steps.Steps(TaskQueues())
 
     @workflow.run
     async def run(self, inp: StockSyncInput) -> None:
@@ -66,12 +68,10 @@ class StockSyncWorkflow:
 
     async def _push(self, sku: str, channel: Channel, deadline: timedelta) -> bool:
         try:
-            await workflow.execute_activity(
+            await self._steps.call(
                 steps.PUSH_CHANNEL_STOCK,
                 ChannelStockPush(sku=sku, channel=channel),
-                start_to_close_timeout=steps.PROVIDER_TIMEOUT,
-                schedule_to_close_timeout=deadline,
-                retry_policy=steps.CHANNEL_STOCK_RETRY,
+                deadline=deadline,
             )
         except ActivityError:
             return False
@@ -85,11 +85,11 @@ class StockSyncWorkflow:
         workflow.upsert_search_attributes(
             [
                 NEEDS_ATTENTION.value_set(bool(stale)),
-                STUCK_STEP.value_set(f"{steps.PUSH_CHANNEL_STOCK}:{where}" if stale else ""),
+                STUCK_STEP.value_set(f"{steps.PUSH_CHANNEL_STOCK.name}:{where}" if stale else ""),
             ]
         )
 
-    @workflow.signal(name="request")
+    @workflow.signal(name=steps.STOCK_SYNC_REQUEST_SIGNAL)
     def request(self) -> None:
         self._requested += 1
 

@@ -39,9 +39,9 @@ from api.console.views import (
 )
 from api.deps import ContextDep
 from api.gateway import TemporalUnavailable
-from domain.attention import OpsAction, OpsDecision
+from domain.attention import OpsAction
 from domain.errors import RetaguardaError
-from domain.warehouse import WarehouseAction, WarehouseRecord, WarehouseStep
+from domain.warehouse import WarehouseAction, WarehouseStep
 
 log = logging.getLogger("retaguarda.console")
 
@@ -215,9 +215,8 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
             return redirect(back, Flash("error", msg + f"column {exc.colno}).", raw))
         if not isinstance(data, dict):
             return redirect(back, Flash("error", "The manual result must be a JSON object.", raw))
-    decision = OpsDecision(action=action, actor=session.principal.name, reason=reason, data=data)
     try:
-        result: str = await ctx.gateway.update(order_id, "decide", decision, str)
+        result = await ctx.actions.decide(order_id, action, session.principal.name, reason, data)
     except RetaguardaError as exc:
         return redirect(back, Flash("error", f"Refused: {exc.message}", raw))
     return redirect(back, Flash("ok", f"{result} ({session.principal.name})."))
@@ -232,10 +231,9 @@ async def cancel(order_id: str, request: Request, ctx: ContextDep, session: Sess
         return redirect(back, Flash("error", "Cancelling needs a reason (3 characters or more)."))
     who = session.principal.name
     try:
-        result: str = await ctx.gateway.update(order_id, "cancel", f"{reason} ({who})", str)
+        result = await ctx.actions.cancel(order_id, reason, who)
     except RetaguardaError as exc:
         return redirect(back, Flash("error", f"Refused: {exc.message}"))
-    await ctx.audit.record(who, "ops:cancel", order_id, {"reason": reason})
     return redirect(back, Flash("ok", f"Cancellation accepted: {result}."))
 
 
@@ -274,9 +272,7 @@ async def warehouse_step(
             shift=text(form, "shift", 20),
             scanned=scanned,
         )
-        record: WarehouseRecord = await ctx.gateway.update(
-            order_id, "warehouse", action, WarehouseRecord
-        )
+        record = (await ctx.actions.warehouse_step(order_id, action)).record
     except (RetaguardaError, ValidationError) as exc:
         message = exc.message if isinstance(exc, RetaguardaError) else str(exc)
         return redirect(back, Flash("error", f"{order_id}: {kind.value} refused: {message}"))

@@ -20,9 +20,8 @@ from db.warehouse import WarehouseTaskView
 from domain.attention import StepFailure
 from domain.fiscal import Invoice
 from domain.freight import Booking
-from domain.orders import Channel, OrderStatus
+from domain.orders import CANCELLABLE, Channel, OrderStatus
 from domain.steps import OrderState
-from workflows.order_base import CANCELLABLE
 
 log = logging.getLogger("retaguarda.console")
 

@@ -11,7 +11,7 @@ from api.deps import AnyRole, ContextDep, OpsRole
 from api.gateway import StaleStockSync
 from db.audit import AuditEntry
 from db.orders import OrderView
-from domain.attention import OpsAction, OpsDecision
+from domain.attention import OpsAction
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -41,8 +41,7 @@ async def stuck(
 
 @router.post("/orders/{order_id}/cancel", response_model=DecisionResult, name="cancel order")
 async def cancel(order_id: str, body: CancelBody, ctx: ContextDep, who: OpsRole) -> DecisionResult:
-    result: str = await ctx.gateway.update(order_id, "cancel", f"{body.reason} ({who.name})", str)
-    await ctx.audit.record(who.name, "ops:cancel", order_id, {"reason": body.reason})
+    result = await ctx.actions.cancel(order_id, body.reason, who.name)
     return DecisionResult(order_id=order_id, result=result)
 
 
@@ -50,8 +49,7 @@ async def cancel(order_id: str, body: CancelBody, ctx: ContextDep, who: OpsRole)
 async def decide(
     order_id: str, action: OpsAction, body: DecisionBody, ctx: ContextDep, who: OpsRole
 ) -> DecisionResult:
-    decision = OpsDecision(action=action, actor=who.name, reason=body.reason, data=body.data)
-    result: str = await ctx.gateway.update(order_id, "decide", decision, str)
+    result = await ctx.actions.decide(order_id, action, who.name, body.reason, body.data)
     return DecisionResult(order_id=order_id, result=result)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ContextDep, WarehouseRole
 from db.warehouse import WarehouseTaskView
-from domain.warehouse import WarehouseAction, WarehouseRecord, WarehouseStep
+from domain.warehouse import WarehouseAction, WarehouseOutcome, WarehouseRecord, WarehouseStep
 
 router = APIRouter(prefix="/warehouse", tags=["warehouse"])
 
@@ -54,16 +54,15 @@ async def open_tasks(
 
 @router.post(
     "/orders/{order_id}/{step}",
-    response_model=WarehouseRecord,
+    response_model=WarehouseOutcome,
     responses={409: {"description": "out of order, or the check does not match"}},
 )
 async def do_step(
     order_id: str, step: WarehouseStep, body: StepBody, ctx: ContextDep, who: WarehouseRole
-) -> WarehouseRecord:
+) -> WarehouseOutcome:
+    """Record a step; the answer is the workflow's: the step's record, the order's
+    status and the step that comes next (`next_step`, null once checked)."""
     action = WarehouseAction(
         step=step, operator=body.operator or who.name, shift=body.shift, scanned=body.scanned
     )
-    record: WarehouseRecord = await ctx.gateway.update(
-        order_id, "warehouse", action, WarehouseRecord
-    )
-    return record
+    return await ctx.actions.warehouse_step(order_id, action)

@@ -26,7 +26,10 @@ def cancellation_event(
 ) -> BuiltEvent:
     """The cancellation event for an authorised NF-e. Deterministic for a given request
     (dhEvento is the request's time), so a retry sends the same event."""
-    event_id = f"ID{CANCELLATION}{request.access_key}{sequence:02d}"
+    key, protocol = request.access_key, request.protocol
+    if key is None or protocol is None:
+        raise ValueError("a cancellation event needs the NF-e's access key and protocol")
+    event_id = f"ID{CANCELLATION}{key}{sequence:02d}"
     event = Evento(
         versao="1.00",
         infEvento=Evento.InfEvento(
@@ -34,7 +37,7 @@ def cancellation_event(
             cOrgao=CUF_BY_UF[issuer.address.state],
             tpAmb=str(issuer.environment),
             CNPJ=issuer.cnpj,
-            chNFe=request.access_key,
+            chNFe=key,
             dhEvento=brasilia_time(request.requested_at).isoformat(),
             tpEvento=CANCELLATION,
             nSeqEvento=str(sequence),
@@ -42,10 +45,10 @@ def cancellation_event(
             detEvento=Evento.InfEvento.DetEvento(
                 versao="1.00",
                 descEvento="Cancelamento",
-                nProt=request.protocol,
+                nProt=protocol,
                 xJust=text(request.reason, 255),
             ),
         ),
     )
     xml = event.to_xml(indent="", ns_map={None: NFE_NS})
-    return BuiltEvent(access_key=request.access_key, reference_id=event_id, xml=xml)
+    return BuiltEvent(access_key=key, reference_id=event_id, xml=xml)

@@ -104,19 +104,48 @@ class InvoicingService:
     async def cancel(self, request: InvoiceCancellationRequest) -> InvoiceCancellation:
         """Cancel an authorised NF-e (event 110111); already cancelled counts as done.
 
-        SEFAZ refuses after 24 h (501): ProviderRejected(code="sefaz_501"), the order
-        then needs a return invoice instead."""
+        With only the emission known (its outcome was lost), SEFAZ is consulted by the
+        emission's access key: nothing there gives NOT_AUTHORISED, an NF-e past
+        `window_s` gives NEEDS_RETURN_INVOICE (SEFAZ would refuse with 501). SEFAZ
+        refusing otherwise raises ProviderRejected(code="sefaz_<cStat>")."""
         key = request.access_key
+        if key is None:
+            if request.emission is None:  # the request model refuses this
+                raise ValueError("a cancellation needs an access key or an emission")
+            key = self._builder.access_key(request.emission)
         found = await self._sefaz.consult(key)
         if found.cstat == CANCELLED:
             return self._cancelled(key, found.cancellation_protocol, found.reason)
+        if found.cstat == NOT_FOUND and request.access_key is None:
+            return InvoiceCancellation(
+                access_key=key,
+                status=InvoiceStatus.NOT_AUTHORISED,
+                message="SEFAZ has no NF-e for this emission: nothing to cancel",
+            )
         if found.cstat != AUTHORISED:
             raise ProviderRejected(
                 f"NF-e {key} cannot be cancelled: SEFAZ reports {found.cstat} {found.reason}",
                 provider=PROVIDER,
                 code=f"sefaz_{found.cstat}",
             )
-        event = cancellation_event(self._builder.issuer, request)
+        authorised_at = request.authorised_at or found.authorised_at
+        if request.window_s is not None and authorised_at is not None:
+            age = (request.requested_at - authorised_at).total_seconds()
+            if age > request.window_s:
+                return InvoiceCancellation(
+                    access_key=key,
+                    status=InvoiceStatus.NEEDS_RETURN_INVOICE,
+                    message=f"authorised {age:.0f} s ago, past the cancellation window",
+                )
+        protocol = request.protocol or found.protocol
+        if protocol is None:
+            raise ProviderUnavailable(
+                f"SEFAZ reported NF-e {key} authorised without its protocol",
+                provider=PROVIDER,
+                code="sefaz_bad_response",
+            )
+        known = request.model_copy(update={"access_key": key, "protocol": protocol})
+        event = cancellation_event(self._builder.issuer, known)
         signed = self._signer.sign(event.xml, event.reference_id)
         self._event_schema.check(signed, f"cancellation event for {key}")
         result = await self._sefaz.send_event(signed)

@@ -28,7 +28,7 @@ async def test_a_burst_of_requests_becomes_one_push_per_channel(
 ) -> None:
     pushes: list[tuple[str, Channel]] = []
 
-    @activity.defn(name=steps.PUSH_CHANNEL_STOCK)
+    @activity.defn(name=steps.PUSH_CHANNEL_STOCK.name)
     async def push_channel_stock(push: ChannelStockPush) -> int:
         pushes.append((push.sku, push.channel))
         return 3
@@ -73,7 +73,7 @@ async def test_a_channel_down_past_the_deadline_flags_the_sku_until_it_is_back(
     down = {Channel.MARKETPLACE}
     landed: list[Channel] = []
 
-    @activity.defn(name=steps.PUSH_CHANNEL_STOCK)
+    @activity.defn(name=steps.PUSH_CHANNEL_STOCK.name)
     async def push_channel_stock(push: ChannelStockPush) -> int:
         if push.channel in down:
             raise ApplicationError("marketplace answered 503", type="ProviderUnavailable")

@@ -17,12 +17,20 @@ from domain.fiscal import (
     Invoice,
     InvoiceCancellation,
     InvoiceCancellationRequest,
+    InvoiceNumberVoid,
     InvoiceRequest,
     InvoiceStatus,
     access_key,
     numeric_code,
 )
-from domain.freight import Booking, BookingRequest, FreightQuote, QuoteRequest, QuoteSet
+from domain.freight import (
+    Booking,
+    BookingRequest,
+    FreightQuote,
+    PickupCancellation,
+    QuoteRequest,
+    QuoteSet,
+)
 from domain.orders import Address, Channel, Customer, Order, OrderItem, PaymentStatus
 from domain.payments import Refund, RefundRequest
 from domain.steps import (
@@ -33,7 +41,14 @@ from domain.steps import (
     StatusChange,
     WarehouseStepRecorded,
 )
-from domain.stock import ProductInfo, ReleaseRequest, Reservation, ReserveRequest, StockPush
+from domain.stock import (
+    ProductInfo,
+    Released,
+    ReleaseRequest,
+    Reservation,
+    ReserveRequest,
+    StockPush,
+)
 from domain.warehouse import WarehouseTaskRequest
 from workflows import steps
 
@@ -104,6 +119,7 @@ class FakeWorld:
         self.args: dict[str, list[Any]] = defaultdict(list)
         self.fail: dict[str, int] = {}
         self.shortage = False
+        self.reserved: set[str] = set()  # SKUs the order holds (release gives them back)
         self.marketplace_orders: dict[str, Order] = {}
         self.on_call: dict[str, Any] = {}  # step -> callable run when the step is called
 
@@ -124,30 +140,30 @@ class FakeWorld:
     def activities(self) -> list[Any]:
         w = self
 
-        @activity.defn(name=steps.RECORD_ORDER)
+        @activity.defn(name=steps.RECORD_ORDER.name)
         async def record_order(r: RecordOrder) -> None:
-            w._called(steps.RECORD_ORDER, r)
+            w._called(steps.RECORD_ORDER.name, r)
 
-        @activity.defn(name=steps.RECORD_STATUS)
+        @activity.defn(name=steps.RECORD_STATUS.name)
         async def record_status(r: StatusChange) -> None:
-            w._called(steps.RECORD_STATUS, r)
+            w._called(steps.RECORD_STATUS.name, r)
 
-        @activity.defn(name=steps.RECORD_TRACKING)
+        @activity.defn(name=steps.RECORD_TRACKING.name)
         async def record_tracking(r: StatusChange) -> None:
-            w._called(steps.RECORD_TRACKING, r)
+            w._called(steps.RECORD_TRACKING.name, r)
 
-        @activity.defn(name=steps.RECORD_ATTENTION)
+        @activity.defn(name=steps.RECORD_ATTENTION.name)
         async def record_attention(r: AttentionChange) -> None:
-            w._called(steps.RECORD_ATTENTION, r)
+            w._called(steps.RECORD_ATTENTION.name, r)
 
-        @activity.defn(name=steps.FETCH_ORDER)
+        @activity.defn(name=steps.FETCH_ORDER.name)
         async def fetch_order(r: FetchOrderRequest) -> Order:
-            w._called(steps.FETCH_ORDER, r)
+            w._called(steps.FETCH_ORDER.name, r)
             return w.marketplace_orders[r.external_id]
 
-        @activity.defn(name=steps.RESERVE_STOCK)
+        @activity.defn(name=steps.RESERVE_STOCK.name)
         async def reserve_stock(r: ReserveRequest) -> Reservation:
-            w._called(steps.RESERVE_STOCK, r)
+            w._called(steps.RESERVE_STOCK.name, r)
             if w.shortage:
                 from domain.stock import Shortage
 
@@ -156,6 +172,7 @@ class FakeWorld:
                     reserved=False,
                     shortages=(Shortage(sku="SKU-A", requested=2, available=0),),
                 )
+            w.reserved |= set(r.quantities)
             return Reservation(
                 order_id=r.order_id,
                 reserved=True,
@@ -168,23 +185,24 @@ class FakeWorld:
                 ),
             )  # fmt: skip
 
-        @activity.defn(name=steps.RELEASE_STOCK)
-        async def release_stock(r: ReleaseRequest) -> list[str]:
-            w._called(steps.RELEASE_STOCK, r)
-            return ["SKU-A", "SKU-B"]
+        @activity.defn(name=steps.RELEASE_STOCK.name)
+        async def release_stock(r: ReleaseRequest) -> Released:
+            w._called(steps.RELEASE_STOCK.name, r)
+            released, w.reserved = tuple(sorted(w.reserved)), set()
+            return Released(skus=released)
 
-        @activity.defn(name=steps.REQUEST_STOCK_SYNC)
+        @activity.defn(name=steps.REQUEST_STOCK_SYNC.name)
         async def request_stock_sync(r: StockPush) -> None:
-            w._called(steps.REQUEST_STOCK_SYNC, r)
+            w._called(steps.REQUEST_STOCK_SYNC.name, r)
 
-        @activity.defn(name=steps.PREPARE_INVOICE)
+        @activity.defn(name=steps.PREPARE_INVOICE.name)
         async def prepare_invoice(r: PrepareInvoice) -> int:
-            w._called(steps.PREPARE_INVOICE, r)
+            w._called(steps.PREPARE_INVOICE.name, r)
             return 7
 
-        @activity.defn(name=steps.EMIT_INVOICE)
+        @activity.defn(name=steps.EMIT_INVOICE.name)
         async def emit_invoice(r: InvoiceRequest) -> Invoice:
-            w._called(steps.EMIT_INVOICE, r)
+            w._called(steps.EMIT_INVOICE.name, r)
             key = access_key(
                 uf="SP", issued_at=r.issued_at, cnpj="11222333000181", series=r.series,
                 number=r.number, cnf=numeric_code(r.order_id, r.number),
@@ -194,26 +212,30 @@ class FakeWorld:
                 protocol="135260000000001", authorised_at=r.issued_at,
             )  # fmt: skip
 
-        @activity.defn(name=steps.CANCEL_INVOICE)
+        @activity.defn(name=steps.CANCEL_INVOICE.name)
         async def cancel_invoice(r: InvoiceCancellationRequest) -> InvoiceCancellation:
-            w._called(steps.CANCEL_INVOICE, r)
+            w._called(steps.CANCEL_INVOICE.name, r)
             return InvoiceCancellation(access_key=r.access_key, status=InvoiceStatus.CANCELLED)
 
-        @activity.defn(name=steps.FLAG_RETURN_INVOICE)
+        @activity.defn(name=steps.FLAG_RETURN_INVOICE.name)
         async def flag_return_invoice(r: InvoiceCancellationRequest) -> None:
-            w._called(steps.FLAG_RETURN_INVOICE, r)
+            w._called(steps.FLAG_RETURN_INVOICE.name, r)
 
-        @activity.defn(name=steps.OPEN_WAREHOUSE_TASK)
+        @activity.defn(name=steps.VOID_INVOICE_NUMBER.name)
+        async def void_invoice_number(r: InvoiceNumberVoid) -> None:
+            w._called(steps.VOID_INVOICE_NUMBER.name, r)
+
+        @activity.defn(name=steps.OPEN_WAREHOUSE_TASK.name)
         async def open_warehouse_task(r: WarehouseTaskRequest) -> None:
-            w._called(steps.OPEN_WAREHOUSE_TASK, r)
+            w._called(steps.OPEN_WAREHOUSE_TASK.name, r)
 
-        @activity.defn(name=steps.RECORD_WAREHOUSE_STEP)
+        @activity.defn(name=steps.RECORD_WAREHOUSE_STEP.name)
         async def record_warehouse_step(r: WarehouseStepRecorded) -> None:
-            w._called(steps.RECORD_WAREHOUSE_STEP, r)
+            w._called(steps.RECORD_WAREHOUSE_STEP.name, r)
 
-        @activity.defn(name=steps.QUOTE_FREIGHT)
+        @activity.defn(name=steps.QUOTE_FREIGHT.name)
         async def quote_freight(r: QuoteRequest) -> QuoteSet:
-            w._called(steps.QUOTE_FREIGHT, r)
+            w._called(steps.QUOTE_FREIGHT.name, r)
             return QuoteSet(
                 quotes=(
                     FreightQuote(service_id=1, carrier="Correios", service="PAC",
@@ -223,40 +245,41 @@ class FakeWorld:
                 )
             )  # fmt: skip
 
-        @activity.defn(name=steps.BOOK_SHIPMENT)
+        @activity.defn(name=steps.BOOK_SHIPMENT.name)
         async def book_shipment(r: BookingRequest) -> Booking:
-            w._called(steps.BOOK_SHIPMENT, r)
+            w._called(steps.BOOK_SHIPMENT.name, r)
             return Booking(
                 order_id=r.order_id, shipment_id="shp-1", tracking_code="ME123456789BR",
                 carrier=r.quote.carrier, service=r.quote.service, price=r.quote.price,
             )  # fmt: skip
 
-        @activity.defn(name=steps.NOTIFY_SHIPPED)
+        @activity.defn(name=steps.NOTIFY_SHIPPED.name)
         async def notify_shipped(r: ShippedNotice) -> None:
-            w._called(steps.NOTIFY_SHIPPED, r)
+            w._called(steps.NOTIFY_SHIPPED.name, r)
 
-        @activity.defn(name=steps.DISPATCH)
+        @activity.defn(name=steps.DISPATCH.name)
         async def dispatch(r: DispatchRequest) -> None:
-            w._called(steps.DISPATCH, r)
+            w._called(steps.DISPATCH.name, r)
 
-        @activity.defn(name=steps.CANCEL_PICKUP)
-        async def cancel_pickup(r: Booking) -> None:
-            w._called(steps.CANCEL_PICKUP, r)
+        @activity.defn(name=steps.CANCEL_PICKUP.name)
+        async def cancel_pickup(r: PickupCancellation) -> None:
+            w._called(steps.CANCEL_PICKUP.name, r)
 
-        @activity.defn(name=steps.REFUND)
+        @activity.defn(name=steps.REFUND.name)
         async def refund_payment(r: RefundRequest) -> Refund:
-            w._called(steps.REFUND, r)
+            w._called(steps.REFUND.name, r)
             return Refund(refund_id="rf-1", payment_id=r.payment_id, amount=r.amount,
                           status="approved")  # fmt: skip
 
-        @activity.defn(name=steps.NOTIFY_CANCELLED)
+        @activity.defn(name=steps.NOTIFY_CANCELLED.name)
         async def notify_cancelled(r: CancelledNotice) -> None:
-            w._called(steps.NOTIFY_CANCELLED, r)
+            w._called(steps.NOTIFY_CANCELLED.name, r)
 
         return [
             record_order, record_status, record_tracking, record_attention, fetch_order,
             reserve_stock, release_stock, request_stock_sync, prepare_invoice, emit_invoice,
-            cancel_invoice, flag_return_invoice, open_warehouse_task, record_warehouse_step,
+            cancel_invoice, flag_return_invoice, void_invoice_number, open_warehouse_task,
+            record_warehouse_step,
             quote_freight, book_shipment, notify_shipped, dispatch, cancel_pickup,
             refund_payment, notify_cancelled,
         ]  # fmt: skip
@@ -264,7 +287,7 @@ class FakeWorld:
     def effects(self) -> list[str]:
         """The calls that change something outside, bookkeeping left out."""
         bookkeeping = {
-            steps.RECORD_ORDER, steps.RECORD_STATUS, steps.RECORD_TRACKING,
-            steps.RECORD_ATTENTION, steps.RECORD_WAREHOUSE_STEP,
+            steps.RECORD_ORDER.name, steps.RECORD_STATUS.name, steps.RECORD_TRACKING.name,
+            steps.RECORD_ATTENTION.name, steps.RECORD_WAREHOUSE_STEP.name,
         }  # fmt: skip
         return [c for c in self.calls if c not in bookkeeping]

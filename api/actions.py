@@ -1,0 +1,67 @@
+"""What people do to an order, in one place for the API and the console: cancel, decide
+on a stuck order (retry / skip with data / compensate), and the warehouse steps.
+
+Each goes to the order's workflow as an Update; what the read model and the audit learn
+is written only from the workflow's answer, which is durable once returned, so no
+screen ever shows a step the workflow does not know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.gateway import TemporalGateway
+from db.audit import AuditLog
+from db.orders import OrderReadModel
+from db.warehouse import WarehouseRepository
+from domain.attention import OpsAction, OpsDecision
+from domain.steps import StatusChange
+from domain.warehouse import WarehouseAction, WarehouseOutcome
+from workflows.steps import CANCEL_UPDATE, DECIDE_UPDATE, WAREHOUSE_UPDATE
+
+
+class OpsActions:
+    def __init__(
+        self,
+        gateway: TemporalGateway,
+        orders: OrderReadModel,
+        warehouse: WarehouseRepository,
+        audit: AuditLog,
+    ) -> None:
+        self._gateway = gateway
+        self._orders = orders
+        self._warehouse = warehouse
+        self._audit = audit
+
+    async def cancel(self, order_id: str, reason: str, who: str) -> str:
+        """Cancel an order that is not stuck (before it leaves the warehouse)."""
+        result: str = await self._gateway.update(order_id, CANCEL_UPDATE, f"{reason} ({who})", str)
+        await self._audit.record(who, "ops:cancel", order_id, {"reason": reason})
+        return result
+
+    async def decide(
+        self,
+        order_id: str,
+        action: OpsAction,
+        who: str,
+        reason: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> str:
+        """Retry, skip (with the step's result obtained by hand) or compensate a stuck
+        order. The workflow audits the decision when it takes it."""
+        decision = OpsDecision(action=action, actor=who, reason=reason, data=data)
+        result: str = await self._gateway.update(order_id, DECIDE_UPDATE, decision, str)
+        return result
+
+    async def warehouse_step(self, order_id: str, action: WarehouseAction) -> WarehouseOutcome:
+        """Pick, pack or check; the task list and the order's status follow the
+        workflow's answer (repeating a step the workflow knows repairs a task list that
+        missed it)."""
+        outcome: WarehouseOutcome = await self._gateway.update(
+            order_id, WAREHOUSE_UPDATE, action, WarehouseOutcome
+        )
+        for record in outcome.steps or (outcome.record,):
+            await self._warehouse.record_step(order_id, record)
+        await self._orders.record(
+            StatusChange(order_id=order_id, status=outcome.status, at=outcome.record.at)
+        )
+        return outcome

@@ -1,0 +1,1 @@
+"""Adapters for portals that have no API, driven by Playwright in Chromium."""
