@@ -38,28 +38,30 @@ class WarehouseRobot:
                 pass
 
     async def _work(self, task: dict[str, Any]) -> None:
+        """Work one task from the step the list shows, then follow the workflow's own
+        answer (`next_step`) until it is checked or refused."""
         step = task.get("next_step")
-        if step is None:
-            return
         operator, shift = OPERATORS[hash(task["order_id"]) % len(OPERATORS)]
-        body: dict[str, Any] = {"operator": operator, "shift": shift}
-        if step == "check":
-            scanned = dict(task["items"])
-            if self._rng.random() < self._mistake_rate:
-                wrong = dict(scanned)
-                sku = next(iter(wrong))
-                wrong[sku] += 1
-                response = await self._post(task["order_id"], step, {**body, "scanned": wrong})
-                if response is not None and response.status_code == 409:
-                    self.mistakes_caught += 1
-            body["scanned"] = scanned
-        response = await self._post(task["order_id"], step, body)
-        if response is None:
-            return
-        if response.status_code == 200:
+        while step is not None:
+            body: dict[str, Any] = {"operator": operator, "shift": shift}
+            if step == "check":
+                scanned = dict(task["items"])
+                if self._rng.random() < self._mistake_rate:
+                    wrong = dict(scanned)
+                    sku = next(iter(wrong))
+                    wrong[sku] += 1
+                    response = await self._post(task["order_id"], step, {**body, "scanned": wrong})
+                    if response is not None and response.status_code == 409:
+                        self.mistakes_caught += 1
+                body["scanned"] = scanned
+            response = await self._post(task["order_id"], step, body)
+            if response is None:
+                return
+            if response.status_code != 200:
+                self.refused[str(response.status_code)] += 1
+                return
             self.done[step] += 1
-        else:
-            self.refused[str(response.status_code)] += 1
+            step = response.json().get("next_step")
 
     async def _post(self, order_id: str, step: str, body: dict[str, Any]) -> httpx.Response | None:
         try:
