@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +17,7 @@ from domain.events import OrderEvent
 from domain.ids import order_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
 from tests.workflows.world import FakeWorld
-from workflows.order import OrderWorkflow
+from workflows.order import CRASH_SAFE_CORE, OrderWorkflow
 
 POLICY = OrderPolicy(
     payment_window_s=3600, delivery_window_s=7 * 24 * 3600, invoice_cancel_window_s=24 * 3600
@@ -60,6 +61,8 @@ async def eventually(
 
 
 HISTORIES = Path(__file__).parent / "histories"
+MANIFEST = HISTORIES / "MANIFEST"
+HISTORY_TAG = CRASH_SAFE_CORE  # the newest patch: what new recordings exercise
 
 
 @pytest.fixture
@@ -82,10 +85,21 @@ async def harness(
 
 
 async def record_histories(harness: Harness, test_name: str) -> None:
-    """Write each workflow's history for the replay test (re-record after a deliberate,
-    versioned change to the workflow)."""
+    """Write each workflow's history for the replay test. Recorded histories are
+    append-only: a file that exists is never rewritten (a command-changing workflow edit
+    goes behind `workflow.patched()` and gets new histories, tagged with the patch)."""
     HISTORIES.mkdir(exist_ok=True)
     for index, workflow_id in enumerate(harness.started):
         history = await harness.client.get_workflow_handle(workflow_id).fetch_history()
         name = test_name.removeprefix("test_")[:80]
-        (HISTORIES / f"{name}-{index}.json").write_text(history.to_json())
+        path = HISTORIES / f"{name}.{HISTORY_TAG}-{index}.json"
+        if path.exists():
+            continue
+        path.write_text(history.to_json())
+        append_to_manifest(path)
+
+
+def append_to_manifest(path: Path) -> None:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with MANIFEST.open("a", encoding="utf-8") as manifest:
+        manifest.write(f"{digest}  {path.name}\n")

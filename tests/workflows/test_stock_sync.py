@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from domain.orders import Channel
 from domain.stock import ChannelStockPush, StockSyncInput, stock_sync_workflow_id
-from tests.workflows.conftest import HISTORIES
+from tests.workflows.conftest import HISTORIES, append_to_manifest
 from workflows import steps
 from workflows.search import NEEDS_ATTENTION, STUCK_STEP
 from workflows.stock_sync import StockSyncWorkflow
@@ -64,7 +64,10 @@ async def test_a_burst_of_requests_becomes_one_push_per_channel(
         await handle.terminate()
         if os.environ.get("RETAGUARDA_RECORD_HISTORIES") == "1":
             history = await handle.fetch_history()
-            (HISTORIES / "stock_sync_burst-0.json").write_text(history.to_json())
+            path = HISTORIES / "stock_sync_burst-0.json"
+            if not path.exists():  # append-only: never rewrite a recorded history
+                path.write_text(history.to_json())
+                append_to_manifest(path)
 
 
 async def test_a_channel_down_past_the_deadline_flags_the_sku_until_it_is_back(
