@@ -200,11 +200,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 @app.command()
-def audit(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def audit(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    live: Annotated[
+        bool, typer.Option(help="also ask each order workflow what it knows (stack up)")
+    ] = False,
+) -> None:
     """Cross-check the database against the sandbox ledger; exit 1 on any violation."""
     from retaguarda.audit import run_audit
 
-    report = asyncio.run(run_audit(_settings()))
+    report = asyncio.run(run_audit(_settings(), live=live))
     if as_json:
         print(json.dumps(report, default=str))
     else:

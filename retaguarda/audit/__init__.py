@@ -18,9 +18,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings
 from db.session import create_engine, create_sessionmaker, normalise_url, read_session
+from domain.steps import OrderState
 from retaguarda.audit.cancellations import check_cancelled_orders_compensated
+from retaguarda.audit.fulfilment import (
+    check_no_invoice_number_left_dangling,
+    check_no_reservation_held_by_a_finished_order,
+    check_warehouse_tasks_agree,
+)
 from retaguarda.audit.invoices import check_one_invoice_per_order
 from retaguarda.audit.ledger import LedgerView, load_ledger
+from retaguarda.audit.live import workflow_states
 from retaguarda.audit.orders import check_no_order_lost, not_terminal
 from retaguarda.audit.report import Check
 from retaguarda.audit.shipping import check_one_booking_per_order
@@ -35,8 +42,9 @@ from retaguarda.sandbox_config import ledger_path
 __all__ = ["audit", "run_audit"]
 
 
-async def run_audit(settings: Settings) -> dict[str, Any]:
-    """{"ok", "checks": [{"name", "ok", "detail", "violations"}], "counts"}."""
+async def run_audit(settings: Settings, *, live: bool = False) -> dict[str, Any]:
+    """{"ok", "checks": [{"name", "ok", "detail", "violations"}], "counts"}. `live` also
+    asks every order workflow what it knows (Temporal and a worker must be up)."""
     ledger = await asyncio.to_thread(load_ledger, ledger_path(settings))
     url = settings.database_url
     broken = Check("database readable")
@@ -51,11 +59,21 @@ async def run_audit(settings: Settings) -> dict[str, Any]:
             "run `retaguarda db upgrade` or the stack/demo first"
         )
     else:
-        return audit(snap, ledger)
+        if not live:
+            return audit(snap, ledger)
+        states, problems = await workflow_states(settings, sorted(snap.orders))
+        report = audit(snap, ledger, states)
+        if problems:
+            asked = Check("every order workflow answers", problems)
+            report["checks"].append(asked.summary(f"{len(states)} answered").as_dict())
+            report["ok"] = False
+        return report
     return _report([broken.summary("the audit needs the database")], {})
 
 
-def audit(snap: Snapshot, ledger: LedgerView) -> dict[str, Any]:
+def audit(
+    snap: Snapshot, ledger: LedgerView, workflows: dict[str, OrderState] | None = None
+) -> dict[str, Any]:
     """The checks over data already loaded (pure: no I/O)."""
 
     def needs_ledger(name: str, run: Callable[[Snapshot, LedgerView], Check]) -> Check:
@@ -71,6 +89,9 @@ def audit(snap: Snapshot, ledger: LedgerView) -> dict[str, Any]:
         check_no_oversell(snap),
         needs_ledger("every cancelled order fully compensated", check_cancelled_orders_compensated),
         check_shipped_orders_consumed_stock(snap),
+        check_no_reservation_held_by_a_finished_order(snap),
+        check_warehouse_tasks_agree(snap, workflows),
+        check_no_invoice_number_left_dangling(snap),
     ]
     return _report(checks, _counts(snap, ledger))
 

@@ -18,6 +18,8 @@ from db.models import (
     ShipmentRow,
     Stock,
     StockMovement,
+    WarehouseEvent,
+    WarehouseTask,
 )
 
 ORDER_STARTING_KINDS = ("order_placed", "order_notified")
@@ -86,6 +88,13 @@ class LineFacts:
     status: str
 
 
+@dataclass(frozen=True, slots=True)
+class TaskFacts:
+    order_id: str
+    status: str
+    steps: tuple[str, ...]  # pick/pack/check recorded, in order
+
+
 @dataclass(slots=True)
 class Snapshot:
     orders: dict[str, OrderFacts] = field(default_factory=dict)
@@ -96,6 +105,8 @@ class Snapshot:
     stock: dict[str, StockFacts] = field(default_factory=dict)
     movements: dict[str, MovementFacts] = field(default_factory=dict)
     lines: dict[str, list[LineFacts]] = field(default_factory=lambda: defaultdict(list))
+    tasks: dict[str, TaskFacts] = field(default_factory=dict)  # warehouse task by order id
+    voided: set[tuple[int, int]] = field(default_factory=set)  # (series, no.) given up
 
     def lines_by_sku(self) -> dict[str, dict[str, int]]:
         """SKU -> reservation status -> units."""
@@ -147,9 +158,17 @@ async def load_snapshot(s: AsyncSession) -> Snapshot:
         for r in invoices
     }
     numbers = await s.execute(
-        select(InvoiceNumber.series, InvoiceNumber.number, InvoiceNumber.order_id)
+        select(
+            InvoiceNumber.series,
+            InvoiceNumber.number,
+            InvoiceNumber.order_id,
+            InvoiceNumber.voided_at,
+        )
     )
-    snap.numbers = {(r.series, r.number): r.order_id for r in numbers}
+    for n in numbers:
+        snap.numbers[(n.series, n.number)] = n.order_id
+        if n.voided_at is not None:
+            snap.voided.add((n.series, n.number))
 
     shipments = await s.execute(
         select(ShipmentRow.order_id, ShipmentRow.shipment_id, ShipmentRow.status)
@@ -172,6 +191,19 @@ async def load_snapshot(s: AsyncSession) -> Snapshot:
     )
     for r in lines:
         snap.lines[r.order_id].append(LineFacts(r.order_id, r.sku, r.quantity, r.status))
+
+    steps: dict[str, list[str]] = defaultdict(list)
+    events = await s.execute(
+        select(WarehouseEvent.order_id, WarehouseEvent.step).order_by(
+            WarehouseEvent.at, WarehouseEvent.id
+        )
+    )
+    for event in events:
+        steps[event.order_id].append(event.step)
+    tasks = await s.execute(select(WarehouseTask.order_id, WarehouseTask.status))
+    snap.tasks = {
+        r.order_id: TaskFacts(r.order_id, r.status, tuple(steps.get(r.order_id, ()))) for r in tasks
+    }
     return snap
 
 

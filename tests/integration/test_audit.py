@@ -210,6 +210,9 @@ async def test_a_consistent_world_passes_the_audit(world: World) -> None:
         "no oversell",
         "every cancelled order fully compensated",
         "shipped orders consumed their stock",
+        "no reservation held by a finished order",
+        "every warehouse task agrees with its workflow",
+        "no NF-e number left dangling",
     ]
     assert "2 not yet terminal" in report["checks"][0]["detail"]
     assert report["counts"]["not_terminal"] == 2  # shipped, paid
@@ -242,10 +245,15 @@ async def test_a_cancelled_order_still_holding_stock_fails_the_audit(
 ) -> None:
     world = await build_world(sqlite_url, tmp_path, release_cancelled=False)
 
-    violation = only_violation(await world.audit(), "every cancelled order fully compensated")
-
+    failed = failures(await world.audit())
+    assert set(failed) == {
+        "every cancelled order fully compensated", "no reservation held by a finished order"
+    }  # fmt: skip
+    [violation] = failed["every cancelled order fully compensated"]
     assert violation.startswith(CANCELLED)
     assert "stock still reserved (CAM-M×1, CAM-P×1)" in violation
+    [held] = failed["no reservation held by a finished order"]
+    assert held == f"{CANCELLED} is cancelled but still holds CAM-M×1, CAM-P×1"
 
 
 async def test_a_cancelled_paid_order_with_no_refund_fails_the_audit(world: World) -> None:
