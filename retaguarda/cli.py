@@ -200,6 +200,45 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 @app.command()
+def chaos(
+    orders: Annotated[int, typer.Option(min=1, help="orders to place")] = 40,
+    faults: Annotated[float, typer.Option(min=0.0, max=1.0, help="transient fault rate")] = 0.2,
+    seed: Annotated[int, typer.Option(help="seed of the world, the faults and the kills")] = 42,
+    worker_kills: Annotated[int, typer.Option(min=0, help="SIGKILLs of the orders worker")] = 2,
+    server_restarts: Annotated[
+        int, typer.Option(min=0, help="SIGKILLs and restarts of the Temporal dev server")
+    ] = 1,
+    api_kills: Annotated[int, typer.Option(min=0, help="SIGKILLs of the API")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every order")] = 1800,
+) -> None:
+    """The demo under process kills, on a stack of its own, then the live audit; exit 1
+    unless every order is terminal and the audit passes."""
+    from retaguarda.chaos import run_chaos
+    from retaguarda.stack import StackError
+
+    try:
+        result = run_chaos(
+            _settings(), orders=orders, faults=faults, seed=seed, worker_kills=worker_kills,
+            server_restarts=server_restarts, api_kills=api_kills, timeout=timeout,
+        )  # fmt: skip
+    except StackError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        out = Console()
+        for key in ("orders", "terminal", "needs_attention", "worker_kills", "api_kills",
+                    "server_restarts", "audit_ok", "elapsed_s"):  # fmt: skip
+            out.print(f"{key}: {result[key]}")
+        for violation in result["violations"][:20]:
+            out.print(f"  - {violation}")
+    if result["terminal"] != result["orders"] or not result["audit_ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def audit(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     live: Annotated[

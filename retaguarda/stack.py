@@ -36,6 +36,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)  # wins over the environment
     defaults: dict[str, str] = field(default_factory=dict)  # loses to the environment
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def log_dir(self) -> Path:
@@ -43,11 +44,27 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("ab")
         env = {**self.defaults, **os.environ, **self.env}
-        self.processes[name] = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        self.commands[name] = args
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process (and its children): no shutdown, no goodbye."""
+        proc = self.processes[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def respawn(self, name: str) -> None:
+        """Start a process again with the command it was first started with."""
+        self._spawn(name, self.commands[name])
+
+    def exited(self) -> list[str]:
+        """The processes that are no longer running."""
+        return sorted(n for n, p in self.processes.items() if p.poll() is not None)
 
     def start(self) -> None:
         from db.migrate import upgrade_sync

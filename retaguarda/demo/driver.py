@@ -7,6 +7,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -65,12 +66,22 @@ def run_demo(
     seed: int,
     timeout: float = 900,
 ) -> dict[str, Any]:
-    return asyncio.run(_demo(settings, orders, faults, seed, limit_s=timeout))
+    return asyncio.run(drive_demo(settings, orders, faults, seed, limit_s=timeout))
 
 
-async def _demo(
-    settings: Settings, count: int, faults: float, seed: int, limit_s: float
+Watch = Callable[[int, int], Awaitable[None]]
+
+
+async def drive_demo(
+    settings: Settings,
+    count: int,
+    faults: float,
+    seed: int,
+    limit_s: float,
+    watch: Watch | None = None,
 ) -> dict[str, Any]:
+    """Drive the demo world on a running stack until every order is terminal (or
+    `limit_s`); `watch(terminal, total)` is awaited after every progress poll."""
     rng = random.Random(seed)
     run = str(int(time.time() * 10) % 10**9)
     key = settings.secrets.bootstrap_admin_key.get_secret_value()
@@ -94,7 +105,7 @@ async def _demo(
         robot = WarehouseRobot(api, random.Random(seed + 1))
         robot_task = asyncio.create_task(robot.run(stop))
         placing = asyncio.create_task(_place_all(sandbox, world, rng))
-        views = await _wait_terminal(api, world, limit_s, placing)
+        views = await _wait_terminal(api, world, limit_s, placing, watch)
         stop.set()
         await robot_task
         if not placing.done():
@@ -160,6 +171,7 @@ async def _wait_terminal(
     world: list[DemoOrder],
     limit_s: float,
     placing: asyncio.Task[None],
+    watch: Watch | None = None,
 ) -> dict[str, dict[str, Any]]:
     wanted = {o.workflow_id for o in world}
     views: dict[str, dict[str, Any]] = {}
@@ -181,6 +193,8 @@ async def _wait_terminal(
             progress.update(
                 bar, completed=done, detail=detail + (f" stuck {stuck}" if stuck else "")
             )
+            if watch is not None:
+                await watch(done, len(wanted))
             if done == len(wanted):
                 break
             await asyncio.sleep(1.0)
