@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.fiscal import Issuer
@@ -92,6 +94,34 @@ class SecretSettings(BaseModel):
     certificate_password: SecretStr = SecretStr(DEV_SECRET + "-cert")
     bootstrap_admin_key: SecretStr = SecretStr(DEV_SECRET + "-admin-key")
 
+    @field_validator("codec_key")
+    @classmethod
+    def _codec_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
+        try:
+            key = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError(
+                "the codec key must be the base64 of 32 random bytes, e.g. "
+                "`python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'`"
+            )
+        return value
+
+
+def development_secrets(secrets: SecretSettings) -> list[str]:
+    """The secret settings still at their development default (or empty where a real
+    value is required)."""
+    defaults = SecretSettings()
+    weak = []
+    for name in SecretSettings.model_fields:
+        value, default = getattr(secrets, name), getattr(defaults, name)
+        if isinstance(value, SecretStr):
+            value, default = value.get_secret_value(), default.get_secret_value()
+        if value == default or not value:
+            weak.append(name)
+    return weak
+
 
 class Durations(BaseModel):
     """Business durations, settings so a demo runs in minutes."""
@@ -143,18 +173,17 @@ class Settings(BaseSettings):
     warehouse_postal_code: str = "01304001"
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets_in_production(self) -> Settings:
-        if self.mode == "production":
-            weak = [
-                name
-                for name, value in self.secrets
-                if isinstance(value, SecretStr) and DEV_SECRET in value.get_secret_value()
-            ]
-            if weak:
-                raise ValueError(
-                    "production mode refuses development secrets; set "
-                    + ", ".join(f"RETAGUARDA_SECRETS__{n.upper()}" for n in weak)
-                )
+    def _no_development_secrets_in_production(self) -> Settings:
+        """Production refuses every secret still at its development default (compared
+        with the default itself), and an empty certificate path."""
+        if self.mode != "production":
+            return self
+        weak = development_secrets(self.secrets)
+        if weak:
+            raise ValueError(
+                "production mode refuses development secrets; set "
+                + ", ".join(f"RETAGUARDA_SECRETS__{n.upper()}" for n in weak)
+            )
         return self
 
     @property

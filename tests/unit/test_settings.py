@@ -1,0 +1,58 @@
+"""Production refuses every secret still at its development default, one by one, by
+comparing with the default (the codec key's default contains no "dev-only" text)."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from config.settings import SecretSettings, Settings
+
+pytestmark = pytest.mark.unit
+
+SECRETS = list(SecretSettings.model_fields)
+
+
+def real_value(name: str) -> str:
+    if name == "codec_key":
+        return base64.b64encode(os.urandom(32)).decode()
+    if name == "certificate_path":
+        return "/etc/retaguarda/a1.pfx"
+    return f"prod-{name}-{os.urandom(4).hex()}"
+
+
+def all_real(**override: str) -> SecretSettings:
+    values: dict[str, object] = {}
+    for name in SECRETS:
+        raw = override.get(name, real_value(name))
+        field = SecretSettings.model_fields[name]
+        values[name] = SecretStr(raw) if field.annotation is SecretStr else raw
+    return SecretSettings.model_validate(values)
+
+
+def test_production_accepts_secrets_that_are_all_set() -> None:
+    assert Settings(mode="production", secrets=all_real()).mode == "production"
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_production_refuses_each_secret_left_at_its_default(name: str) -> None:
+    default = getattr(SecretSettings(), name)
+    raw = default.get_secret_value() if isinstance(default, SecretStr) else default
+    with pytest.raises(ValidationError) as refused:
+        Settings(mode="production", secrets=all_real(**{name: raw}))
+    message = str(refused.value)
+    assert f"RETAGUARDA_SECRETS__{name.upper()}" in message
+    assert message.count("RETAGUARDA_SECRETS__") == 1  # only the one left at its default
+
+
+def test_local_mode_runs_on_the_development_defaults() -> None:
+    assert Settings().mode == "local"
+
+
+@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"short").decode()])
+def test_a_codec_key_that_is_not_32_bytes_is_refused_with_how_to_make_one(bad: str) -> None:
+    with pytest.raises(ValidationError, match="base64 of 32 random bytes"):
+        SecretSettings(codec_key=SecretStr(bad))
