@@ -6,6 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends chromium \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY retaguarda retaguarda
+COPY config config
 COPY domain domain
 COPY workflows workflows
 COPY activities activities
