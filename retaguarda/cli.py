@@ -142,13 +142,24 @@ def apikey(
     role: Annotated[str, typer.Option(help="admin|ops|warehouse|finance|viewer")] = "viewer",
 ) -> None:
     """Create an API key (printed once; only its hash is stored)."""
-    from db.api_keys import ApiKeyRepository, ApiRole
+    from db.api_keys import ApiKeyRepository, ApiRole, checked_name
     from db.session import create_engine, create_sessionmaker
+    from domain.errors import DomainError
+
+    try:
+        checked_name(name)
+        kind = ApiRole(role)
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]unknown role {role!r}: use one of {', '.join(ApiRole)}[/]")
+        raise typer.Exit(2) from exc
 
     async def _create() -> str:
         engine = create_engine(_settings().database_url)
         try:
-            return await ApiKeyRepository(create_sessionmaker(engine)).create(name, ApiRole(role))
+            return await ApiKeyRepository(create_sessionmaker(engine)).create(name, kind)
         finally:
             await engine.dispose()
 
