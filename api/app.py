@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import console, errors
+from api.console import quarantine as console_quarantine
 from api.context import ApiContext
 from api.deps import ContextDep
 from api.gateway import TemporalGateway, TemporalUnavailable
@@ -153,6 +154,7 @@ def create_app(
     for module in (webhooks, orders, warehouse, ops, quarantine, catalogue, codec):
         app.include_router(module.router)
     app.include_router(console.router)
+    app.include_router(console_quarantine.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:
