@@ -12,6 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+DRAIN_MAX = 16 * 1024 * 1024  # beyond this a refused upload is cut off, not read
+
 
 def too_large_body(limit: int, size: int | None) -> bytes:
     sent = f"{size:,} bytes" if size is not None else "more than that"
@@ -36,6 +38,7 @@ class BodySizeLimit:
         declared = _content_length(scope)
         if declared is not None:
             if declared > self.max_bytes:
+                await self._drain(receive, declared)
                 await _refuse(send, too_large_body(self.max_bytes, declared))
                 return
             # The server never hands over more than Content-Length: nothing to watch.
@@ -71,7 +74,22 @@ class BodySizeLimit:
             if not exceeded or answered:
                 raise
         if exceeded and not answered:
+            await self._drain(receive, None)
             await _refuse(send, too_large_body(self.max_bytes, None))
+
+    async def _drain(self, receive: Receive, declared: int | None) -> None:
+        """Read (and drop) what the client is still sending, up to a bound, so it gets
+        to read the 413 instead of a connection reset in the middle of its upload."""
+        if declared is not None and declared > DRAIN_MAX:
+            return
+        seen = 0
+        while seen <= DRAIN_MAX:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
 
 def _content_length(scope: Scope) -> int | None:
