@@ -25,7 +25,9 @@ def normalise_cpf(value: str) -> str:
     digits = NOT_DIGIT.sub("", value)
     if len(digits) != 11:
         raise ValueError(f"{value!r} is not a CPF: it has {len(digits)} digits, a CPF has 11")
-    if len(set(digits)) == 1 or not CPF().validate(digits):
+    if len(set(digits)) == 1:
+        raise ValueError(f"{value!r} is not a valid CPF: all its digits are the same")
+    if not CPF().validate(digits):
         raise ValueError(f"{value!r} is not a valid CPF: its check digits do not match (a typo?)")
     return digits
 
