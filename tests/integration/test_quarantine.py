@@ -5,6 +5,7 @@ a real Temporal dev server, SQLite."""
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 
+RUN = secrets.token_hex(3)  # the dev server is shared by the session: ids of our own
 BAD_CPF = {**STORE_ORDER["customer"], "cpf": "529.982.247-26"}
 
 
@@ -39,7 +41,7 @@ async def test_a_signed_invalid_webhook_is_refused_and_quarantined_once(
     sqlite_url: str, tmp_path: Path, dev_env: WorkflowEnvironment
 ) -> None:
     settings = make_settings(sqlite_url, tmp_path)
-    body = store_webhook("7001", "evt-7001", customer=BAD_CPF)
+    body = store_webhook(f"{RUN}7001", f"evt-{RUN}7001", customer=BAD_CPF)
     ops = {"X-API-Key": admin_key(settings)}
     async with serve(create_app(settings, temporal_client=dev_env.client)) as url:
         async with httpx.AsyncClient(base_url=url) as http:
@@ -55,7 +57,7 @@ async def test_a_signed_invalid_webhook_is_refused_and_quarantined_once(
     assert "kept in quarantine as inbox entry" in first.json()["message"]
     assert len(listed) == 1
     assert listed[0] | {"id": 0, "received_at": ""} == listed[0] | {
-        "id": 0, "received_at": "", "source": "store", "event_id": "store:evt-7001",
+        "id": 0, "received_at": "", "source": "store", "event_id": f"store:evt-{RUN}7001",
         "deliveries": 2, "field": "data.customer.cpf", "status": "quarantined",
         "resolution": None, "workflow_id": None,
     }  # fmt: skip
@@ -69,8 +71,8 @@ async def test_a_fixed_event_becomes_an_inbox_entry_reaches_its_workflow_and_is_
 ) -> None:
     settings = make_settings(sqlite_url, tmp_path)
     ops = {"X-API-Key": admin_key(settings)}
-    broken = store_webhook("7002", "evt-7002", customer=BAD_CPF)
-    corrected = json.loads(store_webhook("7002", "evt-7002"))
+    broken = store_webhook(f"{RUN}7002", f"evt-{RUN}7002", customer=BAD_CPF)
+    corrected = json.loads(store_webhook(f"{RUN}7002", f"evt-{RUN}7002"))
     async with serve(create_app(settings, temporal_client=dev_env.client)) as url:
         async with httpx.AsyncClient(base_url=url) as http:
             assert (await post(http, settings, broken)).status_code == 422
@@ -91,13 +93,16 @@ async def test_a_fixed_event_becomes_an_inbox_entry_reaches_its_workflow_and_is_
             await wait_inbox(http, settings, started=1, quarantined=0)
             still_open = (await http.get("/ops/quarantine", headers=ops)).json()
             resolved = (await http.get("/ops/quarantine?include_resolved=true", headers=ops)).json()
-            audit = (await http.get("/ops/audit?order_id=order:store:7002", headers=ops)).json()
+            audit = (
+                await http.get(f"/ops/audit?order_id=order:store:{RUN}7002", headers=ops)
+            ).json()
 
     assert still_bad.status_code == 422
     assert "still not a valid event, nothing changed" in still_bad.json()["message"]
     assert fixed.status_code == 200
     assert fixed.json() | {"detail": ""} == {
-        "inbox_id": entry_id, "status": "pending", "workflow_id": "order:store:7002", "detail": "",
+        "inbox_id": entry_id, "status": "pending", "detail": "",
+        "workflow_id": f"order:store:{RUN}7002",
     }  # fmt: skip
     assert twice.status_code == 409
     assert "already fixed by admin" in twice.json()["message"]
@@ -107,7 +112,7 @@ async def test_a_fixed_event_becomes_an_inbox_entry_reaches_its_workflow_and_is_
     ]
     assert [(a["actor"], a["action"]) for a in audit] == [("admin", "intake:fixed")]
     assert audit[0]["details"]["reason"] == "CPF confirmed by phone"
-    assert await running(dev_env, "order:store:7002") == 1
+    assert await running(dev_env, f"order:store:{RUN}7002") == 1
 
 
 async def test_a_redriven_event_reaches_its_workflow_once_the_parser_accepts_it(
@@ -122,12 +127,12 @@ async def test_a_redriven_event_reaches_its_workflow_once_the_parser_accepts_it(
     quarantine = QuarantineRepository(create_sessionmaker(engine))
     kept = await quarantine.keep(
         "store",
-        "store:evt-7003",
-        store_webhook("7003", "evt-7003", customer=masked),
+        f"store:evt-{RUN}7003",
+        store_webhook(f"{RUN}7003", f"evt-{RUN}7003", customer=masked),
         "malformed store webhook at data.customer.phone: at most 14 characters",
         "data.customer.phone",
     )
-    hopeless = await quarantine.keep("store", "store:evt-7004", b"{not json", "not JSON", "")
+    hopeless = await quarantine.keep("store", f"store:evt-{RUN}7004", b"{not json", "not JSON", "")
     await engine.dispose()
     async with serve(create_app(settings, temporal_client=dev_env.client)) as url:
         async with httpx.AsyncClient(base_url=url) as http:
@@ -139,7 +144,9 @@ async def test_a_redriven_event_reaches_its_workflow_once_the_parser_accepts_it(
             )
             await wait_inbox(http, settings, started=1, quarantined=1)
             left = (await http.get("/ops/quarantine", headers=ops)).json()
-            audit = (await http.get("/ops/audit?order_id=order:store:7003", headers=ops)).json()
+            audit = (
+                await http.get(f"/ops/audit?order_id=order:store:{RUN}7003", headers=ops)
+            ).json()
 
     assert redriven.status_code == 200
     assert redriven.json()["status"] == "pending"
@@ -148,7 +155,7 @@ async def test_a_redriven_event_reaches_its_workflow_once_the_parser_accepts_it(
     assert [e["id"] for e in left] == [hopeless.id]
     assert "not JSON" in left[0]["problem"]  # the problem found this time
     assert [(a["actor"], a["action"]) for a in audit] == [("admin", "intake:redriven")]
-    assert await running(dev_env, "order:store:7003") == 1
+    assert await running(dev_env, f"order:store:{RUN}7003") == 1
 
 
 async def test_a_quarantined_event_sent_again_valid_becomes_its_inbox_entry(
@@ -158,9 +165,9 @@ async def test_a_quarantined_event_sent_again_valid_becomes_its_inbox_entry(
     ops = {"X-API-Key": admin_key(settings)}
     async with serve(create_app(settings, temporal_client=dev_env.client)) as url:
         async with httpx.AsyncClient(base_url=url) as http:
-            broken = store_webhook("7005", "evt-7005", customer=BAD_CPF)
+            broken = store_webhook(f"{RUN}7005", f"evt-{RUN}7005", customer=BAD_CPF)
             refused = await post(http, settings, broken)
-            accepted = await post(http, settings, store_webhook("7005", "evt-7005"))
+            accepted = await post(http, settings, store_webhook(f"{RUN}7005", f"evt-{RUN}7005"))
             await wait_inbox(http, settings, started=1, quarantined=0)
             resolved = (await http.get("/ops/quarantine?include_resolved=true", headers=ops)).json()
 
@@ -170,7 +177,7 @@ async def test_a_quarantined_event_sent_again_valid_becomes_its_inbox_entry(
     assert [(e["resolution"], e["resolved_by"]) for e in resolved] == [
         ("redelivered", "channel:store")
     ]
-    assert await running(dev_env, "order:store:7005") == 1
+    assert await running(dev_env, f"order:store:{RUN}7005") == 1
 
 
 async def test_ops_fix_a_quarantined_event_from_the_console(
@@ -178,7 +185,7 @@ async def test_ops_fix_a_quarantined_event_from_the_console(
 ) -> None:
     settings = make_settings(sqlite_url, tmp_path)
     key = admin_key(settings)
-    broken = store_webhook("7006", "evt-7006", customer=BAD_CPF)
+    broken = store_webhook(f"{RUN}7006", f"evt-{RUN}7006", customer=BAD_CPF)
     async with serve(create_app(settings, temporal_client=dev_env.client)) as url:
         async with httpx.AsyncClient(base_url=url, cookies={"rtg_console": key}) as http:
             assert (await post(http, settings, broken)).status_code == 422
@@ -188,7 +195,7 @@ async def test_ops_fix_a_quarantined_event_from_the_console(
                 "id"
             ]
             page = await http.get(f"/console/quarantine/{entry_id}")
-            fixed_body = store_webhook("7006", "evt-7006").decode()
+            fixed_body = store_webhook(f"{RUN}7006", f"evt-{RUN}7006").decode()
             form = {"csrf": csrf_token(key), "body": fixed_body, "reason": "typo"}
             done = await http.post(f"/console/quarantine/{entry_id}/fix", data=form)
             after = await http.get(done.headers["location"])
@@ -196,10 +203,10 @@ async def test_ops_fix_a_quarantined_event_from_the_console(
 
     assert 'href="/console/quarantine"' in dashboard.text  # navigation and the count
     assert listing.status_code == 200
-    assert "store:evt-7006" in listing.text
+    assert f"store:evt-{RUN}7006" in listing.text
     assert "check digits do not match" in listing.text
     assert page.status_code == 200
     assert "529.982.247-26" in page.text  # the body as received, ready to correct
     assert done.status_code == 303
-    assert "goes to order:store:7006" in after.text
-    assert await running(dev_env, "order:store:7006") == 1
+    assert f"goes to order:store:{RUN}7006" in after.text
+    assert await running(dev_env, f"order:store:{RUN}7006") == 1
