@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +62,21 @@ def webhook_secrets(settings: Settings) -> dict[str, str]:
         "payments": s.payments_webhook_secret.get_secret_value(),
         "carrier": s.carrier_webhook_secret.get_secret_value(),
     }
+
+
+_FROZEN = False
+
+
+def freeze_startup_objects() -> None:
+    """Everything loaded at start-up (modules, schemas, the app) lives as long as the
+    process: keep it out of the collector's full passes, each of which otherwise walks
+    ~140,000 objects and stalls every request in flight (docs/BENCHMARKS.md, "Intake").
+    Once per process (tests build many apps in one)."""
+    global _FROZEN
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN = True
 
 
 def create_app(
@@ -131,6 +147,7 @@ def create_app(
                 settings.secrets.bootstrap_admin_key.get_secret_value(), "admin", ApiRole.ADMIN
             )
         relaying = asyncio.create_task(relay.run()) if settings.intake.relay else None
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -220,6 +220,7 @@ def _summary(
         "handover_p50_s": round(percentile(handover, 50), 2),
         "handover_p99_s": round(percentile(handover, 99), 2),
         "connections_opened": load["connections_opened"],
+        "stale_connection_retries": load["stale_connection_retries"],
         "generator_cpu_s": round(load["generator_cpu_s"], 2),
         **cpu,
     }

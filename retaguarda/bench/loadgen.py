@@ -56,6 +56,7 @@ class Outcome:
 class Tally:
     outcomes: list[Outcome] = field(default_factory=list)
     connections_opened: int = 0
+    stale_retries: int = 0
 
 
 def order_id(run_id: str, index: int) -> str:
@@ -92,6 +93,7 @@ def store_webhook(run_id: str, index: int, cpf: str) -> bytes:
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.reused = False  # has answered a request before
 
     async def exchange(self, request: bytes) -> tuple[int, bytes, bool]:
         """Send one request; returns (status, body, keep_alive)."""
@@ -108,6 +110,7 @@ class Connection:
             elif name == "connection" and value.strip().lower() == "close":
                 keep_alive = False
         body = await self.reader.readexactly(length) if length else b""
+        self.reused = True
         return status, body, keep_alive
 
     def close(self) -> None:
@@ -141,12 +144,12 @@ class Generator:
             + body
         )
 
-    async def connection(self) -> Connection:
-        if self.idle:
+    async def connection(self, *, fresh: bool = False) -> Connection:
+        if self.idle and not fresh:
             return self.idle.pop()
         while self.open >= self.plan.max_connections:
             await asyncio.sleep(0.001)
-            if self.idle:
+            if self.idle and not fresh:
                 return self.idle.pop()
         self.open += 1
         self.tally.connections_opened += 1
@@ -157,14 +160,31 @@ class Generator:
             raise
         return Connection(reader, writer)
 
+    async def exchange(self, index: int) -> tuple[Connection, int, bytes, bool]:
+        """Send request `index` on a free connection. A kept-alive connection the server
+        closed while it sat idle (uvicorn's keep-alive timeout) fails before any byte of
+        an answer: that request never reached the server and goes again on a new
+        connection, as HTTP clients do."""
+        conn = await self.connection()
+        try:
+            return conn, *await conn.exchange(self.request(index))
+        except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
+            partial = getattr(exc, "partial", b"")
+            if partial or not conn.reused:
+                raise
+            conn.close()
+            self.open -= 1
+            self.tally.stale_retries += 1
+        conn = await self.connection(fresh=True)
+        return conn, *await conn.exchange(self.request(index))
+
     async def send(self, index: int, due: float) -> None:
         loop = asyncio.get_running_loop()
         lag_ms = (loop.time() - due) * 1000
         conn: Connection | None = None
         try:
             async with asyncio.timeout(self.plan.timeout_s):
-                conn = await self.connection()
-                status, body, keep_alive = await conn.exchange(self.request(index))
+                conn, status, body, keep_alive = await self.exchange(index)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             if conn is not None:
                 conn.close()
@@ -210,6 +230,7 @@ class Generator:
             "elapsed_s": elapsed_s,
             "statuses": dict(statuses),
             "connections_opened": self.tally.connections_opened,
+            "stale_connection_retries": self.tally.stale_retries,
             "generator_cpu_s": cpu_s,
             "accepted_ids": [order_id(self.plan.run_id, o.index) for o in outcomes if o.accepted],
             "outcomes": [asdict(o) for o in outcomes],

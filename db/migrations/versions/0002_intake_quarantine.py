@@ -47,6 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The old schema has no place for quarantined events: going down drops them.
     op.execute("DELETE FROM inbox WHERE status = 'quarantined'")
     with op.batch_alter_table('inbox') as batch:
         batch.drop_constraint(op.f('ck_inbox_resolution'), type_='check')
