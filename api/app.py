@@ -111,6 +111,7 @@ def create_app(
             concurrency=i.relay_concurrency,
             lease_s=i.relay_lease_s,
             idle_s=relay_interval_s if relay_interval_s is not None else i.relay_idle_s,
+            yield_above_per_s=i.relay_yield_above_per_s,
         ),
     )
     writer = InboxWriter(sessionmaker, inbox)

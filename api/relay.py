@@ -17,6 +17,7 @@ import secrets
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -48,6 +49,35 @@ class RelayConfig:
     idle_s: float = 1.0
     linger_s: float = 0.005
     max_backoff_s: float = 30.0
+    # Intake first: while this process stores more than `yield_above_per_s` webhooks a
+    # second, hand-over waits (at most `max_yield_s` in a row), leaving the CPU to the
+    # requests; Temporal gets the backlog when the burst is over. 0 turns it off.
+    yield_above_per_s: float = 200.0
+    max_yield_s: float = 30.0
+
+
+class ArrivalRate:
+    """Webhooks stored per second, over the last whole second (cheap: two counters)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._second = int(clock())
+        self._current = 0
+        self._previous = 0
+
+    def tick(self) -> None:
+        self._roll()
+        self._current += 1
+
+    def per_s(self) -> int:
+        self._roll()
+        return self._previous
+
+    def _roll(self) -> None:
+        second = int(self._clock())
+        if second != self._second:
+            self._previous = self._current if second == self._second + 1 else 0
+            self._current, self._second = 0, second
 
 
 @dataclass
@@ -73,14 +103,27 @@ class InboxRelay:
         self.config = config or RelayConfig()
         self.name = name or relay_name()
         self._wake = asyncio.Event()
+        self.arrivals = ArrivalRate()
 
     def notify(self) -> None:
         """Something was stored: run a round now instead of at the next poll."""
+        self.arrivals.tick()
         self._wake.set()
+
+    async def _yield_to_intake(self) -> None:
+        """Wait while a burst is coming in (see RelayConfig.yield_above_per_s)."""
+        limit = self.config.yield_above_per_s
+        if not limit:
+            return
+        waited = 0.0
+        while self.arrivals.per_s() > limit and waited < self.config.max_yield_s:
+            await asyncio.sleep(0.25)
+            waited += 0.25
 
     async def run(self) -> None:
         """Forever: rounds back to back while there is work, else wait to be woken."""
         while True:
+            await self._yield_to_intake()
             self._wake.clear()
             try:
                 result = await self.relay_once()

@@ -57,6 +57,12 @@ class IntakeSettings(BaseModel):
     relay_concurrency: int = Field(default=32, ge=1, le=1000)
     relay_lease_s: float = Field(default=60.0, ge=5.0)
     relay_idle_s: float = Field(default=1.0, gt=0)
+    relay_yield_above_per_s: float = Field(
+        default=200.0,
+        ge=0,
+        description="hand-over waits while this process takes in more webhooks a second "
+        "(at most 30 s in a row): intake first during a burst; 0 turns it off",
+    )
 
 
 class SandboxSettings(BaseModel):
