@@ -1,11 +1,13 @@
 """The API's composition root: `create_app(settings)` builds the engine, repositories,
-the Temporal gateway and the intake, and runs the inbox relay for the app's lifetime."""
+the Temporal gateway and the intake, and runs the inbox relay for the app's lifetime
+(unless `intake.relay` is off: then another API process's relay hands entries over)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,18 +18,24 @@ from temporalio.client import Client
 
 from api import console, errors
 from api.actions import OpsActions
+from api.console import quarantine as console_quarantine
 from api.context import ApiContext
 from api.deps import ContextDep
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.intake import Intake
-from api.routes import catalogue, codec, ops, orders, warehouse, webhooks
+from api.limits import BodySizeLimit
+from api.quarantine import QuarantineDesk
+from api.relay import InboxRelay, RelayConfig
+from api.routes import catalogue, codec, ops, orders, quarantine, warehouse, webhooks
 from config.settings import Settings
 from config.temporal import EncryptionCodec, connect
 from db.api_keys import ApiKeyRepository, ApiRole
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
 from db.inbox import InboxRepository
+from db.inbox_writer import InboxWriter
 from db.orders import OrderReadModel
+from db.quarantine import QuarantineRepository
 from db.session import create_engine, create_sessionmaker
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
@@ -59,11 +67,26 @@ def webhook_secrets(settings: Settings) -> dict[str, str]:
     }
 
 
+_FROZEN = False
+
+
+def freeze_startup_objects() -> None:
+    """Everything loaded at start-up (modules, schemas, the app) lives as long as the
+    process: keep it out of the collector's full passes, each of which otherwise walks
+    ~140,000 objects and stalls every request in flight (docs/BENCHMARKS.md, "Intake").
+    Once per process (tests build many apps in one)."""
+    global _FROZEN
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN = True
+
+
 def create_app(
     settings: Settings,
     *,
     temporal_client: Client | None = None,
-    relay_interval_s: float = 1.0,
+    relay_interval_s: float | None = None,
 ) -> FastAPI:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
@@ -82,16 +105,38 @@ def create_app(
     )
     inbox = InboxRepository(sessionmaker)
     read_model, tasks = OrderReadModel(sessionmaker), WarehouseRepository(sessionmaker)
+    quarantined = QuarantineRepository(sessionmaker)
+    i = settings.intake
+    relay = InboxRelay(
+        inbox,
+        gateway,
+        RelayConfig(
+            batch=i.relay_batch,
+            concurrency=i.relay_concurrency,
+            lease_s=i.relay_lease_s,
+            idle_s=relay_interval_s if relay_interval_s is not None else i.relay_idle_s,
+            yield_above_per_s=i.relay_yield_above_per_s,
+        ),
+    )
+    writer = InboxWriter(sessionmaker, inbox)
+    intake = Intake(
+        writer,
+        quarantined,
+        webhook_secrets(settings),
+        settings.durations.webhook_tolerance_s,
+        on_stored=relay.notify,
+    )
     audit = AuditLog(sessionmaker)
     ctx = ApiContext(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         gateway=gateway,
-        intake=Intake(
-            inbox, gateway, webhook_secrets(settings), settings.durations.webhook_tolerance_s
-        ),
+        intake=intake,
         inbox=inbox,
+        quarantine=quarantined,
+        relay=relay,
+        desk=QuarantineDesk(intake, quarantined, audit),
         orders=read_model,
         warehouse=tasks,
         catalogue=CatalogueRepository(sessionmaker),
@@ -107,13 +152,16 @@ def create_app(
             await ctx.api_keys.ensure(
                 settings.secrets.bootstrap_admin_key.get_secret_value(), "admin", ApiRole.ADMIN
             )
-        relay = asyncio.create_task(ctx.intake.run_relay(relay_interval_s))
+        relaying = asyncio.create_task(relay.run()) if settings.intake.relay else None
+        freeze_startup_objects()
         try:
             yield
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            if relaying is not None:
+                relaying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relaying
+            await writer.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -125,9 +173,11 @@ def create_app(
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (webhooks, orders, warehouse, ops, catalogue, codec):
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    for module in (webhooks, orders, warehouse, ops, quarantine, catalogue, codec):
         app.include_router(module.router)
     app.include_router(console.router)
+    app.include_router(console_quarantine.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:

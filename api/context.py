@@ -9,12 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.actions import OpsActions
 from api.gateway import TemporalGateway
 from api.intake import Intake
+from api.quarantine import QuarantineDesk
+from api.relay import InboxRelay
 from config.settings import Settings
 from db.api_keys import ApiKeyRepository
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
 from db.inbox import InboxRepository
 from db.orders import OrderReadModel
+from db.quarantine import QuarantineRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 
@@ -27,6 +30,9 @@ class ApiContext:
     gateway: TemporalGateway
     intake: Intake
     inbox: InboxRepository
+    quarantine: QuarantineRepository
+    relay: InboxRelay
+    desk: QuarantineDesk
     orders: OrderReadModel
     warehouse: WarehouseRepository
     catalogue: CatalogueRepository

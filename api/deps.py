@@ -12,7 +12,9 @@ from api.errors import Forbidden, Unauthorized
 from db.api_keys import ApiPrincipal, ApiRole
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
+    # async on purpose: FastAPI runs a sync dependency in its thread pool (40 threads),
+    # a hop per request that also caps how many requests are in flight.
     ctx: ApiContext = request.app.state.ctx
     return ctx
 

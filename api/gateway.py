@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +41,10 @@ class TemporalUnavailable(RetaguardaError):
 
 class OrderNotFound(RetaguardaError):
     pass
+
+
+class NotAttempted(RetaguardaError):
+    """A batched delivery ran out of time before this event's turn; nothing was sent."""
 
 
 class OrderClosed(DomainError):
@@ -136,6 +140,38 @@ class TemporalGateway:
         except RPCError as exc:
             raise self._translate(exc, workflow_id) from exc
         return workflow_id
+
+    async def deliver_many(
+        self,
+        events: Sequence[OrderEvent],
+        *,
+        concurrency: int = 32,
+        deadline: float | None = None,
+    ) -> list[Exception | None]:
+        """Deliver events concurrently (at most `concurrency` calls in flight), in order
+        among the events of one workflow. Returns, aligned with `events`, None for a
+        delivered event or the exception it failed with; events not begun before
+        `deadline` (time.monotonic()) fail with NotAttempted."""
+        results: list[Exception | None] = [NotAttempted("not attempted")] * len(events)
+        by_workflow: dict[str, list[int]] = {}
+        for index, event in enumerate(events):
+            key = order_workflow_id(event.channel, event.external_id)
+            by_workflow.setdefault(key, []).append(index)
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one_workflow(indexes: list[int]) -> None:
+            for index in indexes:
+                async with gate:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return
+                    try:
+                        await self.deliver(events[index])
+                        results[index] = None
+                    except Exception as exc:  # every outcome is the caller's to record
+                        results[index] = exc
+
+        await asyncio.gather(*(one_workflow(indexes) for indexes in by_workflow.values()))
+        return results
 
     async def request_stock_sync(self, sku: str) -> None:
         """Ask `stock-sync:{sku}` to push the SKU's availability to every channel."""

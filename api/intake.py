@@ -1,18 +1,23 @@
-"""Durable intake: verify, validate, store in the inbox, then hand to Temporal. If
-Temporal is down the event stays pending and the relay hands it over later; a duplicate
-delivery is stored once and starts nothing new."""
+"""Durable intake, the request path: verify, validate, store in the inbox, answer. Nothing
+on this path waits for Temporal: the relay (api/relay.py) hands stored entries over.
+
+A correctly signed event that does not validate is kept in quarantine (db/quarantine.py)
+and still refused with 422, so the channel knows; ops fix or re-drive it later
+(`reparse`). A duplicate delivery is stored once and starts nothing new."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
-from api.gateway import TemporalGateway, TemporalUnavailable
-from db.inbox import InboxRepository
+from pydantic import ValidationError
+
+from db.inbox_writer import InboxWriter
+from db.quarantine import QuarantineRepository
 from domain.errors import RetaguardaError
 from domain.events import OrderEvent
 from domain.ids import order_workflow_id
@@ -20,98 +25,141 @@ from integrations.carrier.webhooks import parse_carrier_webhook
 from integrations.marketplace.webhooks import parse_marketplace_notification
 from integrations.payments.webhooks import parse_payment_webhook
 from integrations.store.webhooks import parse_store_webhook
-from integrations.webhooks import verify_signature
-
-log = logging.getLogger("retaguarda.intake")
+from integrations.webhooks import (
+    WebhookPayloadError,
+    envelope_id,
+    payload_error,
+    verify_signature,
+)
 
 Parser = Callable[[bytes, datetime], OrderEvent | None]
-PARSERS: dict[str, Parser] = {
-    "store": parse_store_webhook,
-    "marketplace": parse_marketplace_notification,
-    "payments": parse_payment_webhook,
-    "carrier": parse_carrier_webhook,
+
+
+@dataclass(frozen=True)
+class Source:
+    parse: Parser
+    id_key: str  # where the provider's envelope carries its event id
+
+
+SOURCES: dict[str, Source] = {
+    "store": Source(parse_store_webhook, "id"),
+    "marketplace": Source(parse_marketplace_notification, "_id"),
+    "payments": Source(parse_payment_webhook, "id"),
+    "carrier": Source(parse_carrier_webhook, "id"),
 }
+EVENT_ID_MAX = 200
 
 
 class UnknownSource(RetaguardaError):
     pass
 
 
+class Quarantined(WebhookPayloadError):
+    """Signed but not valid: kept in quarantine as inbox entry `entry_id`, refused with 422."""
+
+    def __init__(self, problem: WebhookPayloadError, entry_id: int) -> None:
+        super().__init__(
+            f"{problem.message} (kept in quarantine as inbox entry {entry_id}: "
+            "ops can fix or re-drive it, or send the event again corrected)",
+            field=problem.field,
+        )
+        self.entry_id = entry_id
+
+
 @dataclass(frozen=True)
 class IntakeResult:
-    status: str  # accepted | duplicate | ignored
+    status: Literal["accepted", "duplicate", "ignored"]
     inbox_id: int | None = None
     workflow_id: str | None = None
-    started: bool = False
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An event ready for the inbox (or None: a kind of event this system ignores)."""
+
+    event: OrderEvent | None
+
+    @property
+    def workflow_id(self) -> str:
+        assert self.event is not None
+        return order_workflow_id(self.event.channel, self.event.external_id)
+
+
+def quarantine_event_id(source: str, body: bytes, id_key: str) -> str:
+    """The id a quarantined body is kept under: the one the parser would give the event
+    (`<source>:<envelope id>`), so a valid redelivery meets it; a body whose id cannot be
+    read is keyed by its digest."""
+    found = envelope_id(body, id_key)
+    event_id = f"{source}:{found}" if found else ""
+    if not event_id or len(event_id) > EVENT_ID_MAX:
+        event_id = f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
+    return event_id
 
 
 class Intake:
     def __init__(
         self,
-        inbox: InboxRepository,
-        gateway: TemporalGateway,
+        inbox: InboxWriter,
+        quarantine: QuarantineRepository,
         secrets: dict[str, str],
         tolerance_s: float,
+        on_stored: Callable[[], None] = lambda: None,
     ) -> None:
         self._inbox = inbox
-        self._gateway = gateway
+        self._quarantine = quarantine
         self._secrets = secrets
         self._tolerance_s = tolerance_s
+        self._on_stored = on_stored
+
+    def source(self, name: str) -> Source:
+        found = SOURCES.get(name)
+        if found is None or name not in self._secrets:
+            raise UnknownSource(
+                f"no webhook source named {name[:40]!r}; known: {', '.join(sorted(SOURCES))}"
+            )
+        return found
 
     async def receive(self, source: str, body: bytes, signature: str | None) -> IntakeResult:
-        parser = PARSERS.get(source)
-        if parser is None or source not in self._secrets:
-            raise UnknownSource(
-                f"no webhook source named {source!r}; known: {', '.join(sorted(PARSERS))}"
-            )
+        src = self.source(source)
         verify_signature(
             self._secrets[source], body, signature, now=time.time(), tolerance_s=self._tolerance_s
         )
-        event = parser(body, datetime.now(UTC))
-        if event is None:
+        try:
+            parsed = self.parse(source, body)
+        except WebhookPayloadError as exc:
+            kept = await self._quarantine.keep(
+                source, quarantine_event_id(source, body, src.id_key), body, exc.message, exc.field
+            )
+            raise Quarantined(exc, kept.id) from exc
+        if parsed.event is None:
             return IntakeResult(status="ignored", detail="not an event this system acts on")
-        workflow_id = order_workflow_id(event.channel, event.external_id)
+        event = parsed.event
         inbox_id, is_new = await self._inbox.add(
-            source, event.event_id, workflow_id, event.kind.value, event.model_dump(mode="json")
+            source, event.event_id, parsed.workflow_id, event.kind.value, _payload(event)
         )
         if not is_new:
-            return IntakeResult("duplicate", inbox_id, workflow_id, detail="already received")
-        started = await self._hand_over(inbox_id, event)
-        return IntakeResult("accepted", inbox_id, workflow_id, started=started)
+            return IntakeResult(
+                "duplicate", inbox_id, parsed.workflow_id, detail="already received"
+            )
+        self._on_stored()
+        return IntakeResult(
+            "accepted", inbox_id, parsed.workflow_id, detail="queued for its order workflow"
+        )
 
-    async def _hand_over(self, inbox_id: int, event: OrderEvent) -> bool:
-        """Deliver one inbox entry to its workflow and record the outcome: started,
-        failed (Temporal unreachable: the relay retries) or ignored (with the reason)."""
+    def parse(self, source: str, body: bytes) -> Parsed:
+        """Parse a body with the source's parser (WebhookPayloadError when it is not
+        valid); also used by ops to re-drive or fix a quarantined event."""
         try:
-            await self._gateway.deliver(event)
-        except TemporalUnavailable as exc:
-            log.warning("inbox %s not handed over yet: %s", inbox_id, exc.message)
-            await self._inbox.mark_failed(inbox_id, exc.message)
-            return False
-        except RetaguardaError as exc:
-            await self._inbox.mark_ignored(inbox_id, exc.message)
-            return False
-        await self._inbox.mark_started(inbox_id)
-        return True
+            return Parsed(self.source(source).parse(body, datetime.now(UTC)))
+        except ValidationError as exc:  # a parser let one through: still the sender's fault
+            raise payload_error(exc, what=f"{source} webhook") from exc
 
-    async def relay_once(self, limit: int = 100, older_than_s: float = 2.0) -> int:
-        """Hand pending inbox entries to Temporal; returns how many went through."""
-        delivered = 0
-        for entry in await self._inbox.pending(limit=limit, older_than_s=older_than_s):
-            if await self._hand_over(entry.id, OrderEvent.model_validate(entry.payload)):
-                delivered += 1
-        return delivered
+    def stored(self) -> None:
+        """Tell the relay an entry is waiting (after a fix or re-drive)."""
+        self._on_stored()
 
-    async def run_relay(self, interval_s: float = 1.0) -> None:
-        """Forever: the inbox relay of this API process."""
-        while True:
-            try:
-                count = await self.relay_once()
-                if count:
-                    log.info("relay handed %s pending event(s) to Temporal", count)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the relay must outlive any one bad round
-                log.exception("inbox relay round failed")
-            await asyncio.sleep(interval_s)
+
+def _payload(event: OrderEvent) -> dict[str, object]:
+    payload: dict[str, object] = event.model_dump(mode="json")
+    return payload

@@ -41,10 +41,34 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # empty: http://host:port
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="larger request bodies get 413; a store order of 200 lines is ~40 KiB",
+    )
 
     @property
     def url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+class IntakeSettings(BaseModel):
+    """The inbox relay that hands stored webhooks to Temporal (api/relay.py)."""
+
+    relay: bool = Field(
+        default=True,
+        description="run the relay in this API process (claims make several safe)",
+    )
+    relay_batch: int = Field(default=200, ge=1, le=5000)
+    relay_concurrency: int = Field(default=32, ge=1, le=1000)
+    relay_lease_s: float = Field(default=60.0, ge=5.0)
+    relay_idle_s: float = Field(default=1.0, gt=0)
+    relay_yield_above_per_s: float = Field(
+        default=200.0,
+        ge=0,
+        description="hand-over waits while this process takes in more webhooks a second "
+        "(at most 30 s in a row): intake first during a burst; 0 turns it off",
+    )
 
 
 class SandboxSettings(BaseModel):
@@ -164,6 +188,7 @@ class Settings(BaseSettings):
     temporal: TemporalSettings = TemporalSettings()
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
+    intake: IntakeSettings = IntakeSettings()
     sandbox: SandboxSettings = SandboxSettings()
     providers: ProviderSettings = ProviderSettings()
     rpa: RpaSettings = RpaSettings()

@@ -13,8 +13,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import ApiKeyRow
 from db.session import dialect_insert, read_session
 from db.types import utcnow
+from domain.errors import DomainError
 
 KEY_PREFIX = "rtg_"
+NAME_MAX = 60  # api_keys.name, and audit_log.actor where the name is written
+
+
+class InvalidKeyName(DomainError):
+    """An API key's name must fit where it is stored (the audit log's actor, too)."""
+
+
+def checked_name(name: str) -> str:
+    """The name as stored: stripped, 1 to 60 printable characters."""
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > NAME_MAX or not cleaned.isprintable():
+        raise InvalidKeyName(
+            f"an API key name must be 1 to {NAME_MAX} printable characters (it is written "
+            f"as the actor of every audited action); {name[:80]!r} has {len(cleaned)}",
+            code="invalid_key_name",
+        )
+    return cleaned
 
 
 class ApiRole(StrEnum):
@@ -41,6 +59,7 @@ class ApiKeyRepository:
 
     async def create(self, name: str, role: ApiRole | str) -> str:
         """A new key for ``name``; returns the plaintext, which is not stored."""
+        name = checked_name(name)
         plain = KEY_PREFIX + secrets.token_urlsafe(32)
         await self.ensure(plain, name, role)
         return plain
@@ -48,6 +67,7 @@ class ApiKeyRepository:
     async def ensure(self, plain_key: str, name: str, role: ApiRole | str) -> ApiPrincipal:
         """Register a known key (bootstrap from settings); repeating changes nothing, and a
         key that exists keeps its first name and role."""
+        name = checked_name(name)
         async with self._sessionmaker() as s:
             await s.execute(
                 dialect_insert(s, ApiKeyRow)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -45,7 +46,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 MOVEMENT_REASONS = ("receipt", "adjustment", "reserve", "release", "ship")
 RESERVATION_STATUSES = ("reserved", "released", "shipped")
 INBOX_SOURCES = ("store", "marketplace", "payments", "carrier")
-INBOX_STATUSES = ("pending", "started", "ignored", "failed")
+INBOX_STATUSES = ("pending", "started", "ignored", "failed", "quarantined")
+INBOX_RESOLUTIONS = ("fixed", "redriven", "redelivered")
 TASK_STATUSES = ("pending", "picked", "packed", "checked", "cancelled")
 WAREHOUSE_STEPS = ("pick", "pack", "check")
 API_ROLES = ("admin", "ops", "warehouse", "finance", "viewer")
@@ -129,6 +131,9 @@ class InboxRow(Base):
         UniqueConstraint("source", "event_id"),
         CheckConstraint(_in("source", INBOX_SOURCES), name="source"),
         CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
+        CheckConstraint(
+            f"resolution IS NULL OR {_in('resolution', INBOX_RESOLUTIONS)}", name="resolution"
+        ),
         Index("ix_inbox_status_received_at", "status", "received_at"),
     )
 
@@ -139,10 +144,23 @@ class InboxRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
+    # The relay's claim: not handed out again before `claimed_until` (a relay's lease, or
+    # the back-off after a failed attempt).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None]
+    # Quarantine: a signed body that did not validate (workflow_id and kind are "" and
+    # payload {} until it is fixed or re-driven and becomes a pending entry).
+    raw_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    problem: Mapped[str | None] = mapped_column(Text)
+    problem_field: Mapped[str | None] = mapped_column(String(200))
+    deliveries: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    resolved_by: Mapped[str | None] = mapped_column(String(60))
+    resolved_at: Mapped[datetime | None]
 
 
 class OrderRow(Base):

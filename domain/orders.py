@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from validate_docbr import CPF
 
+from domain.formats import normalise_cpf, normalise_phone
 from domain.money import Money, cents
 
 UFS = frozenset(
@@ -93,18 +92,24 @@ class Address(Frozen):
 
 class Customer(Frozen):
     name: str = Field(min_length=2, max_length=60)
-    cpf: str = Field(description="11 digits, check digits verified")
+    cpf: str = Field(description="11 digits, check digits verified; masks accepted")
     email: str = Field(default="", max_length=60)
-    phone: str = Field(default="", max_length=14)
+    phone: str = Field(
+        default="",
+        max_length=11,
+        description="area code and number, digits only; masks, spaces and +55 accepted",
+    )
     address: Address
 
-    @field_validator("cpf")
+    @field_validator("cpf", mode="before")
     @classmethod
-    def _valid_cpf(cls, value: str) -> str:
-        digits = re.sub(r"\D", "", value)
-        if len(digits) != 11 or not CPF().validate(digits):
-            raise ValueError(f"{value!r} is not a valid CPF")
-        return digits
+    def _valid_cpf(cls, value: object) -> object:
+        return normalise_cpf(value) if isinstance(value, str) else value
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _brazilian_phone(cls, value: object) -> object:
+        return normalise_phone(value) if isinstance(value, str) else value
 
 
 class OrderItem(Frozen):

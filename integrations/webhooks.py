@@ -18,6 +18,8 @@ from pydantic import BaseModel, ValidationError
 from domain.errors import DomainError, RetaguardaError
 
 SIGNATURE_HEADER = "X-Signature"
+MAX_HEADER_PARTS = 8  # a timestamp and a few v1= signatures (secret rotation)
+HEX = frozenset("0123456789abcdef")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -43,15 +45,16 @@ def verify_signature(
         raise WebhookSignatureError(f"missing {SIGNATURE_HEADER} header", code="signature_missing")
     timestamp: int | None = None
     candidates: list[str] = []
-    for part in header.split(","):
+    for part in header.split(",", MAX_HEADER_PARTS):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and _is_unix_seconds(value):
             timestamp = int(value)
-        elif key == "v1" and value:
-            candidates.append(value)
+        elif key == "v1" and _is_hex_digest(value):
+            candidates.append(value.lower())
     if timestamp is None or not candidates:
         raise WebhookSignatureError(
-            f"malformed {SIGNATURE_HEADER} header: expected 't=<unix seconds>,v1=<hex>'",
+            f"malformed {SIGNATURE_HEADER} header: expected 't=<unix seconds>,v1=<64 hex "
+            f"digits>' (ASCII digits; at most {MAX_HEADER_PARTS} parts)",
             code="signature_malformed",
         )
     if abs(now - timestamp) > tolerance_s:
@@ -72,6 +75,15 @@ def verify_signature(
             "signature does not match: wrong secret or the body was altered in transit",
             code="signature_mismatch",
         )
+
+
+def _is_unix_seconds(value: str) -> bool:
+    # str.isdigit() alone accepts "²" and other non-ASCII digits, which int() refuses.
+    return 0 < len(value) <= 12 and value.isascii() and value.isdigit()
+
+
+def _is_hex_digest(value: str) -> bool:
+    return len(value) == 64 and value.isascii() and all(c in HEX for c in value.lower())
 
 
 def payload_error(
@@ -96,8 +108,26 @@ def payload_error(
 def load_json(body: bytes, *, what: str) -> Any:
     try:
         return json.loads(body, parse_float=Decimal)
+    except RecursionError as exc:
+        raise WebhookPayloadError(
+            f"malformed {what}: the JSON is nested too deeply to be an event "
+            "(hundreds of levels of arrays or objects)"
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookPayloadError(f"malformed {what}: the body is not JSON ({exc})") from exc
+
+
+def envelope_id(body: bytes, key: str = "id") -> str | None:
+    """The provider's event id (`key` of the top-level object) of a body that may not
+    validate, when it can be read at all; None otherwise."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        return None
+    return str(value)
 
 
 def parse_payload(model: type[M], body: bytes, *, what: str) -> M:

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -23,8 +24,10 @@ from workflows.steps import Queue
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 ops_app = typer.Typer(no_args_is_help=True, help="Stuck orders and ops decisions.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (method in docs/BENCHMARKS.md).")
 app.add_typer(ops_app, name="ops")
 app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 
 
@@ -149,13 +152,24 @@ def apikey(
     role: Annotated[str, typer.Option(help="admin|ops|warehouse|finance|viewer")] = "viewer",
 ) -> None:
     """Create an API key (printed once; only its hash is stored)."""
-    from db.api_keys import ApiKeyRepository, ApiRole
+    from db.api_keys import ApiKeyRepository, ApiRole, checked_name
     from db.session import create_engine, create_sessionmaker
+    from domain.errors import DomainError
+
+    try:
+        checked_name(name)
+        kind = ApiRole(role)
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]unknown role {role!r}: use one of {', '.join(ApiRole)}[/]")
+        raise typer.Exit(2) from exc
 
     async def _create() -> str:
         engine = create_engine(_settings().database_url)
         try:
-            return await ApiKeyRepository(create_sessionmaker(engine)).create(name, ApiRole(role))
+            return await ApiKeyRepository(create_sessionmaker(engine)).create(name, kind)
         finally:
             await engine.dispose()
 
@@ -338,6 +352,42 @@ def ops_compensate(
 def ops_cancel(order_id: str, reason: Annotated[str, typer.Option()]) -> None:
     """Cancel an order that is not stuck (before it leaves the warehouse)."""
     print(_api("POST", f"/ops/orders/{order_id}/cancel", {"reason": reason})["result"])
+
+
+# ------------------------------------------------------------------ bench
+@bench_app.command("intake")
+def bench_intake(
+    rate: Annotated[float, typer.Option(min=1, help="webhooks offered per second")] = 500,
+    seconds: Annotated[float, typer.Option(min=0.1, help="how long to offer them")] = 20,
+    db_url: Annotated[str, typer.Option(help="application database (default: SQLite)")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    profile: Annotated[
+        Path | None, typer.Option(help="record the API with py-spy into this folder")
+    ] = None,
+) -> None:
+    """Offer signed store webhooks open-loop to an API of its own; report latency, lost
+    and duplicate starts."""
+    from retaguarda.bench.intake import run_intake_bench
+
+    result = run_intake_bench(
+        _settings(),
+        rate=rate,
+        seconds=seconds,
+        db_url=db_url,
+        profile_dir=profile,
+        report=console.print,
+    )
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title="bench intake")
+        table.add_column("what")
+        table.add_column("value", justify="right")
+        for name, value in result.items():
+            table.add_row(name, str(value))
+        Console().print(table)
+    if result["lost"] or result["duplicates_started"] or not result["drained"]:
+        raise typer.Exit(1)
 
 
 def _exit_on_sigterm(*_: Any) -> None:

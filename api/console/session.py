@@ -26,7 +26,7 @@ from api.console.views import (
     Chrome,
     ErrorPage,
     Flash,
-    Page,
+    Renderable,
     render,
 )
 from api.deps import ContextDep
@@ -126,7 +126,7 @@ def redirect(url: str, flash: Flash | None = None) -> RedirectResponse:
     return response
 
 
-def html(request: Request, page: Page, status: int = 200) -> HTMLResponse:
+def html(request: Request, page: Renderable, status: int = 200) -> HTMLResponse:
     response = HTMLResponse(render(page), status_code=status, headers=SECURITY_HEADERS)
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/console")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -195,6 +195,16 @@ class ErrorPage:
 Page = LoginPage | DashboardPage | OrdersPage | OrderPage | WarehousePage | ErrorPage
 
 
+class Renderable(Protocol):
+    """Any page: a template name and the chrome around it (pages of other console
+    modules, e.g. api/console/quarantine.py, render through the same `render`)."""
+
+    template: ClassVar[str]
+
+    @property
+    def chrome(self) -> Chrome | None: ...
+
+
 def skip_hint(result: str, order_id: str) -> SkipHint | None:
     """The fields a manual result needs, from the model the workflow checks it against."""
     model = SKIP_MODELS.get(result)
@@ -276,5 +286,5 @@ def environment() -> Environment:
     return env
 
 
-def render(page: Page) -> str:
+def render(page: Renderable) -> str:
     return environment().get_template(page.template).render(page=page, chrome=page.chrome)

@@ -4,8 +4,9 @@ counts, availability."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.deps import AdminRole, AnyRole, ContextDep, WarehouseRole
@@ -15,6 +16,10 @@ from db.catalogue import ProductView
 from domain.money import Money
 
 router = APIRouter(tags=["catalogue"])
+
+
+# products.sku is VARCHAR(60): a longer one must be refused here, not by PostgreSQL.
+Sku = Annotated[str, Path(min_length=1, max_length=60)]
 
 
 class ProductBody(BaseModel):
@@ -65,12 +70,12 @@ async def list_products(ctx: ContextDep, _: AnyRole) -> list[ProductOut]:
 
 
 @router.put("/products/{sku}", response_model=ProductOut)
-async def put_product(sku: str, body: ProductBody, ctx: ContextDep, _: AdminRole) -> ProductOut:
+async def put_product(sku: Sku, body: ProductBody, ctx: ContextDep, _: AdminRole) -> ProductOut:
     return ProductOut.of(await ctx.catalogue.upsert_product(sku, **body.model_dump()))
 
 
 @router.post("/products/{sku}/receipts", response_model=ProductOut)
-async def receive(sku: str, body: ReceiptBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
+async def receive(sku: Sku, body: ReceiptBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
     if await ctx.catalogue.get_product(sku) is None:
         raise NotFound(f"no product {sku}: create it with PUT /products/{sku} first")
     await ctx.catalogue.receive_stock(sku, body.quantity, "receipt", key=body.key)
@@ -79,7 +84,7 @@ async def receive(sku: str, body: ReceiptBody, ctx: ContextDep, who: WarehouseRo
 
 
 @router.put("/products/{sku}/count", response_model=ProductOut)
-async def count(sku: str, body: CountBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
+async def count(sku: Sku, body: CountBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
     if await ctx.catalogue.get_product(sku) is None:
         raise NotFound(f"no product {sku}")
     await ctx.catalogue.set_on_hand(sku, body.on_hand, "adjustment")

@@ -26,16 +26,16 @@ class _In(BaseModel):
 
 
 class ShipmentData(_In):
-    id: str = Field(min_length=1)
-    status: str
-    tracking: str | None = None
-    tag: str
+    id: str = Field(min_length=1, max_length=100)
+    status: str = Field(max_length=30)
+    tracking: str | None = Field(default=None, max_length=60)
+    tag: str = Field(max_length=80)
     updated_at: datetime
 
 
 class CarrierWebhook(_In):
-    id: str = Field(min_length=1)
-    event: str
+    id: str = Field(min_length=1, max_length=100)
+    event: str = Field(max_length=60)
     data: ShipmentData
 
 

@@ -11,16 +11,16 @@ from domain.events import EventKind, OrderEvent
 from domain.orders import Channel
 from integrations.webhooks import WebhookPayloadError, parse_payload
 
-ORDER_RESOURCE = re.compile(r"^/orders/(?P<id>[A-Za-z0-9_.-]+)$")
+ORDER_RESOURCE = re.compile(r"^/orders/(?P<id>[A-Za-z0-9_.-]{1,60})$")
 
 
 class Notification(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
-    id: str = Field(alias="_id", min_length=1)
-    resource: str
-    topic: str
-    user_id: str | None = None
+    id: str = Field(alias="_id", min_length=1, max_length=100)
+    resource: str = Field(max_length=200)
+    topic: str = Field(max_length=60)
+    user_id: str | None = Field(default=None, max_length=60)
     attempts: int = 1
 
 
@@ -34,7 +34,8 @@ def parse_marketplace_notification(body: bytes, received_at: datetime) -> OrderE
     match = ORDER_RESOURCE.match(note.resource)
     if match is None:
         raise WebhookPayloadError(
-            f"malformed {what} at resource: expected '/orders/<id>', got {note.resource!r}",
+            f"malformed {what} at resource: expected '/orders/<id>' (id: up to 60 "
+            f"letters, digits, _ . -), got {note.resource!r}",
             field="resource",
         )
     return OrderEvent(

@@ -18,16 +18,16 @@ class _In(BaseModel):
 
 
 class PaymentData(_In):
-    id: str = Field(min_length=1)
-    status: str
-    external_reference: str
+    id: str = Field(min_length=1, max_length=100)
+    status: str = Field(max_length=30)
+    external_reference: str = Field(max_length=80)
     transaction_amount: Decimal = Field(gt=0)
 
 
 class PaymentWebhook(_In):
-    id: str = Field(min_length=1)
-    type: str
-    action: str = ""
+    id: str = Field(min_length=1, max_length=100)
+    type: str = Field(max_length=60)
+    action: str = Field(default="", max_length=60)
     data: PaymentData
 
 

@@ -51,17 +51,17 @@ class StoreItemIn(_In):
 
 
 class StorePaymentIn(_In):
-    method: str = "pix"
-    status: str = "pending"
-    id: str | None = None
+    method: str = Field(default="pix", max_length=30)
+    status: str = Field(default="pending", max_length=30)
+    id: str | None = Field(default=None, max_length=100)
 
 
 class StoreOrderIn(_In):
     """The store's order as it sends it (only the fields we use)."""
 
-    id: str
+    id: str = Field(max_length=60)
     created_at: datetime
-    status: str = "open"
+    status: str = Field(default="open", max_length=30)
     customer: StoreCustomerIn
     shipping_address: StoreAddressIn
     items: list[StoreItemIn] = Field(min_length=1)

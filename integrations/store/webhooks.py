@@ -10,16 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.events import EventKind, OrderEvent
 from domain.orders import Channel
 from integrations.store.client import translate_store_order
-from integrations.webhooks import parse_payload
+from integrations.webhooks import WebhookPayloadError, parse_payload
 
+REASON_MAX = 500
 KINDS = {"order.created": EventKind.ORDER_PLACED, "order.cancelled": EventKind.ORDER_CANCELLED}
 
 
 class StoreWebhook(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(min_length=1)
-    type: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=100)
+    type: str = Field(min_length=1, max_length=60)
     data: dict[str, Any]
 
 
@@ -33,6 +34,13 @@ def parse_store_webhook(body: bytes, received_at: datetime) -> OrderEvent | None
     if kind is None:
         return None
     order = translate_store_order(hook.data, what=what, field_prefix="data")
+    reason = str(hook.data.get("cancel_reason") or "")
+    if len(reason) > REASON_MAX:
+        raise WebhookPayloadError(
+            f"malformed {what} at data.cancel_reason: {len(reason)} characters, "
+            f"at most {REASON_MAX} are kept",
+            field="data.cancel_reason",
+        )
     return OrderEvent(
         event_id=f"store:{hook.id}",
         kind=kind,
@@ -40,5 +48,5 @@ def parse_store_webhook(body: bytes, received_at: datetime) -> OrderEvent | None
         external_id=order.external_id,
         received_at=received_at,
         order=order,
-        reason=str(hook.data.get("cancel_reason") or ""),
+        reason=reason,
     )

@@ -68,3 +68,25 @@ def test_missing_header_is_refused(header: str | None) -> None:
 def test_malformed_header_is_refused_saying_the_expected_form(header: str) -> None:
     with pytest.raises(WebhookSignatureError, match="malformed X-Signature header"):
         verify_signature(SECRET, BODY, header, now=NOW, tolerance_s=300)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=²,v1=" + "a" * 64,  # "²".isdigit() is True, int("²") fails
+        "t=١٨٠٠٠٠٠٠٠٠,v1=" + "a" * 64,  # Arabic-Indic digits
+        "t=1800000000,v1=not-hex",
+        "t=99999999999999999999,v1=" + "a" * 64,
+        "t=,v1=",
+        "garbage",
+    ],
+)
+def test_a_malformed_signature_header_is_refused_with_a_clear_message(header: str) -> None:
+    with pytest.raises(WebhookSignatureError, match="malformed X-Signature") as caught:
+        verify_signature(SECRET, BODY, header, now=NOW, tolerance_s=300)
+    assert caught.value.code == "signature_malformed"
+
+
+def test_an_uppercase_hex_signature_is_accepted() -> None:
+    verify_signature(SECRET, BODY, signed().upper().replace("T=", "t=").replace("V1=", "v1="),
+                     now=NOW, tolerance_s=300)  # fmt: skip
