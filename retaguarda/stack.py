@@ -73,18 +73,7 @@ class Stack:
         s.var_dir.mkdir(parents=True, exist_ok=True)
         upgrade_sync(s.database_url)
         host, _, port = s.temporal.address.rpartition(":")
-        self._spawn(
-            "temporal",
-            [
-                str(BIN / "temporal"), "server", "start-dev",
-                "--db-filename", str((s.var_dir / "temporal.db").resolve()),
-                "--ip", host or "127.0.0.1", "--port", port,
-                "--ui-port", str(s.temporal.ui_port),
-                "--namespace", s.temporal.namespace,
-                "--log-level", "warn",
-                *search_attribute_flags(),
-            ],
-        )  # fmt: skip
+        self._spawn("temporal", temporal_command(s))
         wait_for_port(host or "127.0.0.1", int(port), "Temporal", self)
         cli = [sys.executable, "-m", "retaguarda"]
         self._spawn("sandbox", [*cli, "sandbox"])
@@ -128,6 +117,25 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def temporal_command(settings: Settings, *, ui: bool = True, log_level: str = "warn") -> list[str]:
+    """The Temporal dev server persisting to `var/temporal.db`, with our search attributes.
+    WAL journal with `synchronous=normal`: a killed server loses no committed write (the
+    WAL is in the OS's hands), and each write costs no fsync; only a power cut could
+    lose the last moments, which the embedded stack accepts (production runs a cluster
+    on PostgreSQL)."""
+    host, _, port = settings.temporal.address.rpartition(":")
+    display = ["--ui-port", str(settings.temporal.ui_port)] if ui else ["--headless"]
+    return [
+        str(BIN / "temporal"), "server", "start-dev",
+        "--db-filename", str((settings.var_dir / "temporal.db").resolve()),
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+        "--ip", host or "127.0.0.1", "--port", port, *display,
+        "--namespace", settings.temporal.namespace,
+        "--log-level", log_level,
+        *search_attribute_flags(),
+    ]  # fmt: skip
 
 
 def worker_name(queue: Queue) -> str:

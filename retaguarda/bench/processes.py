@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from config.settings import ApiSettings, DatabaseSettings, Settings, TemporalSettings
-from config.temporal import search_attribute_flags
-from retaguarda.stack import BIN, Stack, wait_for_http, wait_for_port
+from retaguarda.stack import Stack, temporal_command, wait_for_http, wait_for_port
 
 
 def free_port() -> int:
@@ -59,17 +58,7 @@ def start(settings: Settings, extra_env: dict[str, str] | None = None) -> Stack:
     stack = Stack(settings, env=child_env(settings, extra_env))
     host, _, port = settings.temporal.address.rpartition(":")
     try:
-        stack._spawn(
-            "temporal",
-            [
-                str(BIN / "temporal"), "server", "start-dev",
-                "--db-filename", str((settings.var_dir / "temporal.db").resolve()),
-                "--ip", host, "--port", port, "--headless",
-                "--namespace", settings.temporal.namespace,
-                "--log-level", "error",
-                *search_attribute_flags(),
-            ],
-        )  # fmt: skip
+        stack._spawn("temporal", temporal_command(settings, ui=False, log_level="error"))
         wait_for_port(host, int(port), "Temporal", stack)
         stack._spawn("api", [sys.executable, "-m", "retaguarda", "api"])
         wait_for_http(f"{settings.api.url}/health", "API", stack)
