@@ -15,19 +15,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.inbox import InboxRepository
 from db.models import InboxRow
-from db.session import dialect_insert
+from db.session import sqlite_thread_engine
 from db.types import utcnow
 
 log = logging.getLogger("retaguarda.inbox")
+
+
+def _insert(dialect: str) -> Any:
+    insert = postgresql.insert(INBOX) if dialect == "postgresql" else sqlite.insert(INBOX)
+    return insert.on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(
+        INBOX.c.id, INBOX.c.source, INBOX.c.event_id
+    )
+
+
 INBOX: Table = InboxRow.__table__  # type: ignore[assignment]
 
 
@@ -54,6 +65,15 @@ class InboxWriter:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        bind = sessionmaker.kw.get("bind")
+        self._thread_engine = sqlite_thread_engine(bind) if isinstance(bind, AsyncEngine) else None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
+
+    def _insert_in_thread(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        assert self._thread_engine is not None
+        with self._thread_engine.begin() as conn:
+            inserted = conn.execute(_insert("sqlite"), rows)
+            return {(r.source, r.event_id): int(r.id) for r in inserted}
 
     async def add(
         self,
@@ -91,6 +111,9 @@ class InboxWriter:
         self._ready.set()
         if self._task is not None:
             await self._task
+        self._thread.shutdown(wait=True)
+        if self._thread_engine is not None:
+            self._thread_engine.dispose()
 
     async def _run(self) -> None:
         while not self._closing or self._queue:
@@ -108,16 +131,17 @@ class InboxWriter:
                             pending.done.set_exception(exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
-        async with self._sessionmaker() as s:
-            insert = (
-                dialect_insert(s, INBOX)
-                .on_conflict_do_nothing(index_elements=["source", "event_id"])
-                .returning(INBOX.c.id, INBOX.c.source, INBOX.c.event_id)
+        rows = [p.row for p in batch]
+        if self._thread_engine is not None:  # SQLite: the whole transaction in one hop
+            ids = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._insert_in_thread, rows
             )
-            conn = await s.connection()
-            inserted = await conn.execute(insert, [p.row for p in batch])
-            ids = {(r.source, r.event_id): int(r.id) for r in inserted}
-            await s.commit()
+        else:
+            async with self._sessionmaker() as s:
+                conn = await s.connection()
+                inserted = await conn.execute(_insert(conn.dialect.name), rows)
+                ids = {(r.source, r.event_id): int(r.id) for r in inserted}
+                await s.commit()
         conflicted: list[_Pending] = []
         for pending in batch:
             entry_id = ids.pop((pending.row["source"], pending.row["event_id"]), None)
