@@ -52,15 +52,21 @@ def status_for(exc: RetaguardaError) -> int:
     return 500
 
 
+def error_body(exc: RetaguardaError) -> tuple[int, dict[str, object], dict[str, str] | None]:
+    """The status, JSON body and extra headers the error tree answers with."""
+    body: dict[str, object] = {"error": exc.code, "message": exc.message}
+    field = getattr(exc, "field", None)
+    if field:
+        body["field"] = field
+    headers = {"Retry-After": "5"} if isinstance(exc, TemporalUnavailable) else None
+    return status_for(exc), body, headers
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RetaguardaError)
     async def _tree(_: Request, exc: RetaguardaError) -> JSONResponse:
-        body: dict[str, object] = {"error": exc.code, "message": exc.message}
-        field = getattr(exc, "field", None)
-        if field:
-            body["field"] = field
-        headers = {"Retry-After": "5"} if isinstance(exc, TemporalUnavailable) else None
-        return JSONResponse(body, status_code=status_for(exc), headers=headers)
+        status, body, headers = error_body(exc)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

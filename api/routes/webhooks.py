@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from api.context import ApiContext
+from api.intake import IntakeResult
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -53,14 +54,17 @@ async def receive_webhook(source: str, request: Request) -> Response:
     ctx: ApiContext = request.app.state.ctx
     body = await request.body()
     result = await ctx.intake.receive(source, body, request.headers.get("x-signature"))
-    answer = WebhookAccepted(
+    status, content = answer(result)
+    return Response(content, status_code=status, media_type="application/json")
+
+
+def answer(result: IntakeResult) -> tuple[int, bytes]:
+    """The status and JSON body a stored (or ignored) webhook is answered with."""
+    accepted = WebhookAccepted(
         status=result.status,
         inbox_id=result.inbox_id,
         workflow_id=result.workflow_id,
         detail=result.detail,
     )
-    return Response(
-        answer.__pydantic_serializer__.to_json(answer),
-        status_code=200 if result.status == "ignored" else 202,
-        media_type="application/json",
-    )
+    status = 200 if result.status == "ignored" else 202
+    return status, accepted.__pydantic_serializer__.to_json(accepted)
