@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from nfelib.nfe_evento_cancel.bindings.v1_0.evento_canc_nfe_v1_00 import Evento
 
 from domain.fiscal import CUF_BY_UF, InvoiceCancellationRequest, Issuer
-from integrations.fiscal.nfe import NFE_NS, brasilia_time, text
+from integrations.fiscal.nfe import brasilia_time, text
+from integrations.fiscal.xml import render
 
 CANCELLATION = "110111"
 
@@ -50,5 +51,5 @@ def cancellation_event(
             ),
         ),
     )
-    xml = event.to_xml(indent="", ns_map={None: NFE_NS})
+    xml = render(event)
     return BuiltEvent(access_key=key, reference_id=event_id, xml=xml)

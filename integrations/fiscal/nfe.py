@@ -18,6 +18,7 @@ from nfelib.nfe.bindings.v4_0.nfe_v4_00 import Nfe
 from domain.fiscal import CUF_BY_UF, InvoiceLine, InvoiceRequest, Issuer, access_key, numeric_code
 from domain.money import cents
 from domain.orders import Address, Channel
+from integrations.fiscal.xml import render
 
 NFE_NS = "http://www.portalfiscal.inf.br/nfe"
 HOMOLOGATION_NAME = "NF-E EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL"
@@ -154,7 +155,7 @@ class NfeBuilder:
                 idCadIntTran=text(request.order.external_id, 60),
             )
         inf.infAdic = Tnfe.InfNfe.InfAdic(infCpl=self._additional_info(request))
-        xml = Nfe(infNFe=inf).to_xml(indent="", ns_map={None: NFE_NS})
+        xml = render(Nfe(infNFe=inf))
         return BuiltNfe(access_key=key, xml=xml)
 
     # -- groups -------------------------------------------------------------------------
