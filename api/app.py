@@ -38,6 +38,7 @@ from db.inbox_writer import InboxWriter
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.session import create_engine, create_sessionmaker
+from db.shipments import ShipmentRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from domain.steps import OrderPolicy
@@ -124,6 +125,7 @@ def create_app(
             idle_s=relay_interval_s if relay_interval_s is not None else i.relay_idle_s,
             yield_above_per_s=i.relay_yield_above_per_s,
         ),
+        shipments=ShipmentRepository(sessionmaker),
     )
     writer = InboxWriter(sessionmaker, inbox)
     intake = Intake(

@@ -23,9 +23,17 @@ from datetime import timedelta
 
 from api.gateway import NotAttempted, TemporalGateway, TemporalUnavailable
 from db.inbox import InboxEntry, InboxRepository
+from db.shipments import ShipmentRepository
 from db.types import utcnow
 from domain.errors import RetaguardaError
-from domain.events import OrderEvent
+from domain.events import EventKind, OrderEvent
+from domain.freight import TrackingStatus
+from domain.ids import order_workflow_id
+
+# Tracking states that wake the order workflow; the others (posted, in transit, out for
+# delivery) only move the shipment in the read model: a signal each would cost the
+# engine a workflow task per state for nothing the workflow decides on.
+SIGNALLED = frozenset({TrackingStatus.DELIVERED, TrackingStatus.FAILED})
 
 log = logging.getLogger("retaguarda.relay")
 
@@ -97,9 +105,11 @@ class InboxRelay:
         config: RelayConfig | None = None,
         *,
         name: str | None = None,
+        shipments: ShipmentRepository | None = None,
     ) -> None:
         self._inbox = inbox
         self._gateway = gateway
+        self._shipments = shipments
         self.config = config or RelayConfig()
         self.name = name or relay_name()
         self._wake = asyncio.Event()
@@ -151,15 +161,42 @@ class InboxRelay:
         # Stop beginning deliveries well before the lease ends; in-flight calls are
         # bounded by the gateway's RPC timeout, so nothing is delivered past the lease.
         deadline = time.monotonic() + config.lease_s / 2
+        events = [OrderEvent.model_validate(e.payload) for e in claimed]
+        kept = [i for i, ev in enumerate(events) if not self._on_the_shipment(ev)]
+        noted = [i for i in range(len(events)) if i not in set(kept)]
+        for i in noted:  # progress the workflow does not act on: the read model's
+            await self._record_tracking(claimed[i], events[i], result)
+        claimed, events = [claimed[i] for i in kept], [events[i] for i in kept]
         outcomes = await self._gateway.deliver_many(
-            [OrderEvent.model_validate(e.payload) for e in claimed],
-            concurrency=config.concurrency,
-            deadline=deadline,
+            events, concurrency=config.concurrency, deadline=deadline
         )
         await self._record(claimed, outcomes, result)
         if result.failed:
             log.warning("relay: %s inbox entries not handed over yet", result.failed)
         return result
+
+    def _on_the_shipment(self, event: OrderEvent) -> bool:
+        return (
+            self._shipments is not None
+            and event.kind is EventKind.TRACKING
+            and event.tracking is not None
+            and event.tracking.status not in SIGNALLED
+        )
+
+    async def _record_tracking(
+        self, entry: InboxEntry, event: OrderEvent, result: RoundResult
+    ) -> None:
+        assert self._shipments is not None
+        assert event.tracking is not None
+        order_id = order_workflow_id(event.channel, event.external_id)
+        tracking = event.tracking
+        await self._shipments.record_tracking(order_id, tracking.status, tracking.at)
+        await self._inbox.mark_ignored(
+            entry.id,
+            f"recorded on the shipment ({tracking.status.value} at {tracking.at.isoformat()}): "
+            "the order's workflow is only woken by delivery or a failed delivery",
+        )
+        result.ignored += 1
 
     async def _record(
         self, claimed: list[InboxEntry], outcomes: list[Exception | None], result: RoundResult

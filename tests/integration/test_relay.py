@@ -8,7 +8,8 @@ import asyncio
 import base64
 import secrets
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -19,7 +20,9 @@ from api.relay import InboxRelay, RelayConfig
 from config.settings import Settings
 from config.temporal import DEV_CODEC_KEY, EncryptionCodec
 from db.inbox import InboxRepository
+from db.shipments import ShipmentRepository
 from domain.events import EventKind, OrderEvent
+from domain.freight import Booking, TrackingEvent, TrackingStatus
 from domain.ids import order_workflow_id
 from domain.orders import Channel
 from domain.steps import TaskQueues
@@ -136,3 +139,51 @@ async def test_a_dead_relays_claim_is_handed_over_by_another_once_its_lease_ends
     assert await runs_of(dev_env, f"order:marketplace:D{tag}", 1) == {
         f"order:marketplace:D{tag}": 1
     }
+
+
+def tracking(external_id: str, status: TrackingStatus, at: datetime) -> OrderEvent:
+    return OrderEvent(
+        event_id=f"carrier:{external_id}-{status.value}",
+        kind=EventKind.TRACKING,
+        channel=Channel.STORE,
+        external_id=external_id,
+        received_at=at,
+        tracking=TrackingEvent(
+            event_id=f"t-{external_id}-{status.value}", shipment_id="shp-9",
+            tracking_code="ME123456789BR", status=status, at=at,
+        ),
+    )  # fmt: skip
+
+
+async def test_tracking_progress_moves_the_shipment_and_only_delivery_wakes_the_workflow(
+    sessionmaker, dev_env: WorkflowEnvironment
+) -> None:
+    inbox, shipments = InboxRepository(sessionmaker), ShipmentRepository(sessionmaker)
+    external_id = f"T{secrets.token_hex(3)}"
+    order_id = order_workflow_id(Channel.STORE, external_id)
+    booked = datetime.now(UTC)
+    await shipments.record_booking(
+        Booking(
+            order_id=order_id, shipment_id="shp-9", tracking_code="ME123456789BR",
+            carrier="Correios", service="PAC", price=Decimal("22.50"),
+        ),
+        booked,
+    )  # fmt: skip
+    in_transit = tracking(external_id, TrackingStatus.IN_TRANSIT, booked + timedelta(minutes=5))
+    delivered = tracking(external_id, TrackingStatus.DELIVERED, booked + timedelta(hours=9))
+    ids = [await store(inbox, e) for e in (in_transit, delivered)]
+    handed: Counter[str] = Counter()
+    relay = InboxRelay(
+        inbox, CountingGateway(dev_env, f"relay-{external_id}", handed), shipments=shipments
+    )
+
+    await relay.relay_once()
+
+    assert dict(handed) == {delivered.event_id: 1}  # the in-transit state woke nothing
+    shipment = await shipments.get(order_id)
+    assert shipment is not None
+    assert shipment.status == "in_transit"
+    noted = await inbox.get(ids[0])
+    assert noted is not None
+    assert noted.status == "ignored"
+    assert (noted.last_error or "").startswith("recorded on the shipment (in_transit at")
