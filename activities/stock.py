@@ -4,6 +4,7 @@ dispatch (the stock leaves the warehouse)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from db.stock import StockRepository
@@ -22,6 +23,35 @@ from workflows import steps
 from workflows.steps import implements
 
 SyncRequester = Callable[[str], Awaitable[None]]
+
+
+class CoalescedRequests:
+    """Ask a SKU's stock-sync workflow at most once per `window_s` from this process.
+
+    Safe because the sync workflow reads availability only after its own coalescing
+    pause (`STOCK_SYNC_COALESCE`), which starts no earlier than the first ask: a change
+    committed before a later ask within `window_s` (shorter than that pause) is read by
+    the push the first ask set off. Each skipped ask saves a signal and a workflow task."""
+
+    def __init__(
+        self,
+        request: SyncRequester,
+        window_s: float = steps.STOCK_SYNC_COALESCE.total_seconds() * 0.75,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._request = request
+        self._window_s = window_s
+        self._clock = clock
+        self._asked: dict[str, float] = {}
+        self.skipped = 0
+
+    async def __call__(self, sku: str) -> None:
+        now = self._clock()
+        if now - self._asked.get(sku, -self._window_s - 1) < self._window_s:
+            self.skipped += 1
+            return
+        await self._request(sku)
+        self._asked[sku] = now
 
 
 class StockActivities:

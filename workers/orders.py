@@ -15,7 +15,7 @@ from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.shipping import ShippingActivities
-from activities.stock import StockActivities, SyncRequester
+from activities.stock import CoalescedRequests, StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from db.audit import AuditLog
@@ -124,7 +124,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     orders, audit = OrderReadModel(sessions), AuditLog(sessions)
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
-    requester = stock_sync_requester(client, task_queue(settings, Queue.ORDERS))
+    requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
         OrderActivities(orders, audit, shipments, channels),

@@ -182,8 +182,9 @@ STATE_QUERY = "state"
 # ... and of the stock-sync workflow.
 STOCK_SYNC_REQUEST_SIGNAL = "request"
 
-# Stock sync: a burst of requests within this window becomes one push per channel.
-STOCK_SYNC_COALESCE = timedelta(milliseconds=500)
+# Stock sync: the requests within this window become one push per channel (channels
+# see availability at most this late; marketplaces throttle stock updates anyway).
+STOCK_SYNC_COALESCE = timedelta(seconds=2)
 STOCK_SYNC_ROUNDS_PER_RUN = 200
 
 
