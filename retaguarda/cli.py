@@ -355,6 +355,28 @@ def ops_cancel(order_id: str, reason: Annotated[str, typer.Option()]) -> None:
 
 
 # ------------------------------------------------------------------ bench
+@bench_app.command("pipeline")
+def bench_pipeline(
+    orders: Annotated[int, typer.Option(min=1, help="orders to complete")] = 300,
+    bare: Annotated[int, typer.Option(min=1, help="bare workflows for the ceiling")] = 300,
+    db_url: Annotated[str, typer.Option(help="application database (default: SQLite)")] = "",
+    seed: Annotated[int, typer.Option(help="seed of the demo world")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Orders completed per second on the embedded stack, beside the ceiling of a bare
+    workflow of 8 no-op activities measured in the same run (method in BENCHMARKS.md)."""
+    from retaguarda.bench.pipeline import run_pipeline_bench
+
+    result = run_pipeline_bench(_settings(), orders=orders, bare=bare, db_url=db_url, seed=seed)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title="bench pipeline", show_header=False)
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
 @bench_app.command("intake")
 def bench_intake(
     rate: Annotated[float, typer.Option(min=1, help="webhooks offered per second")] = 500,

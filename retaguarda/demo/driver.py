@@ -8,6 +8,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,17 @@ def run_demo(
 Watch = Callable[[int, int], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Pace:
+    """The demo world's tempo."""
+
+    all_paid: bool = False  # every order paid at once (no unpaid or cancelled fates)
+    place_gap_s: tuple[float, float] = (0.01, 0.08)  # between two orders placed
+    robot_interval_s: float = 0.3  # how often the warehouse robot looks for tasks
+    mistake_rate: float = 0.05  # the robot's wrong first scan at the check
+    poll_s: float = 1.0  # how often progress is read
+
+
 async def drive_demo(
     settings: Settings,
     count: int,
@@ -79,9 +91,14 @@ async def drive_demo(
     seed: int,
     limit_s: float,
     watch: Watch | None = None,
+    *,
+    pace: Pace | None = None,
 ) -> dict[str, Any]:
     """Drive the demo world on a running stack until every order is terminal (or
-    `limit_s`); `watch(terminal, total)` is awaited after every progress poll."""
+    `limit_s`); `watch(terminal, total)` is awaited after every progress poll. `pace`
+    changes the world's tempo (the pipeline benchmark: every order paid at once, placed
+    back to back, an instant robot)."""
+    pace = pace or Pace()
     rng = random.Random(seed)
     run = str(int(time.time() * 10) % 10**9)
     key = settings.secrets.bootstrap_admin_key.get_secret_value()
@@ -100,18 +117,24 @@ async def drive_demo(
                 f"this stack waits {window:g} s for a payment: the demo places no unpaid orders"
             )
         world = make_orders(rng, count, run, unpaid_allowed=unpaid_allowed)
+        if pace.all_paid:
+            world = [replace(o, fate="paid", pay_after_s=0.0) for o in world]
         await _seed_catalogue(api, sandbox, world, run)
         stop = asyncio.Event()
-        robot = WarehouseRobot(api, random.Random(seed + 1))
-        robot_task = asyncio.create_task(robot.run(stop))
-        placing = asyncio.create_task(_place_all(sandbox, world, rng))
-        views = await _wait_terminal(api, world, limit_s, placing, watch)
+        robot = WarehouseRobot(api, random.Random(seed + 1), mistake_rate=pace.mistake_rate)
+        robot_task = asyncio.create_task(robot.run(stop, pace.robot_interval_s))
+        placed_from = time.monotonic()
+        placing = asyncio.create_task(_place_all(sandbox, world, rng, pace.place_gap_s))
+        views = await _wait_terminal(api, world, limit_s, placing, watch, pace.poll_s)
+        run_s = time.monotonic() - placed_from
         stop.set()
         await robot_task
         if not placing.done():
             placing.cancel()
         stats = (await sandbox.get("/admin/stats")).json()
-    return _summary(world, views, stats, robot, time.monotonic() - started, faults, seed, run)
+    summary = _summary(world, views, stats, robot, time.monotonic() - started, faults, seed, run)
+    summary["run_s"] = round(run_s, 2)  # first order placed → every order terminal
+    return summary
 
 
 async def _seed_catalogue(
@@ -137,11 +160,14 @@ async def _seed_catalogue(
 
 
 async def _place_all(
-    sandbox: httpx.AsyncClient, world: list[DemoOrder], rng: random.Random
+    sandbox: httpx.AsyncClient,
+    world: list[DemoOrder],
+    rng: random.Random,
+    gap_s: tuple[float, float] = (0.01, 0.08),
 ) -> None:
     later: list[asyncio.Task[None]] = []
     for order in world:
-        await asyncio.sleep(rng.uniform(0.01, 0.08))
+        await asyncio.sleep(rng.uniform(*gap_s))
         if order.channel == "store":
             r = await sandbox.post("/store/admin/orders", json=store_payload(order))
             r.raise_for_status()
@@ -172,6 +198,7 @@ async def _wait_terminal(
     limit_s: float,
     placing: asyncio.Task[None],
     watch: Watch | None = None,
+    poll_s: float = 1.0,
 ) -> dict[str, dict[str, Any]]:
     wanted = {o.workflow_id for o in world}
     views: dict[str, dict[str, Any]] = {}
@@ -197,7 +224,7 @@ async def _wait_terminal(
                 await watch(done, len(wanted))
             if done == len(wanted):
                 break
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(poll_s)
     return views
 
 
