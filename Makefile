@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-chromium.sh
+$(STAMP): pyproject.toml scripts/install-chromium.sh scripts/install-xmlsec1.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	bash scripts/install-chromium.sh
+	bash scripts/install-xmlsec1.sh
 	touch $(STAMP)
 
 up: install

@@ -3,8 +3,9 @@
 Services under `/ws/<service>.asmx`: NFeAutorizacao4 (enviNFe, always answered
 synchronously), NFeConsultaProtocolo4 (consSitNFe), NFeRecepcaoEvento4 (envEvento,
 cancellation 110111) and NFeStatusServico4 (consStatServ). Requests are checked the way
-SEFAZ does: XSD (nfelib's schemas), XML signature (signxml, with the certificate the
-signature carries; self-signed accepted), access key check digit and composition,
+SEFAZ does: XSD (nfelib's schemas), XML signature (standard C14N 1.0 and RSA-SHA1 in
+sandbox/xmldsig.py, not our signer's library; the certificate the signature carries,
+self-signed accepted), access key check digit and composition,
 homologation rules, duplicity. Status codes: docs/fiscal.md.
 
 Faults: `faults.before` may answer HTTP 503/429; then, with probability error_rate/2

@@ -3,24 +3,18 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
 import nfelib
-from cryptography import x509
 from cryptography.x509.oid import NameOID
 from fastapi import Response
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from sandbox.xmldsig import SignatureRejected, verify_enveloped
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
-_SHA1 = SignatureConfiguration(
-    signature_methods=frozenset({SignatureMethod.RSA_SHA1}),
-    digest_algorithms=frozenset({DigestAlgorithm.SHA1}),
-)
 NFE_NS = "http://www.portalfiscal.inf.br/nfe"
 
 
@@ -85,20 +79,23 @@ def mod11(digits: str) -> str:
 
 
 def verify_signature(document: etree._Element, reference_id: str, cnpj: str) -> None:
-    cert_b64 = "".join(find_text(document, ".//ds:X509Certificate").split())
-    if not cert_b64:
+    """Verify as an authoriser does: standard C14N 1.0 and RSA-SHA1 (sandbox/xmldsig.py),
+    so a document signed correctly by any software passes and a wrong one gets 297."""
+    if not "".join(find_text(document, ".//ds:X509Certificate").split()):
         raise Rejection(290, "Rejeição: Certificado Assinatura inválido: sem X509Certificate")
     try:
-        result = XMLVerifier().verify(
-            etree.tostring(document), x509_cert=cert_b64, expect_config=_SHA1
-        )
-    except Exception as exc:  # signxml, OpenSSL and lxml all raise their own kinds
-        raise Rejection(297, f"Rejeição: Assinatura difere do calculado: {exc}") from exc
-    signed = result[0] if isinstance(result, list) else result
-    if signed.signed_xml is None or signed.signed_xml.get("Id") != reference_id:
-        raise Rejection(298, "Rejeição: Assinatura difere do padrão do Sistema: referência errada")
-    cert = x509.load_der_x509_certificate(base64.b64decode(cert_b64))
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        verified = verify_enveloped(document, reference_id)
+    except SignatureRejected as exc:
+        if exc.kind == "certificate":
+            raise Rejection(
+                290, f"Rejeição: Certificado Assinatura inválido: {exc.reason}"
+            ) from exc
+        if exc.kind in ("form", "reference"):
+            raise Rejection(
+                298, f"Rejeição: Assinatura difere do padrão do Sistema: {exc.reason}"
+            ) from exc
+        raise Rejection(297, f"Rejeição: Assinatura difere do calculado: {exc.reason}") from exc
+    names = verified.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     _, _, cert_cnpj = str(names[0].value if names else "").rpartition(":")
     if cert_cnpj.isdigit() and cert_cnpj[:8] != cnpj[:8]:
         raise Rejection(

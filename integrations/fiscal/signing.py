@@ -37,6 +37,9 @@ class NfeSigner:
             c14n_algorithm=C14N_10,
         )
         signer.namespaces = {None: DS_NS}
+        # signxml 3.x otherwise writes xmlns="" into the SignedInfo it signs, and every
+        # independent verifier (xmlsec1, SEFAZ: 297) computes another digest
+        signer.excise_empty_xmlns_declarations = True
         signed = signer.sign(
             root, key=self._key, cert=self._cert_pem, reference_uri=f"#{reference_id}"
         )

@@ -2,54 +2,33 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm, SignatureMethod
-from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from domain.errors import ProviderRejected, ProviderUnavailable
 from domain.fiscal import InvoiceCancellationRequest, InvoiceStatus, is_valid_access_key
-from integrations.fiscal.nfe import NfeBuilder
 from integrations.fiscal.schema import NFELIB
 from integrations.fiscal.service import EmittedInvoice, InvoicingService
 from integrations.fiscal.signing import NfeSigner
 from integrations.sefaz.client import SefazClient
 from sandbox import sefaz as sefaz_sandbox
-from sandbox.core import FaultConfig, SandboxConfig, SandboxState
-from tests.support.servers import serve
+from sandbox.core import FaultConfig
+from sandbox.xmldsig import verify_enveloped
+from tests.integration.sefaz_world import World, open_world
 from tests.unit.test_nfe_builder import dev_signer, sample_issuer, sample_request
 
 pytestmark = pytest.mark.integration
 
 PROC_XSD = NFELIB / "nfe" / "schemas" / "v4_0" / "procNFe_v4.00.xsd"
-SHA1 = SignatureConfiguration(
-    signature_methods=frozenset({SignatureMethod.RSA_SHA1}),
-    digest_algorithms=frozenset({DigestAlgorithm.SHA1}),
-)
 ANSWER_XSD = {
     "retEnviNFe": NFELIB / "nfe/schemas/v4_0/retEnviNFe_v4.00.xsd",
     "retConsSitNFe": NFELIB / "nfe/schemas/v4_0/retConsSitNFe_v4.00.xsd",
     "retConsStatServ": NFELIB / "nfe/schemas/v4_0/retConsStatServ_v4.00.xsd",
     "retEnvEvento": NFELIB / "nfe_evento_cancel/schemas/v1_0/retEnvEventoCancNFe_v1.00.xsd",
 }
-
-
-@dataclass
-class World:
-    state: SandboxState
-    sefaz: SefazClient
-    service: InvoicingService
-    builder: NfeBuilder
-    signer: NfeSigner
-    base_url: str
-
-    def authorisations(self) -> list[dict[str, Any]]:
-        return self.state.ledger.find("invoice_authorised")
 
 
 @pytest.fixture(scope="module")
@@ -62,38 +41,13 @@ def proc_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(PROC_XSD)))
 
 
-def sandbox_app(state: SandboxState):
-    try:
-        from sandbox.app import create_sandbox_app
-
-        return create_sandbox_app(state.config, state)
-    except ImportError:  # other providers' modules may be half-written
-        from fastapi import FastAPI, Request
-        from fastapi.responses import JSONResponse
-
-        from sandbox.core import InjectedFault
-
-        app = FastAPI()
-
-        @app.exception_handler(InjectedFault)
-        async def _injected(_: Request, exc: InjectedFault) -> JSONResponse:
-            return JSONResponse({"error": exc.detail}, status_code=exc.status, headers=exc.headers)
-
-        app.include_router(sefaz_sandbox.build_router(state), prefix="/sefaz")
-        return app
-
-
 @pytest.fixture
 async def world(signer: NfeSigner) -> AsyncIterator[World]:
-    state = SandboxState(SandboxConfig(seed=7))
-    async with serve(sandbox_app(state)) as base_url, httpx.AsyncClient(timeout=10) as http:
-        sefaz = SefazClient(http, f"{base_url}/sefaz", "SP", 2)
-        builder = NfeBuilder(sample_issuer())
-        service = InvoicingService(builder, signer, sefaz)
-        yield World(state, sefaz, service, builder, signer, base_url)
+    async with open_world(signer) as opened:
+        yield opened
 
 
-def cancellation(emitted: EmittedInvoice, *, after: timedelta = timedelta(hours=1)):
+def cancellation(emitted: EmittedInvoice, *, after: timedelta = timedelta(minutes=1)):
     invoice = emitted.invoice
     return InvoiceCancellationRequest(
         order_id=invoice.order_id,
@@ -130,11 +84,8 @@ async def test_emit_authorises_and_records_one_invoice_in_the_ledger(world, proc
     proc = etree.fromstring(emitted.proc_xml.encode())
     assert proc_schema.validate(proc), proc_schema.error_log
     assert proc.findtext(".//{*}protNFe/{*}infProt/{*}cStat") == "100"
-    cert = proc.findtext(".//{*}X509Certificate")
-    verified = XMLVerifier().verify(proc, x509_cert=cert, expect_config=SHA1)
-    assert not isinstance(verified, list)
-    assert verified.signed_xml is not None
-    assert verified.signed_xml.get("Id") == f"NFe{invoice.access_key}"
+    nfe = proc.find("{*}NFe")
+    assert verify_enveloped(nfe, f"NFe{invoice.access_key}").digest_value
 
 
 async def test_emit_after_a_lost_response_returns_the_same_protocol_without_a_second_authorisation(
