@@ -24,6 +24,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from sandbox.core import SandboxState
+from sandbox.sefaz_rules import check_event_time, check_nfe, parse_stamp
 from sandbox.sefaz_xml import (
     _N,
     _PARSER,
@@ -188,6 +189,7 @@ class _Sefaz:
                 f"concatenação dos campos correspondentes [esperado: {composed}]",
             )
         verify_signature(nfe, f"NFe{key}", cnpj)
+        check_nfe(inf, now)
         if tp_amb == "2" and find_text(inf, "n:dest/n:xNome") != HOMOLOGATION_NAME:
             raise Rejection(
                 598,
@@ -218,6 +220,7 @@ class _Sefaz:
             "protocol": protocol,
             "authorised_at": stamp,
             "authorised": now,
+            "emitted": ide["dhEmi"],
             "tp_amb": tp_amb,
             "prot_xml": to_xml(prot),
             "cancellation": None,
@@ -307,6 +310,12 @@ class _Sefaz:
             )
         if find_text(inf, "n:detEvento/n:nProt") != record["protocol"]:
             raise Rejection(222, "Rejeição: Protocolo de Autorização de Uso difere do cadastrado")
+        check_event_time(
+            parse_stamp(find_text(inf, "n:dhEvento")),
+            parse_stamp(record.get("emitted", "")),
+            record["authorised"],
+            now,
+        )
         if now - record["authorised"] > CANCELLATION_WINDOW:
             raise Rejection(
                 501, "Rejeição: Prazo de cancelamento superior ao previsto na Legislação"

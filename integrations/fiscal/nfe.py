@@ -95,8 +95,9 @@ def _rate(value: Decimal) -> str:
 class NfeBuilder:
     """Turns an `InvoiceRequest` into a complete NF-e 4.00 for a sale to a consumer.
 
-    Taxes: CRT 1/2/4 (Simples Nacional, MEI) use CSOSN 102 and PIS/COFINS CST 49 with
-    zero values; CRT 3 uses ICMS00 (internal rate inside the state, 7%/12% across
+    Taxes: CRT 1/4 (Simples Nacional, MEI) use CSOSN 102 and PIS/COFINS CST 49 with
+    zero values; CRT 2 (Simples over its sub-limit) and CRT 3 (regime normal) must use
+    CST, not CSOSN (SEFAZ: 591), and use ICMS00 (internal rate inside the state, 7%/12% across
     states) and PIS/COFINS CST 01 at the given rates. The same request always gives
     the same XML and access key: retries and the look-before-act consult rely on it."""
 
@@ -278,7 +279,7 @@ class NfeBuilder:
         )
         imposto = Tnfe.InfNfe.Det.Imposto
         values = {"vProd": value, "vFrete": freight}
-        if self.issuer.crt == "3":
+        if self.issuer.crt in {"2", "3"}:
             base, rate = value + freight, self._icms_rate(request)
             vicms, vpis = cents(base * rate / _HUNDRED), cents(value * self.pis_rate / _HUNDRED)
             vcofins = cents(value * self.cofins_rate / _HUNDRED)
