@@ -37,6 +37,10 @@ SERVICES = {
     "NFeStatusServico4": "nfeStatusServicoNF",
 }
 UNAVAILABLE = frozenset({108, 109})
+# 656 "Consumo Indevido": the authoriser blocks an issuer that calls too often (the same
+# consult repeated, a loop). Not a rejection of the document: back off, then retry.
+MISUSE_BLOCK = 656
+MISUSE_BACKOFF_S = 300.0
 AUTHORISATION_EXPECTED = frozenset({100, 103, 105, 204, 539})
 CONSULT_EXPECTED = frozenset({100, 101, 110, 150, 151, 155, 217, 301, 302})
 EVENT_EXPECTED = frozenset({135, 136, 155, 573})
@@ -238,6 +242,14 @@ def _check(cstat: int, reason: str, expected: frozenset[int], what: str) -> None
     if cstat in UNAVAILABLE:
         raise ProviderUnavailable(
             f"SEFAZ {what}: {cstat} {reason}", provider=PROVIDER, code=f"sefaz_{cstat}"
+        )
+    if cstat == MISUSE_BLOCK:
+        raise ProviderUnavailable(
+            f"SEFAZ {what}: {cstat} {reason} (calls blocked for a while: retrying in "
+            f"{MISUSE_BACKOFF_S:.0f} s)",
+            provider=PROVIDER,
+            code=f"sefaz_{cstat}",
+            retry_after=MISUSE_BACKOFF_S,
         )
     if cstat not in expected:
         raise ProviderRejected(

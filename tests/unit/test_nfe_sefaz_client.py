@@ -62,6 +62,16 @@ async def test_paralysed_service_is_unavailable(cstat):
     assert raised.value.code == f"sefaz_{cstat}"
 
 
+async def test_misuse_block_656_backs_off_instead_of_rejecting():
+    answer = consult_answer(656, "Rejeição: Consumo Indevido")
+
+    with pytest.raises(ProviderUnavailable, match="Consumo Indevido") as raised:
+        await consult_with(httpx.Response(200, content=answer))
+
+    assert raised.value.code == "sefaz_656"
+    assert raised.value.retry_after == 300.0
+
+
 async def test_unexpected_status_is_a_rejection_carrying_the_reason():
     answer = consult_answer(236, "Rejeição: Chave de Acesso com dígito verificador inválido")
 
