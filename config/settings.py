@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -196,6 +196,21 @@ class Settings(BaseSettings):
     durations: Durations = Durations()
     issuer: Issuer = Field(default_factory=_default_issuer)
     warehouse_postal_code: str = "01304001"
+
+    @field_validator("issuer", mode="before")
+    @classmethod
+    def _issuer_over_the_default(cls, value: Any) -> Any:
+        """`RETAGUARDA_ISSUER__CRT=1` changes the regime of the default issuer instead of
+        replacing the whole issuer with one that has only a CRT (and fails)."""
+        if not isinstance(value, dict):
+            return value
+        merged = _default_issuer().model_dump()
+        for name, given in value.items():
+            if isinstance(given, dict) and isinstance(merged.get(name), dict):
+                merged[name] = {**merged[name], **given}
+            else:
+                merged[name] = given
+        return merged
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -56,3 +56,17 @@ def test_local_mode_runs_on_the_development_defaults() -> None:
 def test_a_codec_key_that_is_not_32_bytes_is_refused_with_how_to_make_one(bad: str) -> None:
     with pytest.raises(ValidationError, match="base64 of 32 random bytes"):
         SecretSettings(codec_key=SecretStr(bad))
+
+
+def test_one_issuer_field_from_the_environment_keeps_the_rest_of_the_default_issuer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_ISSUER__CRT", "1")
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__NUMBER", "2000")
+
+    issuer = Settings().issuer
+
+    assert issuer.crt == "1"
+    assert issuer.address.number == "2000"
+    assert issuer.cnpj == "11222333000181"  # the default issuer's
+    assert issuer.address.city_code == "3550308"
