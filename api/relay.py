@@ -162,8 +162,10 @@ class InboxRelay:
         # bounded by the gateway's RPC timeout, so nothing is delivered past the lease.
         deadline = time.monotonic() + config.lease_s / 2
         events = [OrderEvent.model_validate(e.payload) for e in claimed]
-        kept = [i for i, ev in enumerate(events) if not self._on_the_shipment(ev)]
-        noted = [i for i in range(len(events)) if i not in set(kept)]
+        kept: list[int] = []
+        noted: list[int] = []
+        for i, event in enumerate(events):
+            (noted if self._on_the_shipment(event) else kept).append(i)
         for i in noted:  # progress the workflow does not act on: the read model's
             await self._record_tracking(claimed[i], events[i], result)
         claimed, events = [claimed[i] for i in kept], [events[i] for i in kept]

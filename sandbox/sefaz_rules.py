@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 from validate_docbr import CPF
 
-from sandbox.sefaz_xml import Rejection, find_text
+from sandbox.sefaz_xml import _N, Rejection, find_text
 
 HOMOLOGATION = "2"  # the environment this simulator answers for
 EMISSION_TOO_OLD = timedelta(days=30)
@@ -61,7 +61,7 @@ def check_nfe(inf: etree._Element, now: datetime) -> None:
 
 def _check_regime(inf: etree._Element) -> None:
     crt = find_text(inf, "n:emit/n:CRT")
-    for icms in inf.findall("n:det/n:imposto/n:ICMS", {"n": inf.nsmap[None]}):
+    for icms in inf.findall("n:det/n:imposto/n:ICMS", _N):
         group = icms[0] if len(icms) else None
         if group is None:
             continue
@@ -83,9 +83,8 @@ def _check_recipient(inf: etree._Element) -> None:
 
 
 def _check_totals(inf: etree._Element) -> None:
-    ns = {"n": inf.nsmap[None]}
-    items = sum((_money(prod, "n:vProd") for prod in inf.findall("n:det/n:prod", ns)), Decimal(0))
-    tot = inf.find("n:total/n:ICMSTot", ns)
+    items = sum((_money(prod, "n:vProd") for prod in inf.findall("n:det/n:prod", _N)), Decimal(0))
+    tot = inf.find("n:total/n:ICMSTot", _N)
     if items != _money(tot, "n:vProd"):
         raise Rejection(564, "Rejeição: Total do Produto / Serviço difere do somatório dos itens")
     expected = _money(tot, "n:vProd")

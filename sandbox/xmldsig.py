@@ -109,6 +109,17 @@ def verify_enveloped(root: etree._Element, reference_id: str) -> VerifiedSignatu
         raise SignatureRejected("form", f"transformações {transforms} não são as do manual")
     _algorithm(reference, "ds:DigestMethod", SHA1, "DigestMethod")
 
+    cert_b64 = "".join((signature.findtext(".//ds:X509Certificate", "", _DS) or "").split())
+    if not cert_b64:
+        raise SignatureRejected("certificate", "sem X509Certificate")
+    try:
+        certificate = x509.load_der_x509_certificate(base64.b64decode(cert_b64, validate=True))
+    except (ValueError, binascii.Error) as exc:
+        raise SignatureRejected("certificate", f"X509Certificate ilegível: {exc}") from exc
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise SignatureRejected("certificate", "o certificado não tem chave RSA")
+
     targets = [e for e in root.iter() if e.get("Id") == reference_id]
     if len(targets) != 1:
         raise SignatureRejected("reference", f"{len(targets)} elementos com Id {reference_id}")
@@ -122,14 +133,6 @@ def verify_enveloped(root: etree._Element, reference_id: str) -> VerifiedSignatu
     if digest != stated:
         raise SignatureRejected("value", "DigestValue difere do calculado sobre o documento")
 
-    cert_b64 = "".join((signature.findtext(".//ds:X509Certificate", "", _DS) or "").split())
-    try:
-        certificate = x509.load_der_x509_certificate(base64.b64decode(cert_b64, validate=True))
-    except (ValueError, binascii.Error) as exc:
-        raise SignatureRejected("certificate", f"X509Certificate ilegível: {exc}") from exc
-    key = certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise SignatureRejected("certificate", "o certificado não tem chave RSA")
     value_b64 = "".join((signature.findtext("ds:SignatureValue", "", _DS) or "").split())
     try:
         value = base64.b64decode(value_b64, validate=True)

@@ -99,34 +99,23 @@ async def test_our_nfe_for_each_regime_is_authorised(world, crt):
     assert answer.cstat == 100, answer.reason
 
 
-async def test_products_total_other_than_the_items_sum_is_564(world):
+@pytest.mark.parametrize(
+    ("path", "value", "cstat", "words"),
+    [
+        (".//n:total/n:ICMSTot/n:vProd", "104.31", "sefaz_564", "somatório dos itens"),
+        (".//n:total/n:ICMSTot/n:vNF", "119.31", "sefaz_610", "Total da NF difere"),
+        (".//n:dest/n:CPF", "52998224724", "sefaz_237", "CPF do destinatário inválido"),
+    ],
+    ids=["products-total-not-the-items-sum", "invoice-total-not-its-parts", "bad-cpf-digit"],
+)
+async def test_a_wrong_total_or_recipient_cpf_is_refused(world, path, value, cstat, words):
     built = world.builder.build(sample_request())
-    wrong = edited(built.xml, ".//n:total/n:ICMSTot/n:vProd", "104.31")
+    wrong = edited(built.xml, path, value)
 
     code, message = await refused_with(world, wrong, built.reference_id)
 
-    assert code == "sefaz_564"
-    assert "somatório dos itens" in message
-
-
-async def test_invoice_total_other_than_its_parts_is_610(world):
-    built = world.builder.build(sample_request())
-    wrong = edited(built.xml, ".//n:total/n:ICMSTot/n:vNF", "119.31")
-
-    code, message = await refused_with(world, wrong, built.reference_id)
-
-    assert code == "sefaz_610"
-    assert "Total da NF difere" in message
-
-
-async def test_a_recipient_cpf_with_a_bad_check_digit_is_237(world):
-    built = world.builder.build(sample_request())
-    wrong = edited(built.xml, ".//n:dest/n:CPF", "52998224724")
-
-    code, message = await refused_with(world, wrong, built.reference_id)
-
-    assert code == "sefaz_237"
-    assert "CPF do destinatário inválido" in message
+    assert code == cstat
+    assert words in message
 
 
 @pytest.mark.parametrize(
