@@ -24,7 +24,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from sandbox.core import SandboxState
-from sandbox.sefaz_rules import check_event_time, check_nfe, parse_stamp
+from sandbox.sefaz_rules import HOMOLOGATION, check_event_time, check_nfe, parse_stamp
 from sandbox.sefaz_xml import (
     _N,
     _PARSER,
@@ -50,6 +50,10 @@ from sandbox.sefaz_xml import (
 PROVIDER = "sefaz"
 HOMOLOGATION_NAME = "NF-E EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL"
 CANCELLATION_WINDOW = timedelta(hours=24)
+CORRECTION_WINDOW = timedelta(hours=720)
+CANCELLATION, CORRECTION = "110111", "110110"
+EVENT_REJECTED = {CANCELLATION: "cancellation_rejected", CORRECTION: "correction_rejected"}
+CIRCULATING = frozenset({"posted", "in_transit", "out_for_delivery", "delivered"})
 PARALYSED = {
     108: "Serviço Paralisado Momentaneamente (curto prazo)",
     109: "Serviço Paralisado sem Previsão",
@@ -73,6 +77,8 @@ def build_router(state: SandboxState) -> APIRouter:
     data = state.data[PROVIDER]
     data.setdefault("nfes", {})  # access key -> record
     data.setdefault("numbers", {})  # "cnpj/series/number" -> access key
+    data.setdefault("voided", {})  # "cnpj/series/number" -> voiding protocol
+    data.setdefault("voidings", {})  # "cnpj/series/first-last" -> voiding record
     data.setdefault("sequence", 0)
     data.setdefault("paralysed", None)
     sefaz = _Sefaz(state, data)
@@ -110,6 +116,10 @@ def build_router(state: SandboxState) -> APIRouter:
     @router.post("/ws/NFeRecepcaoEvento4.asmx")
     async def event(request: Request) -> Response:
         return await serve(request, "NFeRecepcaoEvento4", "envEvento", sefaz.event)
+
+    @router.post("/ws/NFeInutilizacao4.asmx")
+    async def voiding(request: Request) -> Response:
+        return await serve(request, "NFeInutilizacao4", "inutNFe", sefaz.void)
 
     @router.post("/ws/NFeStatusServico4.asmx")
     async def status(request: Request) -> Response:
@@ -205,6 +215,16 @@ class _Sefaz:
                 f"[dhAut:{first['authorised_at']}]",
             )
         number_id = f"{cnpj}/{int(ide['serie'])}/{int(ide['nNF'])}"
+        if number_id in self.data["voided"]:
+            raise Rejection(206, "Rejeição: NF-e já está inutilizada na Base de dados da SEFAZ")
+        purpose = find_text(inf, "n:ide/n:finNFe")
+        refers_to = find_text(inf, "n:ide/n:NFref/n:refNFe")
+        if purpose == "4" and not inf.findall("n:ide/n:NFref", _N):
+            raise Rejection(
+                321,
+                "Rejeição: NF-e de devolução de mercadoria não possui documento fiscal "
+                "referenciado",
+            )
         if number_id in numbers:
             first = nfes[numbers[number_id]]
             raise Rejection(
@@ -235,6 +255,7 @@ class _Sefaz:
             series=int(ide["serie"]),
             cnpj=cnpj,
             total=find_text(inf, "n:total/n:ICMSTot/n:vNF"),
+            **({"purpose": "return", "refers_to": refers_to} if purpose == "4" else {}),
         )
         return record
 
@@ -258,10 +279,12 @@ class _Sefaz:
         extra = []
         if record is not None and cstat in (100, 101):
             extra.append(parse_xml(record["prot_xml"]))
-            if record["cancellation"]:
+            events = [*record.get("corrections", {}).values()]
+            events += [record["cancellation"]] if record["cancellation"] else []
+            for registered in events:
                 proc = etree.Element(f"{{{NFE_NS}}}procEventoNFe", versao="1.00")
-                proc.append(parse_xml(record["cancellation"]["event_xml"]))
-                proc.append(parse_xml(record["cancellation"]["ret_xml"]))
+                proc.append(parse_xml(registered["event_xml"]))
+                proc.append(parse_xml(registered["ret_xml"]))
                 extra.append(proc)
         return ret_element("retConsSitNFe", "4.00", fields, *extra), False
 
@@ -272,35 +295,58 @@ class _Sefaz:
         inf = env.find("n:evento/n:infEvento", _N)
         tp_amb = find_text(env, "n:evento/n:infEvento/n:tpAmb") or "2"
         organ = find_text(env, "n:evento/n:infEvento/n:cOrgao") or "35"
+        kind = find_text(env, "n:evento/n:infEvento/n:tpEvento")
+        sequence = find_text(env, "n:evento/n:infEvento/n:nSeqEvento") or "1"
 
         def batch(cstat: int, reason: str, *extra: etree._Element) -> etree._Element:
             fields = [("idLote", find_text(env, "n:idLote") or "0"), ("tpAmb", tp_amb)]
             fields += [("verAplic", VER_APLIC), ("cOrgao", organ), ("cStat", str(cstat))]
             return ret_element("retEnvEvento", "1.00", [*fields, ("xMotivo", reason)], *extra)
 
-        errors = schema_errors("envEvento", env)
+        handlers = {CANCELLATION: self._cancel, CORRECTION: self._correct}
+        if kind not in handlers:
+            return batch(491, "Rejeição: O tpEvento informado inválido"), False
+        errors = schema_errors(f"envEvento/{kind}", env)
         if errors or inf is None:
             reason = "Rejeição: Falha no schema XML: " + "; ".join(errors[:5])
             return batch(215, reason), False
         key = find_text(inf, "n:chNFe")
         try:
-            ret = self._cancel(standalone(env.find("n:evento", _N)), inf, key, tp_amb, now)
+            event = standalone(env.find("n:evento", _N))
+            verify_signature(event, inf.get("Id") or "", find_text(inf, "n:CNPJ"))
+            expected_id = f"ID{kind}{key}{int(sequence):02d}"
+            if inf.get("Id") != expected_id:
+                raise Rejection(
+                    572,
+                    "Rejeição: Erro Atributo ID do evento não corresponde a concatenação dos "
+                    "campos (“ID” + tpEvento + chNFe + nSeqEvento)",
+                )
+            ret = handlers[kind](event, inf, key, tp_amb, now)
         except Rejection as rejection:
             self.state.ledger.record(
                 PROVIDER,
-                "cancellation_rejected",
+                EVENT_REJECTED[kind],
                 access_key=key,
                 code=rejection.cstat,
                 reason=rejection.reason,
             )
-            ret = ret_event(tp_amb, organ, key, now, None, rejection.cstat, rejection.reason)
+            ret = ret_event(
+                tp_amb,
+                organ,
+                key,
+                now,
+                None,
+                rejection.cstat,
+                rejection.reason,
+                kind=kind,
+                sequence=sequence,
+            )
             return batch(128, "Lote de Evento Processado", ret), False
         return batch(128, "Lote de Evento Processado", ret), True
 
     def _cancel(
         self, event: etree._Element, inf: etree._Element, key: str, tp_amb: str, now: datetime
     ) -> etree._Element:
-        verify_signature(event, inf.get("Id") or "", find_text(inf, "n:CNPJ"))
         record = self.data["nfes"].get(key)
         if record is None:
             raise Rejection(494, "Rejeição: Chave de Acesso inexistente")
@@ -316,10 +362,12 @@ class _Sefaz:
             record["authorised"],
             now,
         )
-        if now - record["authorised"] > CANCELLATION_WINDOW:
+        if now - record["authorised"] > self._cancellation_window():
             raise Rejection(
                 501, "Rejeição: Prazo de cancelamento superior ao previsto na Legislação"
             )
+        if self._circulated(key):
+            raise Rejection(219, "Rejeição: Circulação da NF-e verificada")
         protocol = self._protocol(key[:2], now)
         organ = find_text(inf, "n:cOrgao")
         ret = ret_event(
@@ -332,6 +380,150 @@ class _Sefaz:
         }
         self.state.ledger.record(PROVIDER, "invoice_cancelled", access_key=key, protocol=protocol)
         return ret
+
+    def _correct(
+        self, event: etree._Element, inf: etree._Element, key: str, tp_amb: str, now: datetime
+    ) -> etree._Element:
+        """CC-e 110110: up to 20 per NF-e, within 720 h of its authorisation, never on a
+        cancelled one; the latest text replaces the earlier ones."""
+        record = self.data["nfes"].get(key)
+        if record is None:
+            raise Rejection(494, "Rejeição: Chave de Acesso inexistente")
+        if record["cancellation"]:
+            raise Rejection(580, "Rejeição: O evento exige uma NF-e autorizada")
+        sequence = int(find_text(inf, "n:nSeqEvento") or "1")
+        corrections = record.setdefault("corrections", {})
+        if str(sequence) in corrections:
+            first = corrections[str(sequence)]
+            raise Rejection(573, f"Rejeição: Duplicidade de Evento [nProt:{first['protocol']}]")
+        check_event_time(
+            parse_stamp(find_text(inf, "n:dhEvento")),
+            parse_stamp(record.get("emitted", "")),
+            record["authorised"],
+            now,
+        )
+        if now - record["authorised"] > CORRECTION_WINDOW:
+            raise Rejection(
+                501, "Rejeição: Prazo de registro da Carta de Correção superior a 720 horas"
+            )
+        protocol = self._protocol(key[:2], now)
+        organ = find_text(inf, "n:cOrgao")
+        ret = ret_event(
+            tp_amb,
+            organ,
+            key,
+            now,
+            protocol,
+            135,
+            "Evento registrado e vinculado a NF-e",
+            kind=CORRECTION,
+            sequence=str(sequence),
+        )
+        corrections[str(sequence)] = {
+            "protocol": protocol,
+            "text": find_text(inf, "n:detEvento/n:xCorrecao"),
+            "event_xml": to_xml(event),
+            "ret_xml": to_xml(ret),
+        }
+        self.state.ledger.record(
+            PROVIDER, "invoice_corrected", access_key=key, sequence=sequence, protocol=protocol
+        )
+        return ret
+
+    # -- NFeInutilizacao4 -----------------------------------------------------------------
+
+    def void(self, inut: etree._Element) -> tuple[etree._Element, bool]:
+        """Voiding (inutilização) of a range of numbers never used: 102, or 241 when one
+        was used, 256 when one is voided already, 563 when the same range was before."""
+        now = self._now()
+        inf = inut.find("n:infInut", _N)
+        fields = {
+            f: find_text(inf, f"n:{f}")
+            for f in ("tpAmb", "cUF", "ano", "CNPJ", "mod", "serie", "nNFIni", "nNFFin")
+        }
+
+        def answer(cstat: int, reason: str, protocol: str | None = None) -> etree._Element:
+            ret = etree.Element(f"{{{NFE_NS}}}retInutNFe", nsmap={None: NFE_NS}, versao="4.00")
+            info = etree.SubElement(ret, f"{{{NFE_NS}}}infInut")
+            values = [("tpAmb", fields["tpAmb"] or "2"), ("verAplic", VER_APLIC)]
+            values += [("cStat", str(cstat)), ("xMotivo", reason[:255])]
+            values += [("cUF", fields["cUF"] or "35")]
+            values += [(f, fields[f]) for f in ("ano", "CNPJ", "mod", "serie", "nNFIni", "nNFFin")]
+            values += [("dhRecbto", brasilia_stamp(now)), ("nProt", protocol or "")]
+            for name, value in values:
+                if value:
+                    etree.SubElement(info, f"{{{NFE_NS}}}{name}").text = value
+            return ret
+
+        errors = schema_errors("inutNFe", inut)
+        if errors or inf is None:
+            return answer(215, "Rejeição: Falha no schema XML: " + "; ".join(errors[:5])), False
+        try:
+            verify_signature(standalone(inut), inf.get("Id") or "", fields["CNPJ"])
+            if fields["tpAmb"] != HOMOLOGATION:
+                raise Rejection(
+                    252, "Rejeição: Ambiente informado diverge do Ambiente de recebimento"
+                )
+            first, last = int(fields["nNFIni"]), int(fields["nNFFin"])
+            if first > last:
+                raise Rejection(224, "Rejeição: A faixa inicial é maior que a faixa final")
+            prefix = f"{fields['CNPJ']}/{int(fields['serie'])}"
+            span = f"{prefix}/{first}-{last}"
+            earlier = self.data["voidings"].get(span)
+            if earlier is not None:
+                raise Rejection(
+                    563,
+                    "Rejeição: Já existe pedido de Inutilização com a mesma faixa de "
+                    f"inutilização [nProt:{earlier['protocol']}]",
+                )
+            numbers = [f"{prefix}/{n}" for n in range(first, last + 1)]
+            if any(n in self.data["numbers"] for n in numbers):
+                raise Rejection(241, "Rejeição: Um número da faixa já foi utilizado")
+            if any(n in self.data["voided"] for n in numbers):
+                raise Rejection(
+                    256, "Rejeição: Uma NF-e da faixa já está inutilizada na Base de dados da SEFAZ"
+                )
+        except Rejection as rejection:
+            self.state.ledger.record(
+                PROVIDER,
+                "voiding_rejected",
+                cnpj=fields["CNPJ"],
+                series=fields["serie"],
+                first=fields["nNFIni"],
+                last=fields["nNFFin"],
+                code=rejection.cstat,
+                reason=rejection.reason,
+            )
+            return answer(rejection.cstat, rejection.reason), False
+        protocol = self._protocol(fields["cUF"] or "35", now)
+        self.data["voidings"][span] = {"protocol": protocol, "at": brasilia_stamp(now)}
+        for n in numbers:
+            self.data["voided"][n] = protocol
+        self.state.ledger.record(
+            PROVIDER,
+            "numbers_voided",
+            cnpj=fields["CNPJ"],
+            series=int(fields["serie"]),
+            first=first,
+            last=last,
+            protocol=protocol,
+        )
+        return answer(102, "Inutilização de número homologado", protocol), True
+
+    def _circulated(self, key: str) -> bool:
+        """Whether the goods of this NF-e left with a carrier (the sandbox carrier's
+        shipments carry the key): SEFAZ learns it from transport documents and road
+        checkpoints, and then refuses a cancellation (219)."""
+        carrier = self.state.data.get("carrier", {}).get("db")
+        for shipment in getattr(carrier, "shipments", {}).values():
+            invoice = shipment.get("invoice") or {}
+            if invoice.get("key") == key and shipment.get("status") in CIRCULATING:
+                return True
+        return False
+
+    def _cancellation_window(self) -> timedelta:
+        hours = self.data.get("cancellation_window_h")
+        return timedelta(hours=float(hours)) if hours else CANCELLATION_WINDOW
 
     # -- NFeStatusServico4 and paralysis --------------------------------------------------
 
@@ -362,6 +554,12 @@ class _Sefaz:
             lot = [("idLote", find_text(message, "n:idLote") or "0")]
             organ = ("cOrgao", find_text(message, ".//n:cOrgao") or "35")
             return ret_element("retEnvEvento", "1.00", lot + head[:2] + [organ] + head[2:])
+        if root == "inutNFe":
+            ret = etree.Element(f"{{{NFE_NS}}}retInutNFe", nsmap={None: NFE_NS}, versao="4.00")
+            info = etree.SubElement(ret, f"{{{NFE_NS}}}infInut")
+            for name, value in head + tail:
+                etree.SubElement(info, f"{{{NFE_NS}}}{name}").text = value
+            return ret
         return ret_element("retConsStatServ", "4.00", head + tail)
 
     def _now(self) -> datetime:

@@ -37,6 +37,9 @@ _XSD = {
     "enviNFe": _NFELIB / "nfe/schemas/v4_0/enviNFe_v4.00.xsd",
     "consSitNFe": _NFELIB / "nfe/schemas/v4_0/consSitNFe_v4.00.xsd",
     "envEvento": _NFELIB / "nfe_evento_cancel/schemas/v1_0/envEventoCancNFe_v1.00.xsd",
+    "envEvento/110111": _NFELIB / "nfe_evento_cancel/schemas/v1_0/envEventoCancNFe_v1.00.xsd",
+    "envEvento/110110": _NFELIB / "nfe_evento_cce/schemas/v1_0/envCCe_v1.00.xsd",
+    "inutNFe": _NFELIB / "nfe/schemas/v4_0/inutNFe_v4.00.xsd",
 }
 
 
@@ -167,8 +170,20 @@ def prot_element(
     return prot
 
 
+EVENT_NAMES = {"110111": "Cancelamento registrado", "110110": "Carta de Correcao registrada"}
+
+
 def ret_event(
-    tp_amb: str, organ: str, key: str, now: datetime, protocol: str | None, cstat: int, reason: str
+    tp_amb: str,
+    organ: str,
+    key: str,
+    now: datetime,
+    protocol: str | None,
+    cstat: int,
+    reason: str,
+    *,
+    kind: str = "110111",
+    sequence: str = "1",
 ) -> etree._Element:
     ret = etree.Element(f"{{{NFE_NS}}}retEvento", nsmap={None: NFE_NS}, versao="1.00")
     inf = etree.SubElement(ret, f"{{{NFE_NS}}}infEvento")
@@ -179,9 +194,9 @@ def ret_event(
         ("cStat", str(cstat)),
         ("xMotivo", reason[:255]),
         ("chNFe", key),
-        ("tpEvento", "110111"),
-        ("xEvento", "Cancelamento registrado"),
-        ("nSeqEvento", "1"),
+        ("tpEvento", kind),
+        ("xEvento", EVENT_NAMES.get(kind, "Evento registrado")),
+        ("nSeqEvento", sequence),
         ("dhRegEvento", brasilia_stamp(now)),
         ("nProt", protocol),
     ]

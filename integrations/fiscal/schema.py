@@ -15,6 +15,8 @@ NFE_NS = "http://www.portalfiscal.inf.br/nfe"
 NFELIB = Path(nfelib.__file__).parent
 NFE_XSD = NFELIB / "nfe" / "schemas" / "v4_0" / "nfe_v4.00.xsd"
 CANCEL_EVENT_XSD = NFELIB / "nfe_evento_cancel" / "schemas" / "v1_0" / "eventoCancNFe_v1.00.xsd"
+CORRECTION_EVENT_XSD = NFELIB / "nfe_evento_cce" / "schemas" / "v1_0" / "CCe_v1.00.xsd"
+VOIDING_XSD = NFELIB / "nfe" / "schemas" / "v4_0" / "inutNFe_v4.00.xsd"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
@@ -62,3 +64,15 @@ def nfe_schema() -> XsdValidator:
 def cancellation_event_schema() -> XsdValidator:
     """The cancellation event schema (root element `evento`, tpEvento 110111)."""
     return XsdValidator(CANCEL_EVENT_XSD)
+
+
+@cache
+def correction_event_schema() -> XsdValidator:
+    """The correction letter schema (root element `evento`, tpEvento 110110)."""
+    return XsdValidator(CORRECTION_EVENT_XSD)
+
+
+@cache
+def voiding_schema() -> XsdValidator:
+    """The voiding request schema (root element `inutNFe`)."""
+    return XsdValidator(VOIDING_XSD)

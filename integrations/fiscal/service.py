@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,11 +24,37 @@ from domain.fiscal import (
     InvoiceRequest,
     InvoiceStatus,
 )
-from integrations.fiscal.events import cancellation_event
-from integrations.fiscal.nfe import NfeBuilder, digest_value, nfe_proc, protocol_digest
-from integrations.fiscal.schema import XsdValidator, cancellation_event_schema, nfe_schema
+from domain.fiscal_lifecycle import (
+    Correction,
+    CorrectionRequest,
+    CorrectionStatus,
+    ReturnInvoice,
+    ReturnInvoiceRequest,
+)
+from integrations.fiscal.events import cancellation_event, correction_event, voiding_request
+from integrations.fiscal.nfe import (
+    NfeBuilder,
+    brasilia_time,
+    digest_value,
+    nfe_proc,
+    protocol_digest,
+)
+from integrations.fiscal.returns import build_return, return_access_key
+from integrations.fiscal.schema import (
+    XsdValidator,
+    cancellation_event_schema,
+    correction_event_schema,
+    nfe_schema,
+    voiding_schema,
+)
 from integrations.fiscal.signing import NfeSigner
-from integrations.sefaz.client import PROVIDER, AuthorisationResult, ConsultResult, SefazClient
+from integrations.sefaz.client import (
+    PROVIDER,
+    AuthorisationResult,
+    ConsultResult,
+    SefazClient,
+    VoidingResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +63,22 @@ IN_PROCESS = frozenset({103, 105})
 DUPLICITY = frozenset({204, 539})
 EVENT_REGISTERED = frozenset({135, 136, 155})
 EVENT_DUPLICITY = 573
+# Past the window (501) or once the goods circulated (219) only a return NF-e undoes it.
+TOO_LATE_TO_CANCEL = frozenset({"sefaz_501", "sefaz_219"})
+VOIDED = frozenset({102})
+ALREADY_VOIDED = frozenset({256, 563})
 
 
 @dataclass(frozen=True)
 class EmittedInvoice:
     invoice: Invoice
     proc_xml: str  # the nfeProc: signed NF-e + protNFe, what the customer and channels get
+
+
+@dataclass(frozen=True)
+class EmittedReturn:
+    invoice: ReturnInvoice
+    proc_xml: str
 
 
 class InvoicingService:
@@ -58,6 +96,8 @@ class InvoicingService:
         self._sefaz = sefaz
         self._schema = schema or nfe_schema()
         self._event_schema = event_schema or cancellation_event_schema()
+        self._correction_schema = correction_event_schema()
+        self._voiding_schema = voiding_schema()
 
     async def emit(self, request: InvoiceRequest) -> EmittedInvoice:
         """Authorise the request's NF-e once, however many times it is called.
@@ -65,41 +105,132 @@ class InvoicingService:
         Raises ProviderUnavailable (retry later: SEFAZ down, 103/105 still processing,
         lost response) or ProviderRejected (SEFAZ said no; code `sefaz_<cStat>`)."""
         key = self._builder.access_key(request)
+        signed, found = await self._authorise_once(
+            key,
+            lambda: self._signed(request),
+            f"NF-e {request.series}/{request.number} of order {request.order_id}",
+        )
+        invoice = _invoice(request.order_id, request.number, request.series, key, signed, found)
+        return EmittedInvoice(invoice=invoice, proc_xml=_proc(key, signed, found))
+
+    async def emit_return(
+        self, request: ReturnInvoiceRequest, number: int, sale_xml: str
+    ) -> EmittedReturn:
+        """Authorise, once, the return NF-e of the sale NF-e held in `sale_xml` (its
+        nfeProc), numbered `number`; same look-before-act as `emit`."""
+        issuer = self._builder.issuer
+        key = return_access_key(issuer, request, number)
+
+        def signed() -> str:
+            built = build_return(issuer, sale_xml, request, number)
+            return self._signer.sign(built.xml, built.reference_id)
+
+        what = f"return NF-e {request.series}/{number} of order {request.order_id}"
+        document, found = await self._authorise_once(key, signed, what)
+        sale = _invoice(request.order_id, number, request.series, key, document, found)
+        returned = ReturnInvoice(
+            order_id=request.order_id,
+            refers_to=request.refers_to,
+            access_key=key,
+            number=number,
+            series=request.series,
+            protocol=sale.protocol,
+            authorised_at=sale.authorised_at,
+        )
+        return EmittedReturn(invoice=returned, proc_xml=_proc(key, document, found))
+
+    async def _authorise_once(
+        self, key: str, sign: Callable[[], str], what: str
+    ) -> tuple[str, AuthorisationResult | ConsultResult]:
+        """Consult SEFAZ by key, send only what is not there yet; the signed document
+        and the answer that holds its protocol."""
         found = await self._sefaz.consult(key)
         if found.cstat == AUTHORISED:
-            return _emitted(request, key, await self._signed_off_loop(request), found)
+            return await asyncio.to_thread(sign), found
         if found.cstat != NOT_FOUND:
             raise ProviderRejected(
-                f"NF-e {key} of order {request.order_id} cannot be emitted: SEFAZ reports "
-                f"{found.cstat} {found.reason}",
+                f"{what} ({key}) cannot be emitted: SEFAZ reports {found.cstat} {found.reason}",
                 provider=PROVIDER,
                 code=f"sefaz_{found.cstat}",
             )
-        signed = await self._signed_off_loop(request)
-        self._schema.check(signed, f"NF-e {request.series}/{request.number} ({key})")
+        signed = await asyncio.to_thread(sign)
+        self._schema.check(signed, f"{what} ({key})")
         result = await self._sefaz.authorise(signed)
         if result.cstat == AUTHORISED:
-            return _emitted(request, key, signed, result)
+            return signed, result
         if result.cstat in IN_PROCESS:
             raise ProviderUnavailable(
-                f"SEFAZ is still processing NF-e {key}: {result.cstat} {result.reason}",
+                f"SEFAZ is still processing {what} ({key}): {result.cstat} {result.reason}",
                 provider=PROVIDER,
                 code=f"sefaz_{result.cstat}",
             )
         if result.cstat in DUPLICITY:
             found = await self._sefaz.consult(key)
             if found.cstat == AUTHORISED:
-                return _emitted(request, key, signed, found)
+                return signed, found
         raise ProviderRejected(
-            f"SEFAZ did not authorise NF-e {key}: {result.cstat} {result.reason}",
+            f"SEFAZ did not authorise {what} ({key}): {result.cstat} {result.reason}",
             provider=PROVIDER,
             code=f"sefaz_{result.cstat}",
         )
 
-    async def _signed_off_loop(self, request: InvoiceRequest) -> str:
-        """Build and sign (~20 ms of CPU) in a thread, so the worker's other activities
-        keep running meanwhile."""
-        return await asyncio.to_thread(self._signed, request)
+    async def void_number(
+        self, *, series: int, number: int, reason: str, at: datetime
+    ) -> VoidingResult:
+        """Have SEFAZ void (inutilizar) one unused number. Voided before, by this range
+        (563) or another (256), counts as done; a number SEFAZ knows as used (241) is
+        refused: an NF-e holds it and must be cancelled instead."""
+        issuer = self._builder.issuer
+        year = brasilia_time(at).year
+        built = voiding_request(
+            issuer, series=series, first=number, last=number, reason=reason, year=year
+        )
+        signed = self._signer.sign(built.xml, built.reference_id)
+        self._voiding_schema.check(signed, f"voiding of NF-e {series}/{number}")
+        result = await self._sefaz.void_numbers(signed)
+        if result.cstat in VOIDED:
+            return result
+        if result.cstat in ALREADY_VOIDED:
+            return VoidingResult(
+                cstat=result.cstat,
+                reason=result.reason,
+                protocol=_bracketed("nProt", result.reason) or result.protocol,
+                received_at=result.received_at,
+                ret_xml=result.ret_xml,
+            )
+        raise ProviderRejected(
+            f"SEFAZ refused to void NF-e {series}/{number}: {result.cstat} {result.reason} "
+            "(an NF-e holds this number: consult it and cancel that NF-e instead)",
+            provider=PROVIDER,
+            code=f"sefaz_{result.cstat}",
+        )
+
+    async def correct(self, request: CorrectionRequest) -> Correction:
+        """Register a CC-e (110110). SEFAZ refusing it (cancelled NF-e 580, past 720 h,
+        ...) gives a REJECTED correction saying why, for the person who asked."""
+        event = correction_event(self._builder.issuer, request)
+        signed = self._signer.sign(event.xml, event.reference_id)
+        self._correction_schema.check(signed, f"CC-e {request.sequence} for {request.access_key}")
+        try:
+            result = await self._sefaz.send_event(signed)
+        except ProviderRejected as exc:
+            return Correction(
+                access_key=request.access_key,
+                sequence=request.sequence,
+                status=CorrectionStatus.REJECTED,
+                message=str(exc),
+            )
+        protocol = result.protocol
+        if result.cstat == EVENT_DUPLICITY:
+            protocol = _bracketed("nProt", result.reason) or protocol
+        return Correction(
+            access_key=request.access_key,
+            sequence=request.sequence,
+            status=CorrectionStatus.REGISTERED,
+            protocol=protocol,
+            registered_at=result.registered_at,
+            message=result.reason,
+        )
 
     async def cancel(self, request: InvoiceCancellationRequest) -> InvoiceCancellation:
         """Cancel an authorised NF-e (event 110111); already cancelled counts as done.
@@ -148,7 +279,16 @@ class InvoicingService:
         event = cancellation_event(self._builder.issuer, known)
         signed = self._signer.sign(event.xml, event.reference_id)
         self._event_schema.check(signed, f"cancellation event for {key}")
-        result = await self._sefaz.send_event(signed)
+        try:
+            result = await self._sefaz.send_event(signed)
+        except ProviderRejected as exc:
+            if exc.code not in TOO_LATE_TO_CANCEL:
+                raise
+            return InvoiceCancellation(
+                access_key=key,
+                status=InvoiceStatus.NEEDS_RETURN_INVOICE,
+                message=f"SEFAZ will not cancel it ({exc}): a return NF-e undoes the sale",
+            )
         if result.cstat in EVENT_REGISTERED:
             return self._cancelled(key, result.protocol, result.reason)
         found = await self._sefaz.consult(key)  # 573: this event was registered before
@@ -171,29 +311,48 @@ class InvoicingService:
         )
 
 
-def _emitted(
-    request: InvoiceRequest, key: str, signed: str, found: AuthorisationResult | ConsultResult
-) -> EmittedInvoice:
+def _invoice(
+    order_id: str,
+    number: int,
+    series: int,
+    key: str,
+    signed: str,
+    found: AuthorisationResult | ConsultResult,
+) -> Invoice:
     protocol = found.protocol
-    prot_xml = found.prot_xml
-    if not (protocol and prot_xml):
+    if not (protocol and found.prot_xml):
         raise ProviderUnavailable(
             f"SEFAZ reported NF-e {key} authorised without its protocol",
             provider=PROVIDER,
             code="sefaz_bad_response",
         )
-    if digest_value(signed) != protocol_digest(prot_xml):
+    if digest_value(signed) != protocol_digest(found.prot_xml):
         # Only after a code change between attempts: the authorised document is SEFAZ's.
         log.warning("NF-e %s: the rebuilt document differs from the authorised one", key)
     authorised_at = (
         found.received_at if isinstance(found, AuthorisationResult) else found.authorised_at
     )
-    invoice = Invoice(
-        order_id=request.order_id,
+    return Invoice(
+        order_id=order_id,
         access_key=key,
-        number=request.number,
-        series=request.series,
+        number=number,
+        series=series,
         protocol=protocol,
         authorised_at=(authorised_at or datetime.now(UTC)).astimezone(UTC),
     )
-    return EmittedInvoice(invoice=invoice, proc_xml=nfe_proc(signed, prot_xml))
+
+
+def _proc(key: str, signed: str, found: AuthorisationResult | ConsultResult) -> str:
+    if not found.prot_xml:
+        raise ProviderUnavailable(
+            f"SEFAZ reported NF-e {key} authorised without its protocol",
+            provider=PROVIDER,
+            code="sefaz_bad_response",
+        )
+    return nfe_proc(signed, found.prot_xml)
+
+
+def _bracketed(name: str, reason: str) -> str | None:
+    """A value SEFAZ quotes in xMotivo, e.g. `[nProt:135260000000001]`."""
+    match = re.search(rf"\[{name}:(\d+)\]", reason)
+    return match.group(1) if match else None

@@ -35,6 +35,7 @@ SERVICES = {
     "NFeConsultaProtocolo4": "nfeConsultaNF",
     "NFeRecepcaoEvento4": "nfeRecepcaoEvento",
     "NFeStatusServico4": "nfeStatusServicoNF",
+    "NFeInutilizacao4": "nfeInutilizacaoNF",
 }
 UNAVAILABLE = frozenset({108, 109})
 # 656 "Consumo Indevido": the authoriser blocks an issuer that calls too often (the same
@@ -44,6 +45,9 @@ MISUSE_BACKOFF_S = 300.0
 AUTHORISATION_EXPECTED = frozenset({100, 103, 105, 204, 539})
 CONSULT_EXPECTED = frozenset({100, 101, 110, 150, 151, 155, 217, 301, 302})
 EVENT_EXPECTED = frozenset({135, 136, 155, 573})
+# 102 voided; 241 a number of the range was used; 256 a number is voided already;
+# 563 the same range was voided before (a retry)
+VOIDING_EXPECTED = frozenset({102, 241, 256, 563})
 _N = {"n": NFE_NS}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -79,6 +83,15 @@ class EventResult:
     protocol: str | None = None
     registered_at: datetime | None = None
     ret_xml: str | None = None  # the <retEvento> element
+
+
+@dataclass(frozen=True)
+class VoidingResult:
+    cstat: int
+    reason: str
+    protocol: str | None = None
+    received_at: datetime | None = None
+    ret_xml: str | None = None  # the <retInutNFe>, for the procInutNFe
 
 
 @dataclass(frozen=True)
@@ -177,6 +190,21 @@ class SefazClient:
             )
         _check(result.cstat, result.reason, EVENT_EXPECTED, "event")
         return result
+
+    async def void_numbers(self, signed_request: str) -> VoidingResult:
+        """NFeInutilizacao4 with one signed `<inutNFe>` (a range of unused numbers)."""
+        message = _parse(signed_request.encode())
+        ret = await self._call("NFeInutilizacao4", message, "retInutNFe")
+        info = ret.find("n:infInut", _N)
+        cstat, reason = _cstat(info), _text(info, "n:xMotivo")
+        _check(cstat, reason, VOIDING_EXPECTED, "voiding")
+        return VoidingResult(
+            cstat=cstat,
+            reason=reason,
+            protocol=_text(info, "n:nProt") or None,
+            received_at=_when(_text(info, "n:dhRecbto")),
+            ret_xml=_xml(ret),
+        )
 
     async def status(self) -> StatusResult:
         """NFeStatusServico4: 107 when the service is running."""

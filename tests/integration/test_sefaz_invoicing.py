@@ -207,16 +207,18 @@ async def test_cancel_after_a_lost_response_is_done_once(world):
     assert cancelled.protocol == entry["protocol"]
 
 
-async def test_cancel_more_than_24_hours_after_authorisation_is_refused(world):
+async def test_cancel_more_than_24_hours_after_authorisation_asks_for_a_return_invoice(world):
     emitted = await world.service.emit(sample_request())
     later = emitted.invoice.authorised_at + timedelta(hours=25)
     world.state.clock = lambda: later
 
-    with pytest.raises(ProviderRejected, match="Prazo de cancelamento") as raised:
-        await world.service.cancel(cancellation(emitted, after=timedelta(hours=25)))
+    result = await world.service.cancel(cancellation(emitted, after=timedelta(hours=25)))
 
-    assert raised.value.code == "sefaz_501"
+    assert result.status is InvoiceStatus.NEEDS_RETURN_INVOICE
+    assert "501" in result.message
+    assert "Prazo de cancelamento" in result.message
     assert world.state.ledger.find("invoice_cancelled") == []
+    assert world.state.ledger.find("cancellation_rejected")[0]["code"] == 501
 
 
 @pytest.mark.parametrize("cstat", [108, 109])
