@@ -179,7 +179,9 @@ class InvoiceRepository:
                 update(InvoiceRow)
                 .where(
                     InvoiceRow.order_id == order_id,
-                    InvoiceRow.status.not_in((InvoiceStatus.CANCELLED.value, status.value)),
+                    InvoiceRow.status.not_in(
+                        (InvoiceStatus.CANCELLED.value, InvoiceStatus.RETURNED.value, status.value)
+                    ),
                 )
                 .values(values)
             )

@@ -207,6 +207,9 @@ class InvoiceNumber(Base):
     number: Mapped[int]
     allocated_at: Mapped[datetime]
     voided_at: Mapped[datetime | None]  # given up by a cancelled order that never used it
+    # SEFAZ homologated the voiding (NFeInutilizacao4, cStat 102): the gap is declared
+    sefaz_voided_at: Mapped[datetime | None]
+    voiding_protocol: Mapped[str | None] = mapped_column(String(20))
 
 
 class InvoiceRow(Base):
@@ -222,6 +225,39 @@ class InvoiceRow(Base):
     authorised_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     xml: Mapped[str | None] = mapped_column(Text)
+
+
+class ReturnInvoiceRow(Base):
+    """The return NF-e (finNFe 4) that undid an order's sale NF-e past its window."""
+
+    __tablename__ = "return_invoices"
+    __table_args__ = (UniqueConstraint("series", "number"),)
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    refers_to: Mapped[str] = mapped_column(String(44))
+    series: Mapped[int]
+    number: Mapped[int]
+    access_key: Mapped[str] = mapped_column(String(44), unique=True)
+    protocol: Mapped[str] = mapped_column(String(30))
+    authorised_at: Mapped[datetime]
+    xml: Mapped[str | None] = mapped_column(Text)
+
+
+class InvoiceCorrectionRow(Base):
+    """A correction letter (CC-e, event 110110) asked for an authorised NF-e."""
+
+    __tablename__ = "invoice_corrections"
+
+    access_key: Mapped[str] = mapped_column(String(44), primary_key=True)
+    sequence: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    protocol: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(100), default="")
+    requested_at: Mapped[datetime]
+    registered_at: Mapped[datetime | None]
 
 
 class ShipmentRow(Base):

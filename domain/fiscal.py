@@ -26,6 +26,7 @@ class InvoiceStatus(StrEnum):
     AUTHORISED = "authorised"
     CANCELLED = "cancelled"
     NEEDS_RETURN_INVOICE = "needs_return_invoice"
+    RETURNED = "returned"  # undone by a return NF-e (finNFe 4) past the window
     NOT_AUTHORISED = "not_authorised"  # a cancellation found nothing authorised to cancel
 
 

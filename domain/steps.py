@@ -9,6 +9,7 @@ from pydantic import Field
 
 from domain.attention import OpsDecision, StepFailure
 from domain.fiscal import Invoice
+from domain.fiscal_lifecycle import ReturnInvoice
 from domain.freight import Booking, TrackingEvent
 from domain.orders import Channel, Frozen, Order, OrderStatus
 from domain.saga import Compensation
@@ -124,6 +125,7 @@ class OrderState(Frozen):
     paid: bool = False
     payment_id: str | None = None
     invoice: Invoice | None = None
+    return_invoice: ReturnInvoice | None = None
     booking: Booking | None = None
     warehouse: tuple[WarehouseRecord, ...] = ()
     tracking: tuple[TrackingEvent, ...] = ()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from activities.fiscal_lifecycle import FiscalLifecycleActivities
 from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
@@ -19,6 +20,7 @@ from activities.stock import CoalescedRequests, StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from db.audit import AuditLog
+from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.session import create_engine, create_sessionmaker
@@ -129,6 +131,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         StockActivities(stock, warehouse, channels, requester),
         OrderActivities(orders, audit, shipments, channels),
         InvoicingActivities(invoicing, invoices, orders),
+        FiscalLifecycleActivities(invoicing, invoices, FiscalLifecycleRepository(sessions)),
         WarehouseActivities(warehouse, orders),
         ShippingActivities(carrier, shipments, orders),
         PaymentActivities(payments, audit),

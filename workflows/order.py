@@ -59,6 +59,7 @@ from workflows.saga import Saga
 from workflows.warehouse import take_warehouse_step, validate_warehouse, warehouse_outcome
 
 CRASH_SAFE_CORE = "crash-safe-core"
+FISCAL_LIFECYCLE = "fiscal-lifecycle"
 ORPHAN_CANCEL_WAIT = timedelta(hours=1)
 
 
@@ -70,6 +71,7 @@ class OrderWorkflow:
             input=inp,
             order_id=workflow.info().workflow_id,
             crash_safe=workflow.patched(CRASH_SAFE_CORE),
+            fiscal_lifecycle=workflow.patched(FISCAL_LIFECYCLE),
         )
         self._calls = OrderCalls(self._s)
         self._attention = Attention(self._s, self._calls.steps)

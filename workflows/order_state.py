@@ -15,6 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.attention import OpsDecision, StepFailure
     from domain.fiscal import Invoice, InvoiceRequest
+    from domain.fiscal_lifecycle import ReturnInvoice
     from domain.freight import Booking, TrackingEvent
     from domain.orders import Order, OrderStatus, can_cancel
     from domain.saga import Compensation
@@ -37,6 +38,7 @@ class OrderProgress:
     input: OrderWorkflowInput
     order_id: str
     crash_safe: bool  # the v2 core (patch `crash-safe-core`); False while replaying v1 orders
+    fiscal_lifecycle: bool = False  # patch `fiscal-lifecycle`: return NF-e, voiding at SEFAZ
     status: OrderStatus = OrderStatus.RECEIVED
     order: Order | None = None
     notified: bool = False
@@ -48,6 +50,7 @@ class OrderProgress:
     reservation: Reservation | None = None
     emission: InvoiceRequest | None = None  # the NF-e asked of SEFAZ, outcome or not
     invoice: Invoice | None = None
+    return_invoice: ReturnInvoice | None = None  # undid the sale NF-e past its window
     booking: Booking | None = None
     warehouse: list[WarehouseRecord] = field(default_factory=list)
     tracking: list[TrackingEvent] = field(default_factory=list)
@@ -138,6 +141,7 @@ class OrderProgress:
             paid=self.paid,
             payment_id=self.payment_id,
             invoice=self.invoice,
+            return_invoice=self.return_invoice,
             booking=self.booking,
             warehouse=tuple(self.warehouse),
             tracking=tuple(self.tracking),

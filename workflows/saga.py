@@ -19,9 +19,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.fiscal import (
         InvoiceCancellationRequest,
         InvoiceNumberVoid,
+        InvoiceStatus,
         cancellation_reason,
         within_cancel_window,
     )
+    from domain.fiscal_lifecycle import NumberVoiding, ReturnInvoiceRequest, void_reason
     from domain.freight import PickupCancellation
     from domain.orders import Channel, OrderStatus
     from domain.payments import RefundRequest
@@ -121,8 +123,17 @@ class Saga:
             await calls.call(
                 steps.CANCEL_PICKUP, PickupCancellation(order_id=s.order_id, shipment_id=shipment)
             )
+        elif undo is Compensation.CANCEL_INVOICE and s.fiscal_lifecycle:
+            await self._cancel_or_return_invoice()
         elif undo is Compensation.CANCEL_INVOICE:
             await self._cancel_invoice()
+        elif undo is Compensation.VOID_INVOICE_NUMBER and s.fiscal_lifecycle:
+            voiding = NumberVoiding(
+                order_id=s.order_id,
+                reason=void_reason(s.cancel_reason or ""),
+                at=workflow.now(),
+            )
+            await calls.call(steps.VOID_NUMBER_AT_SEFAZ, voiding)
         elif undo is Compensation.VOID_INVOICE_NUMBER:
             await calls.call(
                 steps.VOID_INVOICE_NUMBER,
@@ -179,3 +190,36 @@ class Saga:
             await calls.call(steps.FLAG_RETURN_INVOICE, request)
             return
         await calls.call(steps.CANCEL_INVOICE, request)
+
+    async def _cancel_or_return_invoice(self) -> None:
+        """v3 (`fiscal-lifecycle`): ask SEFAZ to cancel; past the window or once the goods
+        circulated (501/219) the service says so, and a return NF-e undoes the sale."""
+        s, calls = self._s, self._calls
+        policy = s.input.policy
+        reason = cancellation_reason(s.cancel_reason or "")
+        invoice = s.invoice
+        if invoice is None and s.emission is None:
+            return
+        request = InvoiceCancellationRequest(
+            order_id=s.order_id,
+            access_key=invoice.access_key if invoice else None,
+            protocol=invoice.protocol if invoice else None,
+            reason=reason,
+            authorised_at=invoice.authorised_at if invoice else None,
+            requested_at=workflow.now(),
+            emission=None if invoice else s.emission,
+            window_s=policy.invoice_cancel_window_s,
+        )
+        result = await calls.call(steps.CANCEL_INVOICE, request)
+        if result.status is not InvoiceStatus.NEEDS_RETURN_INVOICE:
+            return
+        s.notes.append(f"NF-e {result.access_key} could not be cancelled: {result.message}")
+        back = ReturnInvoiceRequest(
+            order_id=s.order_id,
+            refers_to=result.access_key,
+            reason=reason,
+            issued_at=workflow.now(),
+            idempotency_key=calls.key("return_invoice"),
+        )
+        s.return_invoice = await calls.call(steps.EMIT_RETURN_INVOICE, back)
+        s.notes.append(f"return NF-e {s.return_invoice.access_key} undoes the sale")

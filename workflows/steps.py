@@ -31,6 +31,14 @@ with workflow.unsafe.imports_passed_through():
         InvoiceNumberVoid,
         InvoiceRequest,
     )
+    from domain.fiscal_lifecycle import (
+        Correction,
+        CorrectionRequest,
+        NumberVoided,
+        NumberVoiding,
+        ReturnInvoice,
+        ReturnInvoiceRequest,
+    )
     from domain.freight import Booking, BookingRequest, PickupCancellation, QuoteRequest, QuoteSet
     from domain.orders import Order
     from domain.payments import Refund, RefundRequest
@@ -149,6 +157,15 @@ NOTIFY_SHIPPED = _step("notify_shipped", ShippedNotice, NONE, local=False)
 CANCEL_PICKUP = _step("cancel_pickup", PickupCancellation, NONE, local=False)
 CANCEL_INVOICE = _step(
     "cancel_invoice", InvoiceCancellationRequest, InvoiceCancellation, local=False, timing=SEFAZ
+)
+EMIT_RETURN_INVOICE = _step(
+    "emit_return_invoice", ReturnInvoiceRequest, ReturnInvoice, local=False, timing=SEFAZ
+)
+VOID_NUMBER_AT_SEFAZ = _step(
+    "void_invoice_number_at_sefaz", NumberVoiding, NumberVoided, local=False, timing=SEFAZ
+)
+SEND_CORRECTION = _step(
+    "send_invoice_correction", CorrectionRequest, Correction, local=False, timing=SEFAZ
 )
 REFUND = _step("refund_payment", RefundRequest, Refund, local=False)
 NOTIFY_CANCELLED = _step("notify_cancelled", CancelledNotice, NONE, local=False)

@@ -17,7 +17,7 @@ from domain.events import OrderEvent
 from domain.ids import order_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
 from tests.workflows.world import FakeWorld
-from workflows.order import CRASH_SAFE_CORE, OrderWorkflow
+from workflows.order import FISCAL_LIFECYCLE, OrderWorkflow
 
 POLICY = OrderPolicy(
     payment_window_s=3600, delivery_window_s=7 * 24 * 3600, invoice_cancel_window_s=24 * 3600
@@ -62,7 +62,7 @@ async def eventually(
 
 HISTORIES = Path(__file__).parent / "histories"
 MANIFEST = HISTORIES / "MANIFEST"
-HISTORY_TAG = CRASH_SAFE_CORE  # the newest patch: what new recordings exercise
+HISTORY_TAG = FISCAL_LIFECYCLE  # the newest patch: what new recordings exercise
 
 
 @pytest.fixture

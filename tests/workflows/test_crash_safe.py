@@ -234,7 +234,7 @@ async def test_an_emission_that_failed_for_good_is_looked_up_and_cancelled_on_co
     assert cancel.emission is not None
     assert cancel.emission.number == 7
     effects = harness.world.effects()
-    assert effects.index(steps.CANCEL_INVOICE.name) < effects.index(steps.VOID_INVOICE_NUMBER.name)
+    assert effects.index(steps.CANCEL_INVOICE.name) < effects.index(steps.VOID_NUMBER_AT_SEFAZ.name)
 
 
 async def test_a_booking_that_failed_for_good_is_cancelled_by_order_on_compensation(

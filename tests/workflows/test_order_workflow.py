@@ -130,7 +130,7 @@ async def test_channel_cancellation_mid_flight_undoes_completed_steps_in_reverse
     effects = harness.world.effects()
     undo = effects[effects.index(steps.OPEN_WAREHOUSE_TASK.name) + 1 :]
     assert undo == [
-        steps.CANCEL_INVOICE.name, steps.VOID_INVOICE_NUMBER.name, steps.RELEASE_STOCK.name,
+        steps.CANCEL_INVOICE.name, steps.VOID_NUMBER_AT_SEFAZ.name, steps.RELEASE_STOCK.name,
         steps.REQUEST_STOCK_SYNC.name, steps.REFUND.name, steps.NOTIFY_CANCELLED.name,
     ]  # fmt: skip
     refund = harness.world.args[steps.REFUND.name][0]
@@ -249,7 +249,7 @@ async def test_out_of_stock_waits_for_ops_and_compensate_cancels_the_order(
     # the order was paid at the store: cancelling it gives the money back; the undos keyed
     # by the order run whatever the workflow remembers, and find nothing to undo
     assert harness.world.effects() == [
-        steps.RESERVE_STOCK.name, steps.VOID_INVOICE_NUMBER.name, steps.RELEASE_STOCK.name,
+        steps.RESERVE_STOCK.name, steps.VOID_NUMBER_AT_SEFAZ.name, steps.RELEASE_STOCK.name,
         steps.REFUND.name, steps.NOTIFY_CANCELLED.name,
     ]  # fmt: skip
 

@@ -23,6 +23,13 @@ from domain.fiscal import (
     access_key,
     numeric_code,
 )
+from domain.fiscal_lifecycle import (
+    NumberVoided,
+    NumberVoiding,
+    ReturnInvoice,
+    ReturnInvoiceRequest,
+    VoidingStatus,
+)
 from domain.freight import (
     Booking,
     BookingRequest,
@@ -217,7 +224,32 @@ class FakeWorld:
             w._called(steps.CANCEL_INVOICE.name, r)
             if r.access_key is None:  # the emission's outcome was lost: SEFAZ has none
                 return InvoiceCancellation(access_key="0" * 44, status=InvoiceStatus.NOT_AUTHORISED)
+            if (
+                r.window_s is not None
+                and r.authorised_at is not None
+                and ((r.requested_at - r.authorised_at).total_seconds() > r.window_s)
+            ):  # as the service: past the window SEFAZ would answer 501
+                return InvoiceCancellation(
+                    access_key=r.access_key, status=InvoiceStatus.NEEDS_RETURN_INVOICE
+                )
             return InvoiceCancellation(access_key=r.access_key, status=InvoiceStatus.CANCELLED)
+
+        @activity.defn(name=steps.EMIT_RETURN_INVOICE.name)
+        async def emit_return_invoice(r: ReturnInvoiceRequest) -> ReturnInvoice:
+            w._called(steps.EMIT_RETURN_INVOICE.name, r)
+            key = access_key(
+                uf="SP", issued_at=r.issued_at, cnpj="11222333000181", series=r.series,
+                number=8, cnf=numeric_code(r.order_id + "/return", 8),
+            )  # fmt: skip
+            return ReturnInvoice(
+                order_id=r.order_id, refers_to=r.refers_to, access_key=key, number=8,
+                series=r.series, protocol="135260000000002", authorised_at=r.issued_at,
+            )  # fmt: skip
+
+        @activity.defn(name=steps.VOID_NUMBER_AT_SEFAZ.name)
+        async def void_invoice_number_at_sefaz(r: NumberVoiding) -> NumberVoided:
+            w._called(steps.VOID_NUMBER_AT_SEFAZ.name, r)
+            return NumberVoided(status=VoidingStatus.NONE, series=r.series)
 
         @activity.defn(name=steps.FLAG_RETURN_INVOICE.name)
         async def flag_return_invoice(r: InvoiceCancellationRequest) -> None:
@@ -281,7 +313,7 @@ class FakeWorld:
             record_order, record_status, record_tracking, record_attention, fetch_order,
             reserve_stock, release_stock, request_stock_sync, prepare_invoice, emit_invoice,
             cancel_invoice, flag_return_invoice, void_invoice_number, open_warehouse_task,
-            record_warehouse_step,
+            record_warehouse_step, emit_return_invoice, void_invoice_number_at_sefaz,
             quote_freight, book_shipment, notify_shipped, dispatch, cancel_pickup,
             refund_payment, notify_cancelled,
         ]  # fmt: skip
