@@ -28,6 +28,7 @@ from retaguarda.audit.fulfilment import (
 from retaguarda.audit.invoices import check_one_invoice_per_order
 from retaguarda.audit.ledger import LedgerView, load_ledger
 from retaguarda.audit.live import workflow_states
+from retaguarda.audit.numbering import check_no_unvoided_numbering_gap, check_returns_undo_one_sale
 from retaguarda.audit.orders import check_no_order_lost, not_terminal
 from retaguarda.audit.report import Check
 from retaguarda.audit.shipping import check_one_booking_per_order
@@ -92,6 +93,8 @@ def audit(
         check_no_reservation_held_by_a_finished_order(snap),
         check_warehouse_tasks_agree(snap, workflows),
         check_no_invoice_number_left_dangling(snap),
+        needs_ledger("no unvoided gap in NF-e numbering", check_no_unvoided_numbering_gap),
+        needs_ledger("every return NF-e undoes one sale of its order", check_returns_undo_one_sale),
     ]
     return _report(checks, _counts(snap, ledger))
 
@@ -104,6 +107,7 @@ def _counts(snap: Snapshot, ledger: LedgerView) -> dict[str, Any]:
         "not_terminal": len(not_terminal(snap)),
         "orders_not_in_ledger": len(unknown),
         "invoices": len(snap.invoices),
+        "return_invoices": len(snap.returns),
         "shipments": len(snap.shipments),
         "skus": len(snap.stock),
         "stock_movements": sum(m.count for m in snap.movements.values()),

@@ -25,7 +25,7 @@ def check_cancelled_orders_compensated(snap: Snapshot, ledger: LedgerView) -> Ch
         keys_of.setdefault(owner, set()).add(key)
     labels = ledger.labels_by_tag()
     cancelled_labels = ledger.cancelled_labels()
-    cancelled_keys = ledger.cancelled_keys()
+    undone_keys = ledger.cancelled_keys() | ledger.returned_keys()
     approved = ledger.approved_payments()
     refunded = ledger.refunded()
     notified = ledger.channel_orders("channel_notified_cancelled")
@@ -42,7 +42,7 @@ def check_cancelled_orders_compensated(snap: Snapshot, ledger: LedgerView) -> Ch
         live = [i for i in labels.get(oid, []) if i not in cancelled_labels]
         if live:
             problems.append(f"label(s) {', '.join(live)} purchased and never cancelled")
-        problems += _invoice_problems(snap, oid, keys_of.get(oid, set()), cancelled_keys)
+        problems += _invoice_problems(snap, oid, keys_of.get(oid, set()), undone_keys)
         problems += _refund_problems(order, approved, refunded)
         if oid not in notified:
             problems.append("the channel was never notified (no channel_notified_cancelled)")
@@ -52,17 +52,19 @@ def check_cancelled_orders_compensated(snap: Snapshot, ledger: LedgerView) -> Ch
 
 
 def _invoice_problems(
-    snap: Snapshot, order_id: str, ledger_keys: set[str], cancelled_keys: set[str]
+    snap: Snapshot, order_id: str, ledger_keys: set[str], undone_keys: set[str]
 ) -> list[str]:
+    """Each NF-e of the order cancelled at SEFAZ or undone by a return NF-e."""
     inv = snap.invoices.get(order_id)
     keys = set(ledger_keys)
     if inv is not None and inv.access_key:
         keys.add(inv.access_key)
     flagged = inv is not None and inv.status == RETURN_INVOICE
     return [
-        f"NF-e {key} neither cancelled at SEFAZ nor flagged {RETURN_INVOICE}"
+        f"NF-e {key} neither cancelled at SEFAZ nor undone by a return NF-e"
+        + (" (flagged for one that was never emitted)" if flagged else "")
         for key in sorted(keys)
-        if key not in cancelled_keys and not (flagged and inv is not None and inv.access_key == key)
+        if key not in undone_keys
     ]
 
 

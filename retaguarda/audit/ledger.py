@@ -8,8 +8,9 @@ Fields relied on, per kind (see sandbox/*.py):
 - payments: ``payment_approved`` {payment_id, external_reference, amount}, ``refund``
   {payment_id, refund_id, amount, external_reference}; external_reference is
   ``<channel>:<external id>``.
-- sefaz: ``invoice_authorised`` {access_key, protocol, number, series, cnpj},
-  ``invoice_cancelled`` {access_key, protocol}.
+- sefaz: ``invoice_authorised`` {access_key, protocol, number, series, cnpj[, purpose:
+  return, refers_to]}, ``invoice_cancelled`` {access_key, protocol}, ``numbers_voided``
+  {cnpj, series, first, last, protocol}, ``invoice_corrected`` {access_key, sequence}.
 - carrier: ``label_purchased`` {shipment_id, tag}, ``label_cancelled`` {shipment_id, tag};
   the tag is the order workflow id.
 
@@ -56,10 +57,45 @@ class LedgerView:
         return out
 
     def authorisations(self) -> dict[str, list[Entry]]:
-        """Access key -> its ``invoice_authorised`` entries (more than one is a duplicate)."""
+        """Sale NF-e: access key -> its ``invoice_authorised`` entries (more than one is a
+        duplicate). Return NF-e (``purpose: return``) are in `returns`."""
         out: dict[str, list[Entry]] = defaultdict(list)
         for e in self.of("invoice_authorised"):
-            out[text(e, "access_key")].append(e)
+            if text(e, "purpose") != "return":
+                out[text(e, "access_key")].append(e)
+        return dict(out)
+
+    def returns(self) -> dict[str, list[Entry]]:
+        """Return NF-e (finNFe 4): access key -> its ``invoice_authorised`` entries."""
+        out: dict[str, list[Entry]] = defaultdict(list)
+        for e in self.of("invoice_authorised"):
+            if text(e, "purpose") == "return":
+                out[text(e, "access_key")].append(e)
+        return dict(out)
+
+    def returned_keys(self) -> set[str]:
+        """Sale NF-e a return NF-e refers to."""
+        return {text(e[0], "refers_to") for e in self.returns().values()}
+
+    def used_numbers(self) -> dict[tuple[str, int], set[int]]:
+        """(CNPJ, series) -> numbers SEFAZ authorised an NF-e (sale or return) with."""
+        out: dict[tuple[str, int], set[int]] = defaultdict(set)
+        for e in self.of("invoice_authorised"):
+            try:
+                out[(text(e, "cnpj"), int(text(e, "series")))].add(int(text(e, "number")))
+            except ValueError:
+                continue
+        return dict(out)
+
+    def voided_numbers(self) -> dict[tuple[str, int], set[int]]:
+        """(CNPJ, series) -> numbers SEFAZ voided (inutilização homologated)."""
+        out: dict[tuple[str, int], set[int]] = defaultdict(set)
+        for e in self.of("numbers_voided"):
+            try:
+                first, last = int(text(e, "first")), int(text(e, "last"))
+                out[(text(e, "cnpj"), int(text(e, "series")))].update(range(first, last + 1))
+            except ValueError:
+                continue
         return dict(out)
 
     def cancelled_keys(self) -> set[str]:

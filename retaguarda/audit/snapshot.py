@@ -15,6 +15,7 @@ from db.models import (
     InvoiceRow,
     OrderRow,
     ReservationLine,
+    ReturnInvoiceRow,
     ShipmentRow,
     Stock,
     StockMovement,
@@ -51,6 +52,15 @@ class InvoiceFacts:
     number: int
     access_key: str | None
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnFacts:
+    order_id: str
+    refers_to: str
+    series: int
+    number: int
+    access_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,8 @@ class Snapshot:
     lines: dict[str, list[LineFacts]] = field(default_factory=lambda: defaultdict(list))
     tasks: dict[str, TaskFacts] = field(default_factory=dict)  # warehouse task by order id
     voided: set[tuple[int, int]] = field(default_factory=set)  # (series, no.) given up
+    sefaz_voided: set[tuple[int, int]] = field(default_factory=set)  # and voided at SEFAZ
+    returns: dict[str, ReturnFacts] = field(default_factory=dict)  # return NF-e by order id
 
     def lines_by_sku(self) -> dict[str, dict[str, int]]:
         """SKU -> reservation status -> units."""
@@ -163,12 +175,28 @@ async def load_snapshot(s: AsyncSession) -> Snapshot:
             InvoiceNumber.number,
             InvoiceNumber.order_id,
             InvoiceNumber.voided_at,
+            InvoiceNumber.sefaz_voided_at,
         )
     )
     for n in numbers:
         snap.numbers[(n.series, n.number)] = n.order_id
         if n.voided_at is not None:
             snap.voided.add((n.series, n.number))
+        if n.sefaz_voided_at is not None:
+            snap.sefaz_voided.add((n.series, n.number))
+    returns = await s.execute(
+        select(
+            ReturnInvoiceRow.order_id,
+            ReturnInvoiceRow.refers_to,
+            ReturnInvoiceRow.series,
+            ReturnInvoiceRow.number,
+            ReturnInvoiceRow.access_key,
+        )
+    )
+    snap.returns = {
+        r.order_id: ReturnFacts(r.order_id, r.refers_to, r.series, r.number, r.access_key)
+        for r in returns
+    }
 
     shipments = await s.execute(
         select(ShipmentRow.order_id, ShipmentRow.shipment_id, ShipmentRow.status)

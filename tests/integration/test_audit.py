@@ -213,6 +213,8 @@ async def test_a_consistent_world_passes_the_audit(world: World) -> None:
         "no reservation held by a finished order",
         "every warehouse task agrees with its workflow",
         "no NF-e number left dangling",
+        "no unvoided gap in NF-e numbering",
+        "every return NF-e undoes one sale of its order",
     ]
     assert "2 not yet terminal" in report["checks"][0]["detail"]
     assert report["counts"]["not_terminal"] == 2  # shipped, paid
@@ -296,6 +298,8 @@ async def test_a_missing_ledger_is_reported_not_a_crash(world: World) -> None:
         "one authorised NF-e per invoiced order": [],
         "one booking per shipped order": [],
         "every cancelled order fully compensated": [],
+        "no unvoided gap in NF-e numbering": [],
+        "every return NF-e undoes one sale of its order": [],
     }
 
 
@@ -308,3 +312,62 @@ async def test_the_audit_reads_postgresql_the_same_way(pg_clean_url: str, tmp_pa
 
     violation = only_violation(await world.audit(), "stock conserved")
     assert violation == "CAM-P: on_hand is 11 but its movements sum to 8"
+
+
+async def test_a_number_skipped_without_voiding_is_a_gap_until_sefaz_voids_it(
+    world: World,
+) -> None:
+    gap = "order:store:1004"
+    await world.sql(
+        "INSERT INTO invoice_numbers (order_id, series, number, allocated_at, voided_at) "
+        f"VALUES ('{gap}', 1, 4, '2024-11-29 12:00:00', '2024-11-29 13:00:00')"
+    )
+    world.record("sefaz", "invoice_authorised", access_key=key_for(5), protocol="135240000000005",
+                 number=5, series=1, cnpj=CNPJ, total="1.00")  # fmt: skip
+
+    report = await world.audit()
+    gaps = failures(report)["no unvoided gap in NF-e numbering"]
+
+    assert any("NF-e 1/4" in v and "a gap" in v and gap in v for v in gaps), gaps
+    assert any("NF-e 1/4 was given up by" in v and "never voided at SEFAZ" in v for v in gaps)
+
+    world.record("sefaz", "numbers_voided", cnpj=CNPJ, series=1, first=4, last=4, protocol="1")
+    await world.sql("UPDATE invoice_numbers SET sefaz_voided_at = voided_at WHERE number = 4")
+    report = await world.audit()
+
+    assert "no unvoided gap in NF-e numbering" not in failures(report)
+
+
+async def test_a_cancelled_order_past_the_window_is_compensated_by_its_return_nfe(
+    world: World,
+) -> None:
+    cancelled_key = next(e["access_key"] for e in world.ledger if e["kind"] == "invoice_cancelled")
+    world.drop("invoice_cancelled")
+    await world.sql(
+        f"UPDATE invoices SET status = 'needs_return_invoice' WHERE order_id = '{CANCELLED}'"
+    )
+
+    flagged = only_violation(await world.audit(), "every cancelled order fully compensated")
+    assert "never emitted" in flagged
+
+    return_key = key_for(4)
+    world.record("sefaz", "invoice_authorised", access_key=return_key, protocol="135240000000004",
+                 number=4, series=1, cnpj=CNPJ, total="59.90", purpose="return",
+                 refers_to=cancelled_key)  # fmt: skip
+    orphan = only_violation(await world.audit(), "every return NF-e undoes one sale of its order")
+    assert "not the one recorded in the database" in orphan
+
+    await world.sql(
+        "INSERT INTO return_invoices (order_id, refers_to, series, number, access_key, protocol, "
+        f"authorised_at) VALUES ('{CANCELLED}', '{cancelled_key}', 1, 4, '{return_key}', "
+        "'135240000000004', '2024-11-30 12:00:00')"
+    )
+    await world.sql(f"UPDATE invoices SET status = 'returned' WHERE order_id = '{CANCELLED}'")
+    await world.sql(
+        "INSERT INTO invoice_numbers (order_id, series, number, allocated_at) "
+        f"VALUES ('{CANCELLED}/return', 1, 4, '2024-11-30 12:00:00')"
+    )
+
+    report = await world.audit()
+
+    assert failures(report) == {}
