@@ -20,21 +20,24 @@ from api import console, errors
 from api.actions import OpsActions
 from api.console import quarantine as console_quarantine
 from api.context import ApiContext
+from api.corrections import InvoiceCorrections
 from api.deps import ContextDep
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.intake import Intake
 from api.limits import BodySizeLimit
 from api.quarantine import QuarantineDesk
 from api.relay import InboxRelay, RelayConfig
-from api.routes import catalogue, codec, ops, orders, quarantine, warehouse, webhooks
+from api.routes import catalogue, codec, fiscal, ops, orders, quarantine, warehouse, webhooks
 from api.webhook_door import WebhookDoor
 from config.settings import Settings
 from config.temporal import EncryptionCodec, connect
 from db.api_keys import ApiKeyRepository, ApiRole
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
+from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.inbox import InboxRepository
 from db.inbox_writer import InboxWriter
+from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.session import create_engine, create_sessionmaker
@@ -153,6 +156,9 @@ def create_app(
         audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
         actions=OpsActions(gateway, read_model, tasks, audit),
+        corrections=InvoiceCorrections(
+            gateway, InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker), audit
+        ),
     )
 
     @asynccontextmanager
@@ -184,7 +190,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (webhooks, orders, warehouse, ops, quarantine, catalogue, codec):
+    for module in (webhooks, orders, fiscal, warehouse, ops, quarantine, catalogue, codec):
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.actions import OpsActions
+from api.corrections import InvoiceCorrections
 from api.gateway import TemporalGateway
 from api.intake import Intake
 from api.quarantine import QuarantineDesk
@@ -40,3 +41,4 @@ class ApiContext:
     audit: AuditLog
     api_keys: ApiKeyRepository
     actions: OpsActions
+    corrections: InvoiceCorrections

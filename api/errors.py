@@ -28,6 +28,10 @@ class Unauthorized(RetaguardaError):
 class BadRequest(RetaguardaError):
     """The request is well-formed JSON but its content cannot be used."""
 
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message, code=code)
+        self.field = field
+
 
 STATUS: list[tuple[type[RetaguardaError], int]] = [
     (WebhookSignatureError, 401),

@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import DomainError, RetaguardaError
 from domain.events import EventKind, OrderEvent
+from domain.fiscal_lifecycle import Correction, CorrectionRequest, correction_workflow_id
 from domain.ids import order_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from domain.stock import StockSyncInput, stock_sync_workflow_id
@@ -28,6 +29,7 @@ from workflows.search import STUCK_STEP
 
 ORDER_WORKFLOW = "OrderWorkflow"
 STOCK_SYNC_WORKFLOW = "StockSyncWorkflow"
+CORRECTION_WORKFLOW = "InvoiceCorrectionWorkflow"
 
 
 class StaleStockSync(BaseModel):
@@ -233,6 +235,33 @@ class TemporalGateway:
             raise Rejected(message, code=getattr(cause, "type", None) or "rejected") from exc
         except RPCError as exc:
             raise self._translate(exc, workflow_id) from exc
+
+    async def correct_invoice(
+        self, request: CorrectionRequest, wait: timedelta
+    ) -> tuple[str, Correction | None]:
+        """Start the CC-e's workflow (its id is the NF-e key and the letter's number, so
+        asking twice starts it once) and wait up to `wait` for SEFAZ's answer."""
+        workflow_id = correction_workflow_id(request.access_key, request.sequence)
+        client = await self.client()
+        try:
+            handle = await client.start_workflow(
+                CORRECTION_WORKFLOW,
+                request,
+                result_type=Correction,
+                id=workflow_id,
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                rpc_timeout=self._rpc_timeout,
+            )
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        try:
+            result = await asyncio.wait_for(handle.result(), wait.total_seconds())
+        except TimeoutError:
+            return workflow_id, None
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return workflow_id, result
 
     def _translate(self, exc: RPCError, workflow_id: str) -> RetaguardaError:
         if exc.status is RPCStatusCode.NOT_FOUND:

@@ -110,6 +110,11 @@ class Correction(Frozen):
     message: str = ""
 
 
+def correction_workflow_id(access_key: str, sequence: int) -> str:
+    """One workflow per letter: asking twice for the same CC-e starts it once."""
+    return f"cce:{access_key}:{sequence}"
+
+
 def correction_text(text: str) -> str:
     """The xCorrecao as sent: single spaces, trimmed (SEFAZ counts these characters)."""
     return " ".join(text.split())

@@ -354,6 +354,24 @@ def ops_cancel(order_id: str, reason: Annotated[str, typer.Option()]) -> None:
     print(_api("POST", f"/ops/orders/{order_id}/cancel", {"reason": reason})["result"])
 
 
+@ops_app.command("correct")
+def ops_correct(
+    order_id: str,
+    text: Annotated[str, typer.Option(help="the correction (15-1000 characters)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Send a correction letter (CC-e) for the order's NF-e. It replaces earlier ones, so
+    repeat what still holds; values, parties and dates cannot be corrected."""
+    answer = _api("POST", f"/orders/{order_id}/invoice/corrections", {"text": text})
+    if as_json:
+        print(json.dumps(answer))
+        return
+    if answer["status"] == "sending":
+        print(f"sending: SEFAZ has not answered yet (workflow {answer['workflow_id']})")
+        return
+    print(f"CC-e {answer['sequence']} {answer['status']}: protocol {answer['protocol']}")
+
+
 # ------------------------------------------------------------------ bench
 @bench_app.command("pipeline")
 def bench_pipeline(

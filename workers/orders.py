@@ -41,11 +41,12 @@ from integrations.sefaz.client import SefazClient
 from integrations.store.client import StoreClient
 from workers.runtime import run_worker, task_queue
 from workflows import steps
+from workflows.correction import InvoiceCorrectionWorkflow
 from workflows.order import OrderWorkflow
 from workflows.steps import Queue
 from workflows.stock_sync import StockSyncWorkflow
 
-WORKFLOWS = (OrderWorkflow, StockSyncWorkflow)
+WORKFLOWS = (OrderWorkflow, StockSyncWorkflow, InvoiceCorrectionWorkflow)
 TUNING: dict[str, Any] = {"max_concurrent_activities": 50, "max_concurrent_local_activities": 20}
 
 

@@ -200,3 +200,49 @@ async def test_a_channel_that_keeps_failing_shows_its_sku_as_stale(
             return not await listed()
 
         await live.until(cleared, "the channel to catch up")
+
+
+async def test_a_correction_letter_is_sent_once_from_the_api_and_a_forbidden_one_is_refused(
+    tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
+        run = uuid.uuid4().hex[:6]
+        sku, external_id = f"MUG-{run}", f"7010-{run}"
+        await live.api.put(f"/products/{sku}", json=PRODUCT)
+        await live.api.post(f"/products/{sku}/receipts", json={"quantity": 2})
+        await live.sandbox.post("/store/admin/orders", json=store_order(external_id, sku))
+        order_id = f"order:store:{external_id}"
+
+        async def invoiced() -> bool:
+            order = await live.order(order_id)
+            return order is not None and bool(order.get("invoice_key"))
+
+        await live.until(invoiced, "the NF-e")
+        path = f"/orders/{order_id}/invoice/corrections"
+
+        refused = await live.api.post(path, json={"text": "Valor unitario correto e 35,00"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "text"
+        assert "may not change values" in refused.json()["message"]
+
+        text = "Endereco de entrega: casa dos fundos, portao azul, tocar a campainha"
+        sent = await live.api.post(path, json={"text": text})
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["status"] == "registered"
+        assert sent.json()["sequence"] == 1
+        again = await live.api.post(path, json={"text": text + " duas vezes"})
+        assert again.json()["sequence"] == 2
+
+        listed = (await live.api.get(path)).json()
+        assert [(c["sequence"], c["status"]) for c in listed] == [
+            (1, "registered"), (2, "registered"),
+        ]  # fmt: skip
+        assert listed[0]["requested_by"] == "admin"
+        ledger = (
+            await live.sandbox.get("/admin/ledger", params={"kind": "invoice_corrected"})
+        ).json()
+        assert [e["sequence"] for e in _entries(ledger)] == [1, 2]
+        missing = await live.api.post("/orders/order:store:404/invoice/corrections", json={
+            "text": text
+        })  # fmt: skip
+        assert missing.status_code == 404
