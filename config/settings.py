@@ -188,7 +188,8 @@ class NfeSettings(BaseModel):
 
     intermediaries: dict[str, Intermediary] = Field(
         default_factory=lambda: {
-            Channel.MARKETPLACE.value: Intermediary(cnpj=MERCADO_LIVRE_CNPJ, seller_id="RETAGUARDA")
+            # seller_id: the user_id the sandbox marketplace knows us by
+            Channel.MARKETPLACE.value: Intermediary(cnpj=MERCADO_LIVRE_CNPJ, seller_id="123456789")
         },
         description="channel -> the platform's CNPJ and our seller id there (infIntermed)",
     )
