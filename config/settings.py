@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.fiscal import Issuer
-from domain.orders import Address
+from domain.nfe_fields import Intermediary, TechnicalContact
+from domain.orders import Address, Channel
 from domain.steps import TaskQueues
+from domain.taxes import TaxRules
 
 DEV_SECRET = "dev-only-change-me"
 
@@ -177,6 +179,62 @@ def _default_issuer() -> Issuer:
     )
 
 
+MERCADO_LIVRE_CNPJ = "03007331000141"  # Ebazar.com.br Ltda, the Mercado Livre platform
+MERCADO_PAGO_CNPJ = "10573521000191"  # Mercado Pago Instituição de Pagamento Ltda
+
+
+class NfeSettings(BaseModel):
+    """What the NF-e says besides the taxes (RETAGUARDA_NFE__...)."""
+
+    intermediaries: dict[str, Intermediary] = Field(
+        default_factory=lambda: {
+            # seller_id: the user_id the sandbox marketplace knows us by
+            Channel.MARKETPLACE.value: Intermediary(cnpj=MERCADO_LIVRE_CNPJ, seller_id="123456789")
+        },
+        description="channel -> the platform's CNPJ and our seller id there (infIntermed)",
+    )
+    card_processors: dict[str, str] = Field(
+        default_factory=lambda: {c.value: MERCADO_PAGO_CNPJ for c in Channel},
+        description="channel -> CNPJ of who processes its card and Pix payments (card/CNPJ)",
+    )
+    technical_contact: TechnicalContact = Field(
+        default_factory=lambda: TechnicalContact(
+            cnpj="11222333000181",
+            contact="Equipe Retaguarda",
+            email="fiscal@retaguarda.dev",
+            phone="1130000000",
+        ),
+        description="infRespTec: the software's responsible party (set yours in production)",
+    )
+
+    @model_validator(mode="after")
+    def _marketplaces_have_an_intermediary(self) -> NfeSettings:
+        if Channel.MARKETPLACE.value not in self.intermediaries:
+            raise ValueError(
+                "a marketplace sale names its platform in the NF-e (infIntermed): set "
+                "RETAGUARDA_NFE__INTERMEDIARIES__MARKETPLACE__CNPJ and __SELLER_ID"
+            )
+        for channel, cnpj in self.card_processors.items():
+            if not (len(cnpj) == 14 and cnpj.isdigit()):
+                raise ValueError(f"card processor of {channel}: {cnpj!r} is not 14 digits")
+        return self
+
+
+def _upper(rates: dict[str, Any]) -> dict[str, Any]:
+    return {str(uf).upper(): rate for uf, rate in rates.items()}
+
+
+def _over(default: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` laid over `default`, nested dictionaries merged key by key."""
+    merged = dict(default)
+    for name, value in given.items():
+        if isinstance(value, dict) and isinstance(merged.get(name), dict):
+            merged[name] = _over(merged[name], value)
+        else:
+            merged[name] = value
+    return merged
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RETAGUARDA_", env_nested_delimiter="__", extra="ignore"
@@ -195,6 +253,8 @@ class Settings(BaseSettings):
     secrets: SecretSettings = SecretSettings()
     durations: Durations = Durations()
     issuer: Issuer = Field(default_factory=_default_issuer)
+    taxes: TaxRules = Field(default_factory=TaxRules)
+    nfe: NfeSettings = Field(default_factory=NfeSettings)
     warehouse_postal_code: str = "01304001"
 
     @field_validator("issuer", mode="before")
@@ -204,13 +264,28 @@ class Settings(BaseSettings):
         replacing the whole issuer with one that has only a CRT (and fails)."""
         if not isinstance(value, dict):
             return value
-        merged = _default_issuer().model_dump()
-        for name, given in value.items():
-            if isinstance(given, dict) and isinstance(merged.get(name), dict):
-                merged[name] = {**merged[name], **given}
-            else:
-                merged[name] = given
-        return merged
+        return _over(_default_issuer().model_dump(), value)
+
+    @field_validator("taxes", mode="before")
+    @classmethod
+    def _taxes_over_the_default(cls, value: Any) -> Any:
+        """`RETAGUARDA_TAXES__FCP_RATES__BA=2` adds Bahia's FCP to the default table,
+        `RETAGUARDA_TAXES__NCM__8518__CST=41` one NCM rule, keeping the rest."""
+        if not isinstance(value, dict):
+            return value
+        default = TaxRules().model_dump()
+        if isinstance(value.get("internal_rates"), dict):
+            value = {**value, "internal_rates": _upper(value["internal_rates"])}
+        if isinstance(value.get("fcp_rates"), dict):
+            value = {**value, "fcp_rates": _upper(value["fcp_rates"])}
+        return _over(default, value)
+
+    @field_validator("nfe", mode="before")
+    @classmethod
+    def _nfe_over_the_default(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return _over(NfeSettings().model_dump(), value)
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -33,6 +33,8 @@ class ProductView:
     length_cm: int
     on_hand: int
     reserved: int
+    origin: str = "0"
+    gtin: str = ""
 
     @property
     def available(self) -> int:
@@ -55,6 +57,8 @@ class CatalogueRepository:
         height_cm: int,
         width_cm: int,
         length_cm: int,
+        origin: str = "0",
+        gtin: str = "",
         at: datetime | None = None,
     ) -> ProductView:
         """Create or update the product (stock untouched; a new product starts at 0)."""
@@ -68,6 +72,8 @@ class CatalogueRepository:
             "height_cm": height_cm,
             "width_cm": width_cm,
             "length_cm": length_cm,
+            "origin": origin,
+            "gtin": gtin,
             "updated_at": at,
         }
         async with self._sessionmaker() as s:
@@ -193,6 +199,8 @@ class CatalogueRepository:
                     length_cm=p.length_cm,
                     on_hand=on_hand,
                     reserved=reserved,
+                    origin=p.origin,
+                    gtin=p.gtin,
                 )
                 for p, on_hand, reserved in rows
             ]

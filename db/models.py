@@ -69,6 +69,8 @@ class Product(Base):
     sku: Mapped[str] = mapped_column(String(SKU), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     ncm: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(String(1), server_default=text("'0'"))  # NF-e orig
+    gtin: Mapped[str] = mapped_column(String(14), server_default=text("''"))
     price: Mapped[Decimal]
     cost: Mapped[Decimal]
     weight_g: Mapped[int]

@@ -51,6 +51,8 @@ def product_info(row: Product) -> ProductInfo:
         height_cm=row.height_cm,
         width_cm=row.width_cm,
         length_cm=row.length_cm,
+        origin=row.origin,
+        gtin=row.gtin,
     )
 
 

@@ -50,6 +50,9 @@ class InvoiceLine(Frozen):
     cfop: str = Field(default="5102", pattern=r"^\d{4}$")
     quantity: int = Field(gt=0)
     unit_price: Money
+    origin: str = Field(default="0", pattern=r"^[0-8]$", description="orig: 0 national")
+    gtin: str = Field(default="", description="cEAN when valid, else SEM GTIN")
+    weight_g: int = Field(default=0, ge=0, description="net weight of one unit")
 
 
 class InvoiceRequest(Frozen):
@@ -186,6 +189,9 @@ def invoice_lines(order: Order, products: Iterable[ProductInfo]) -> tuple[Invoic
             ncm=by_sku[item.sku].ncm,
             quantity=item.quantity,
             unit_price=item.unit_price,
+            origin=by_sku[item.sku].origin,
+            gtin=by_sku[item.sku].gtin,
+            weight_g=by_sku[item.sku].weight_g,
         )
         for item in order.items
     )

@@ -25,6 +25,8 @@ class ProductInfo(Frozen):
     height_cm: int
     width_cm: int
     length_cm: int
+    origin: str = Field(default="0", pattern=r"^[0-8]$", description="NF-e orig: 0 national")
+    gtin: str = Field(default="", description="EAN/GTIN barcode; empty when it has none")
 
 
 class Shortage(Frozen):

@@ -3,9 +3,10 @@ with the real cStat and xMotivo (../shared/reference/brazil-ecommerce.md; Manual
 Orientação do Contribuinte, NT 2016.002 and later). Pure functions over the parsed
 document; the sandbox imports none of our code, so the tables here are its own.
 
-Checked in the order an authoriser does: environment, dates, regime, recipient, totals.
-Not yet: 275 (recipient's city code of another state), which waits for the city codes
-of orders from channels that send only a city name (they get São Paulo's today)."""
+Checked in the order an authoriser does: environment, dates, intermediary, regime,
+recipient, products, interstate taxes, totals. Not yet: 275 (recipient's city code of
+another state), which waits for the city codes of orders from channels that send only a
+city name (they get São Paulo's today)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ HOMOLOGATION = "2"  # the environment this simulator answers for
 EMISSION_TOO_OLD = timedelta(days=30)
 CLOCK_TOLERANCE = timedelta(minutes=5)
 SIMPLES_CRTS = frozenset({"1", "4"})  # Simples Nacional and MEI: CSOSN; 2 and 3: CST
+# indPres 2 internet, 3 phone, 4 NFC-e delivery, 9 other: not in person (NT 2020.006)
+REMOTE_SALE = frozenset({"2", "3", "4", "9"})
+INTERMEDIATED_ALLOWED = REMOTE_SALE | {"1"}
+# Interstate ICMS ceilings (Senate Resolutions 22/1989, 13/2012): 4% for imported goods,
+# 7% from the South/Southeast but ES to the N, NE, CO and ES, 12% otherwise.
+IMPORTED_ORIGINS = frozenset({"1", "2", "3", "8"})
+SOUTH_SOUTHEAST = frozenset({"SP", "RJ", "MG", "PR", "SC", "RS"})
+SALE_TO_ORDER_CFOPS = frozenset({"6118", "6119", "6122", "6123"})  # venda à ordem
+# No ICMSUFDest needed: exempt, immune or untaxed lines, and these CFOPs (NA01-20).
+UNTAXED_ICMS = frozenset({"40", "41", "103", "300", "400"})
+NO_DIFAL_CFOPS = frozenset({"6552", "6922", "6929"})
 
 # vNF = vProd - vDesc - vICMSDeson + vST + vFCPST + vFrete + vSeg + vOutro + vII + vIPI
 #       + vIPIDevol  (MOC 4.00, rule W16-10)
@@ -54,9 +66,104 @@ def check_nfe(inf: etree._Element, now: datetime) -> None:
         raise Rejection(228, "Rejeição: Data de Emissão muito atrasada")
     if emitted - now > CLOCK_TOLERANCE:
         raise Rejection(703, "Rejeição: Data-Hora de Emissão posterior ao horário de recebimento")
+    _check_intermediary(inf)
     _check_regime(inf)
     _check_recipient(inf)
+    _check_products(inf)
+    _check_interstate_rates(inf)
+    _check_destination_icms(inf)
     _check_totals(inf)
+
+
+def _outgoing_sale(inf: etree._Element) -> bool:
+    """tpNF 1 (exit) and finNFe 1 (normal): where the operation's own rules apply."""
+    return find_text(inf, "n:ide/n:tpNF") == "1" and find_text(inf, "n:ide/n:finNFe") == "1"
+
+
+def _check_intermediary(inf: etree._Element) -> None:
+    """NT 2020.006, rules B25c-10 and B25c-20."""
+    presence = find_text(inf, "n:ide/n:indPres")
+    intermediated = find_text(inf, "n:ide/n:indIntermed")
+    if presence in REMOTE_SALE and not intermediated and _outgoing_sale(inf):
+        raise Rejection(434, "Rejeição: NF-e sem indicativo do intermediador")
+    if intermediated == "1" and presence not in INTERMEDIATED_ALLOWED:
+        raise Rejection(435, "Rejeição: NF-e não pode ter o indicativo do intermediador")
+
+
+def _icms_group(det: etree._Element) -> etree._Element | None:
+    icms = det.find("n:imposto/n:ICMS", _N)
+    return icms[0] if icms is not None and len(icms) else None
+
+
+def _check_products(inf: etree._Element) -> None:
+    for prod in inf.findall("n:det/n:prod", _N):
+        for tag in ("cEAN", "cEANTrib"):
+            code = find_text(prod, f"n:{tag}")
+            if code and code != "SEM GTIN" and not _gtin_check_digit_ok(code):
+                raise Rejection(611, "Rejeição: GTIN (cEAN) inválido")
+
+
+def _gtin_check_digit_ok(code: str) -> bool:
+    body, check = code[:-1], int(code[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def _interstate_ceiling(origin_uf: str, destination_uf: str, origin: str) -> Decimal:
+    if origin in IMPORTED_ORIGINS:
+        return Decimal("4.00")
+    if origin_uf in SOUTH_SOUTHEAST and destination_uf not in SOUTH_SOUTHEAST:
+        return Decimal("7.00")
+    return Decimal("12.00")
+
+
+def _check_interstate_rates(inf: etree._Element) -> None:
+    """An interstate sale's pICMS above the Senate's ceiling for its route and origin."""
+    if find_text(inf, "n:ide/n:idDest") != "2" or not _outgoing_sale(inf):
+        return
+    origin_uf = find_text(inf, "n:emit/n:enderEmit/n:UF")
+    destination_uf = find_text(inf, "n:dest/n:enderDest/n:UF")
+    for det in inf.findall("n:det", _N):
+        group = _icms_group(det)
+        if group is None or group.find("{*}pICMS") is None:
+            continue
+        if find_text(det, "n:prod/n:CFOP") in SALE_TO_ORDER_CFOPS:
+            continue
+        rate = _money(group, "{*}pICMS")
+        ceiling = _interstate_ceiling(origin_uf, destination_uf, find_text(group, "{*}orig"))
+        if not rate <= ceiling:
+            raise Rejection(
+                693, "Rejeição: Alíquota de ICMS superior a definida para a operação interestadual"
+            )
+
+
+def _check_destination_icms(inf: etree._Element) -> None:
+    """NA01-20: an interstate sale to a final consumer who pays no ICMS carries, on every
+    taxed line, the ICMS due to the destination state (ICMSUFDest, EC 87/2015). Not for
+    Simples Nacional issuers, services, exempt or untaxed lines, or delivery in the
+    issuer's own state."""
+    ide = "n:ide/n:"
+    if (
+        find_text(inf, ide + "idDest") != "2"
+        or find_text(inf, ide + "indFinal") != "1"
+        or find_text(inf, "n:dest/n:indIEDest") != "9"
+        or find_text(inf, ide + "tpNF") != "1"
+        or find_text(inf, ide + "finNFe") in {"2", "3"}
+        or find_text(inf, "n:emit/n:CRT") in SIMPLES_CRTS
+        or find_text(inf, "n:entrega/n:UF") == find_text(inf, "n:emit/n:enderEmit/n:UF")
+    ):
+        return
+    for det in inf.findall("n:det", _N):
+        group = _icms_group(det)
+        if group is None or det.find("n:imposto/n:ISSQN", _N) is not None:
+            continue
+        situation = find_text(group, "{*}CST") or find_text(group, "{*}CSOSN")
+        if situation in UNTAXED_ICMS or group.tag.endswith("ICMSPart"):
+            continue
+        if find_text(det, "n:prod/n:CFOP") in NO_DIFAL_CFOPS:
+            continue
+        if det.find("n:imposto/n:ICMSUFDest", _N) is None:
+            raise Rejection(694, "Rejeição: Não informado o grupo de ICMS para a UF de destino")
 
 
 def _check_regime(inf: etree._Element) -> None:

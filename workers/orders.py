@@ -105,7 +105,13 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         certificate_path(settings), secrets.certificate_password.get_secret_value()
     )
     invoicing = InvoicingService(
-        NfeBuilder(settings.issuer),
+        NfeBuilder(
+            settings.issuer,
+            taxes=settings.taxes,
+            intermediaries=settings.nfe.intermediaries,
+            card_processors=settings.nfe.card_processors,
+            technical_contact=settings.nfe.technical_contact,
+        ),
         NfeSigner(certificate),
         SefazClient(
             http,

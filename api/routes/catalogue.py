@@ -7,13 +7,14 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.deps import AdminRole, AnyRole, ContextDep, WarehouseRole
 from api.errors import NotFound
 from api.gateway import TemporalUnavailable
 from db.catalogue import ProductView
 from domain.money import Money
+from domain.nfe_fields import valid_gtin
 
 router = APIRouter(tags=["catalogue"])
 
@@ -31,6 +32,19 @@ class ProductBody(BaseModel):
     height_cm: int = Field(gt=0)
     width_cm: int = Field(gt=0)
     length_cm: int = Field(gt=0)
+    origin: str = Field(
+        default="0",
+        pattern=r"^[0-8]$",
+        description="NF-e origin: 0 national; 1, 2, 3, 8 imported (4% across states)",
+    )
+    gtin: str = Field(default="", max_length=14, description="EAN/GTIN barcode, if any")
+
+    @field_validator("gtin")
+    @classmethod
+    def _valid_gtin(cls, value: str) -> str:
+        if value and not valid_gtin(value):
+            raise ValueError(f"{value} is not a GTIN-8/12/13/14 with a right check digit")
+        return value
 
 
 class ProductOut(BaseModel):
@@ -43,6 +57,8 @@ class ProductOut(BaseModel):
     height_cm: int
     width_cm: int
     length_cm: int
+    origin: str = "0"
+    gtin: str = ""
     on_hand: int
     reserved: int
     available: int

@@ -12,30 +12,32 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from lxml import etree
-from nfelib.nfe.bindings.v4_0.leiaute_nfe_v4_00 import Tendereco, TenderEmi, Tnfe
+from nfelib.nfe.bindings.v4_0.leiaute_nfe_v4_00 import Tendereco, TenderEmi, TinfRespTec, Tnfe
 from nfelib.nfe.bindings.v4_0.nfe_v4_00 import Nfe
 
 from domain.fiscal import CUF_BY_UF, InvoiceLine, InvoiceRequest, Issuer, access_key, numeric_code
 from domain.money import cents
+from domain.nfe_fields import Intermediary, TechnicalContact, nfe_gtin, payment_means
 from domain.orders import Address, Channel
+from domain.taxes import (
+    LineTaxes,
+    Operation,
+    TaxableLine,
+    TaxRules,
+    TaxTotals,
+    apportion,
+    line_taxes,
+    totals,
+)
+from integrations.fiscal.nfe_taxes import ZERO as _ZERO
+from integrations.fiscal.nfe_taxes import money as _money
+from integrations.fiscal.nfe_taxes import tax_groups
 from integrations.fiscal.xml import render
 
 NFE_NS = "http://www.portalfiscal.inf.br/nfe"
 HOMOLOGATION_NAME = "NF-E EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL"
 # Brazil has had no daylight saving time since 2019: Brasília time is UTC-3 all year.
 BRASILIA = timezone(timedelta(hours=-3))
-# tPag: 01 cash, 03 credit card, 04 debit card, 15 boleto, 17 Pix, 99 other.
-PAYMENT_CODES = {
-    "cash": "01",
-    "credit_card": "03",
-    "card": "03",
-    "debit_card": "04",
-    "boleto": "15",
-    "pix": "17",
-}
-# Interstate ICMS is 7% from the South/Southeast (except ES) to the N, NE, CO and ES.
-_SOUTH_SOUTHEAST = frozenset({"SP", "RJ", "MG", "PR", "SC", "RS"})
-_HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -84,38 +86,35 @@ def brasilia_time(moment: datetime) -> datetime:
     return moment.astimezone(BRASILIA).replace(microsecond=0)
 
 
-def _money(value: Decimal) -> str:
-    return f"{cents(value):.2f}"
-
-
-def _rate(value: Decimal) -> str:
-    return f"{value:.2f}"
+def _kg(grams: int) -> str:
+    return f"{Decimal(grams) / 1000:.3f}"
 
 
 class NfeBuilder:
     """Turns an `InvoiceRequest` into a complete NF-e 4.00 for a sale to a consumer.
 
-    Taxes: CRT 1/4 (Simples Nacional, MEI) use CSOSN 102 and PIS/COFINS CST 49 with
-    zero values; CRT 2 (Simples over its sub-limit) and CRT 3 (regime normal) must use
-    CST, not CSOSN (SEFAZ: 591), and use ICMS00 (internal rate inside the state, 7%/12% across
-    states) and PIS/COFINS CST 01 at the given rates. The same request always gives
-    the same XML and access key: retries and the look-before-act consult rely on it."""
+    The taxes come from `domain.taxes` with the seller's `TaxRules`: CSOSN for CRT 1/4
+    (Simples Nacional, MEI), CST for CRT 2/3 (SEFAZ: 590/591), the interstate rate by
+    origin, DIFAL (ICMSUFDest) on interstate sales by a regime-normal seller, vTotTrib.
+    The channel decides the intermediary (infIntermed), the payment the pag group, the
+    products' weights the volume. The same request always gives the same XML and access
+    key: retries and the look-before-act consult rely on it."""
 
     def __init__(
         self,
         issuer: Issuer,
         *,
-        icms_internal_rate: Decimal = Decimal("18.00"),
-        pis_rate: Decimal = Decimal("0.65"),
-        cofins_rate: Decimal = Decimal("3.00"),
-        intermediaries: Mapping[str, str] | None = None,
+        taxes: TaxRules | None = None,
+        intermediaries: Mapping[str, Intermediary] | None = None,
+        card_processors: Mapping[str, str] | None = None,
+        technical_contact: TechnicalContact | None = None,
         software: str = "Retaguarda 0.1",
     ) -> None:
         self.issuer = issuer
-        self.icms_internal_rate = icms_internal_rate
-        self.pis_rate = pis_rate
-        self.cofins_rate = cofins_rate
-        self.intermediaries = dict(intermediaries or {})  # channel -> intermediary CNPJ
+        self.taxes = taxes or TaxRules()
+        self.intermediaries = dict(intermediaries or {})  # channel -> the platform
+        self.card_processors = dict(card_processors or {})  # channel -> processor CNPJ
+        self.technical_contact = technical_contact
         self.software = software
 
     def access_key(self, request: InvoiceRequest) -> str:
@@ -129,43 +128,63 @@ class NfeBuilder:
             cnf=numeric_code(request.order_id, request.number),
         )
 
+    def operation(self, request: InvoiceRequest) -> Operation:
+        return Operation(
+            crt=self.issuer.crt,
+            issuer_state=self.issuer.address.state,
+            destination_state=request.order.customer.address.state,
+        )
+
+    def line_taxes(self, request: InvoiceRequest) -> list[tuple[InvoiceLine, Decimal, LineTaxes]]:
+        """Each line with its share of the shipping and its taxes."""
+        operation = self.operation(request)
+        values = [cents(line.unit_price * line.quantity) for line in request.lines]
+        freights = apportion(request.order.shipping_price, values)
+        return [
+            (
+                line,
+                freight,
+                line_taxes(
+                    self.taxes,
+                    operation,
+                    TaxableLine(ncm=line.ncm, origin=line.origin, value=value, freight=freight),
+                    line.cfop,
+                ),
+            )
+            for line, value, freight in zip(request.lines, values, freights, strict=True)
+        ]
+
     def build(self, request: InvoiceRequest) -> BuiltNfe:
         key = self.access_key(request)
+        lines = self.line_taxes(request)
+        taxes = totals([taxed for _, _, taxed in lines])
+        products = cents(
+            sum((cents(ln.unit_price * ln.quantity) for ln, _, _ in lines), Decimal(0))
+        )
+        freight = cents(sum((f for _, f, _ in lines), Decimal(0)))
+        total_nf = products + freight
         inf = Tnfe.InfNfe(
             versao="4.00",
             Id=f"NFe{key}",
             ide=self._ide(request, key),
             emit=self._emit(),
             dest=self._dest(request),
-            det=[],
-            transp=Tnfe.InfNfe.Transp(modFrete="0"),
+            det=[self._det(n, *line) for n, line in enumerate(lines, start=1)],
+            total=Tnfe.InfNfe.Total(
+                ICMSTot=self._icms_tot(taxes, products, freight, total_nf, lines)
+            ),
+            transp=self._transp(request),
+            pag=self._pag(request, total_nf),
+            infIntermed=self._intermediary(request),
+            infAdic=Tnfe.InfNfe.InfAdic(infCpl=self._additional_info(request, taxes)),
+            infRespTec=self._technical_contact(),
         )
-        totals = dict.fromkeys(("vBC", "vICMS", "vProd", "vFrete", "vPIS", "vCOFINS"), Decimal(0))
-        freights = self._apportion(request)
-        for n, (line, freight) in enumerate(zip(request.lines, freights, strict=True), start=1):
-            det, values = self._det(n, line, freight, request)
-            inf.det.append(det)
-            for name, value in values.items():
-                totals[name] += value
-        total_nf = totals["vProd"] + totals["vFrete"]
-        inf.total = Tnfe.InfNfe.Total(ICMSTot=self._icms_tot(totals, total_nf))
-        inf.pag = self._pag(request, total_nf)
-        if request.order.channel in self.intermediaries:
-            inf.infIntermed = Tnfe.InfNfe.InfIntermed(
-                CNPJ=self.intermediaries[request.order.channel],
-                idCadIntTran=text(request.order.external_id, 60),
-            )
-        inf.infAdic = Tnfe.InfNfe.InfAdic(infCpl=self._additional_info(request))
         xml = render(Nfe(infNFe=inf))
         return BuiltNfe(access_key=key, xml=xml)
 
     # -- groups -------------------------------------------------------------------------
 
-    def _interstate(self, request: InvoiceRequest) -> bool:
-        return request.order.customer.address.state != self.issuer.address.state
-
     def _ide(self, request: InvoiceRequest, key: str) -> Tnfe.InfNfe.Ide:
-        marketplace = request.order.channel == Channel.MARKETPLACE
         return Tnfe.InfNfe.Ide(
             cUF=CUF_BY_UF[self.issuer.address.state],
             cNF=key[35:43],
@@ -175,7 +194,7 @@ class NfeBuilder:
             nNF=str(request.number),
             dhEmi=brasilia_time(request.issued_at).isoformat(),
             tpNF="1",
-            idDest="2" if self._interstate(request) else "1",
+            idDest="2" if self.operation(request).interstate else "1",
             cMunFG=self.issuer.address.city_code,
             tpImp="1",
             tpEmis="1",
@@ -184,7 +203,7 @@ class NfeBuilder:
             finNFe="1",
             indFinal="1",
             indPres="2",  # internet sale
-            indIntermed="1" if marketplace else "0",
+            indIntermed="1" if request.order.channel == Channel.MARKETPLACE else "0",
             procEmi="0",
             verProc=text(self.software, 20),
         )
@@ -229,139 +248,121 @@ class NfeBuilder:
             "xPais": "Brasil",
         }
 
-    @staticmethod
-    def _apportion(request: InvoiceRequest) -> list[Decimal]:
-        """Split the order's shipping over the lines by value, in whole cents, by largest
-        remainder: no part is negative and the parts add up to the shipping exactly."""
-        shipping_cents = int(cents(request.order.shipping_price) * 100)
-        values = [cents(line.unit_price * line.quantity) for line in request.lines]
-        merchandise = sum(values, Decimal(0))
-        if not shipping_cents or not merchandise:
-            return [Decimal(0)] * len(values)
-        shares = [shipping_cents * value / merchandise for value in values]
-        parts = [int(share) for share in shares]
-        by_remainder = sorted(range(len(shares)), key=lambda i: (parts[i] - shares[i], i))
-        for i in by_remainder[: shipping_cents - sum(parts)]:
-            parts[i] += 1
-        return [Decimal(part) / 100 for part in parts]
-
-    def _icms_rate(self, request: InvoiceRequest) -> Decimal:
-        if not self._interstate(request):
-            return self.icms_internal_rate
-        origin = self.issuer.address.state
-        destination = request.order.customer.address.state
-        if origin in _SOUTH_SOUTHEAST and destination not in _SOUTH_SOUTHEAST:
-            return Decimal("7.00")
-        return Decimal("12.00")
-
     def _det(
-        self, n: int, line: InvoiceLine, freight: Decimal, request: InvoiceRequest
-    ) -> tuple[Tnfe.InfNfe.Det, dict[str, Decimal]]:
-        value, cfop = cents(line.unit_price * line.quantity), line.cfop
-        if self._interstate(request) and cfop.startswith("5"):
-            cfop = "6" + cfop[1:]  # the CFOP's first digit follows the destination
+        self, n: int, line: InvoiceLine, freight: Decimal, taxed: LineTaxes
+    ) -> Tnfe.InfNfe.Det:
+        value, gtin = cents(line.unit_price * line.quantity), nfe_gtin(line.gtin)
         prod = Tnfe.InfNfe.Det.Prod(
             cProd=text(line.sku, 60),
-            cEAN="SEM GTIN",
+            cEAN=gtin,
             xProd=text(line.description, 120),
             NCM=line.ncm,
-            CFOP=cfop,
+            CFOP=taxed.cfop,
             uCom="UN",
             qCom=f"{line.quantity}.0000",
             vUnCom=_money(line.unit_price),
             vProd=_money(value),
-            cEANTrib="SEM GTIN",
+            cEANTrib=gtin,
             uTrib="UN",
             qTrib=f"{line.quantity}.0000",
             vUnTrib=_money(line.unit_price),
             vFrete=_money(freight) if freight else None,
             indTot="1",
         )
-        imposto = Tnfe.InfNfe.Det.Imposto
-        values = {"vProd": value, "vFrete": freight}
-        if self.issuer.crt in {"2", "3"}:
-            base, rate = value + freight, self._icms_rate(request)
-            vicms, vpis = cents(base * rate / _HUNDRED), cents(value * self.pis_rate / _HUNDRED)
-            vcofins = cents(value * self.cofins_rate / _HUNDRED)
-            icms = imposto.Icms(
-                ICMS00=imposto.Icms.Icms00(
-                    orig="0",
-                    CST="00",
-                    modBC="3",
-                    vBC=_money(base),
-                    pICMS=_rate(rate),
-                    vICMS=_money(vicms),
-                )
-            )
-            pis = imposto.Pis(
-                PISAliq=imposto.Pis.Pisaliq(
-                    CST="01", vBC=_money(value), pPIS=_rate(self.pis_rate), vPIS=_money(vpis)
-                )
-            )
-            cofins = imposto.Cofins(
-                COFINSAliq=imposto.Cofins.Cofinsaliq(
-                    CST="01",
-                    vBC=_money(value),
-                    pCOFINS=_rate(self.cofins_rate),
-                    vCOFINS=_money(vcofins),
-                )
-            )
-            values |= {"vBC": base, "vICMS": vicms, "vPIS": vpis, "vCOFINS": vcofins}
-        else:
-            icms = imposto.Icms(ICMSSN102=imposto.Icms.Icmssn102(orig="0", CSOSN="102"))
-            pis = imposto.Pis(
-                PISOutr=imposto.Pis.Pisoutr(CST="49", vBC="0.00", pPIS="0.00", vPIS="0.00")
-            )
-            cofins = imposto.Cofins(
-                COFINSOutr=imposto.Cofins.Cofinsoutr(
-                    CST="49", vBC="0.00", pCOFINS="0.00", vCOFINS="0.00"
-                )
-            )
-        det = Tnfe.InfNfe.Det(
-            nItem=str(n), prod=prod, imposto=imposto(ICMS=icms, PIS=pis, COFINS=cofins)
-        )
-        return det, values
+        return Tnfe.InfNfe.Det(nItem=str(n), prod=prod, imposto=tax_groups(taxed))
 
     @staticmethod
-    def _icms_tot(totals: dict[str, Decimal], total_nf: Decimal) -> Tnfe.InfNfe.Total.Icmstot:
-        zero = "0.00"
+    def _icms_tot(
+        taxes: TaxTotals,
+        products: Decimal,
+        freight: Decimal,
+        total_nf: Decimal,
+        lines: list[tuple[InvoiceLine, Decimal, LineTaxes]],
+    ) -> Tnfe.InfNfe.Total.Icmstot:
+        difal = any(taxed.difal is not None for _, _, taxed in lines)
         return Tnfe.InfNfe.Total.Icmstot(
-            vBC=_money(totals["vBC"]),
-            vICMS=_money(totals["vICMS"]),
-            vICMSDeson=zero,
-            vFCP=zero,
-            vBCST=zero,
-            vST=zero,
-            vFCPST=zero,
-            vFCPSTRet=zero,
-            vProd=_money(totals["vProd"]),
-            vFrete=_money(totals["vFrete"]),
-            vSeg=zero,
-            vDesc=zero,
-            vII=zero,
-            vIPI=zero,
-            vIPIDevol=zero,
-            vPIS=_money(totals["vPIS"]),
-            vCOFINS=_money(totals["vCOFINS"]),
-            vOutro=zero,
+            vBC=_money(taxes.base),
+            vICMS=_money(taxes.icms),
+            vICMSDeson=_ZERO,
+            vFCPUFDest=_money(taxes.fcp_destination) if difal else None,
+            vICMSUFDest=_money(taxes.icms_destination) if difal else None,
+            vICMSUFRemet=_money(taxes.icms_origin) if difal else None,
+            vFCP=_money(taxes.fcp),
+            vBCST=_ZERO,
+            vST=_ZERO,
+            vFCPST=_ZERO,
+            vFCPSTRet=_ZERO,
+            vProd=_money(products),
+            vFrete=_money(freight),
+            vSeg=_ZERO,
+            vDesc=_ZERO,
+            vII=_ZERO,
+            vIPI=_ZERO,
+            vIPIDevol=_ZERO,
+            vPIS=_money(taxes.pis),
+            vCOFINS=_money(taxes.cofins),
+            vOutro=_ZERO,
             vNF=_money(total_nf),
+            vTotTrib=_money(taxes.approximate_tax),
         )
 
     @staticmethod
-    def _pag(request: InvoiceRequest, total_nf: Decimal) -> Tnfe.InfNfe.Pag:
-        method = request.order.payment_method.lower()
-        code = PAYMENT_CODES.get(method, "99")
+    def _transp(request: InvoiceRequest) -> Tnfe.InfNfe.Transp:
+        """modFrete 0: the seller hires the carrier (CIF), whoever pays the shipping. One
+        box per order (domain.freight.parcel_for); its weight is the goods' weight."""
+        grams = sum(line.weight_g * line.quantity for line in request.lines)
+        volume = Tnfe.InfNfe.Transp.Vol(qVol="1", esp="CAIXA", pesoL=_kg(grams), pesoB=_kg(grams))
+        return Tnfe.InfNfe.Transp(modFrete="0", vol=[volume] if grams else [])
+
+    def _pag(self, request: InvoiceRequest, total_nf: Decimal) -> Tnfe.InfNfe.Pag:
+        order = request.order
+        means = payment_means(order.payment_method)
+        card = None
+        if means.card_group:
+            processor = self.card_processors.get(order.channel.value)
+            integrated = processor is not None and order.payment_id is not None
+            card = Tnfe.InfNfe.Pag.DetPag.Card(
+                # 1: the payment is integrated with our system (e-commerce, NT 2020.006),
+                # with the processor's CNPJ and its authorisation; 2: not integrated.
+                tpIntegra="1" if integrated else "2",
+                CNPJ=processor,
+                tBand=means.brand,
+                cAut=text(order.payment_id, 128) if integrated and order.payment_id else None,
+            )
         detail = Tnfe.InfNfe.Pag.DetPag(
             indPag="0",  # paid up front
-            tPag=code,
-            xPag=text(method, 60) if code == "99" else None,
+            tPag=means.code,
+            xPag=text(means.description, 60) if means.description else None,
             vPag=_money(total_nf),
-            # card and Pix payments carry the card group; 2 = not integrated with the POS
-            card=Tnfe.InfNfe.Pag.DetPag.Card(tpIntegra="2") if code in {"03", "04", "17"} else None,
+            card=card,
         )
         return Tnfe.InfNfe.Pag(detPag=[detail])
 
-    def _additional_info(self, request: InvoiceRequest) -> str:
+    def _intermediary(self, request: InvoiceRequest) -> Tnfe.InfNfe.InfIntermed | None:
+        if request.order.channel != Channel.MARKETPLACE:
+            return None
+        platform = self.intermediaries.get(request.order.channel.value)
+        if platform is None:
+            raise ValueError(
+                "a marketplace sale must name its platform (infIntermed): no intermediary "
+                f"configured for {request.order.channel.value}"
+            )
+        return Tnfe.InfNfe.InfIntermed(
+            CNPJ=platform.cnpj, idCadIntTran=text(platform.seller_id, 60)
+        )
+
+    def _technical_contact(self) -> TinfRespTec | None:
+        contact = self.technical_contact
+        if contact is None:
+            return None
+        return TinfRespTec(
+            CNPJ=contact.cnpj,
+            xContato=text(contact.contact, 60),
+            email=text(contact.email, 60),
+            fone=contact.phone,
+        )
+
+    def _additional_info(self, request: InvoiceRequest, taxes: TaxTotals) -> str:
         order = request.order
         parts = [f"Pedido {order.channel.value} {order.external_id}"]
         if order.payment_id:
@@ -369,8 +370,16 @@ class NfeBuilder:
         if self.issuer.crt in {"1", "2", "4"}:
             parts.append(
                 "DOCUMENTO EMITIDO POR ME OU EPP OPTANTE PELO SIMPLES NACIONAL. "
-                "NAO GERA DIREITO A CREDITO FISCAL DE IPI."
+                "NAO GERA DIREITO A CREDITO FISCAL DE IPI"
             )
+        if taxes.icms_destination or taxes.fcp_destination:
+            parts.append(
+                f"DIFAL EC 87/2015: ICMS UF destino R$ {_money(taxes.icms_destination)}, "
+                f"FCP UF destino R$ {_money(taxes.fcp_destination)}"
+            )
+        parts.append(
+            f"Val Aprox Tributos R$ {_money(taxes.approximate_tax)} (Lei 12.741/2012). Fonte: IBPT"
+        )
         return text(". ".join(parts), 5000)
 
 

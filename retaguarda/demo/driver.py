@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from config.settings import Settings
 from retaguarda.demo.robot import WarehouseRobot
 from retaguarda.demo.world import (
+    FISCAL,
     PRODUCTS,
     DemoOrder,
     make_orders,
@@ -147,9 +148,11 @@ async def _seed_catalogue(
     listed = (await sandbox.get("/marketplace/admin/stock")).json()
     for sku, name, ncm, price, weight, (height, width, length) in PRODUCTS:
         cost = f"{float(price) * 0.45:.2f}"
+        origin, gtin = FISCAL.get(sku, ("0", ""))
         product = {
             "name": name, "ncm": ncm, "price": price, "cost": cost, "weight_g": weight,
             "height_cm": height, "width_cm": width, "length_cm": length,
+            "origin": origin, "gtin": gtin,
         }  # fmt: skip
         (await api.put(f"/products/{sku}", json=product)).raise_for_status()
         receipt = {"quantity": demand[sku] + 10, "key": f"demo-{run}-{sku}"}

@@ -21,6 +21,16 @@ PRODUCTS: list[tuple[str, str, str, str, int, tuple[int, int, int]]] = [
     ("RTG-BOL-010", "Bola de futebol", "95066200", "99.90", 450, (22, 22, 22)),
 ]
 
+# sku -> (NF-e origin, GTIN): the headphones are imported (origin 2: bought from an
+# importer here, 4% across states); products without a barcode go out as SEM GTIN.
+FISCAL: dict[str, tuple[str, str]] = {
+    "RTG-CAN-002": ("0", "7891000100011"),
+    "RTG-GAR-004": ("0", "7891000100028"),
+    "RTG-FON-005": ("2", "7891000100035"),
+    "RTG-LIV-006": ("0", "7891000100059"),
+    "RTG-LUM-008": ("1", "7891000100080"),
+}
+
 PLACES: list[tuple[str, str, str, str, str]] = [
     # street, district, city, UF, CEP
     ("Rua das Flores", "Centro", "Campinas", "SP", "13010000"),

@@ -18,7 +18,7 @@ from integrations.sefaz.client import SefazClient
 from sandbox.app import create_sandbox_app
 from sandbox.core import SandboxConfig, SandboxState
 from tests.support.servers import serve
-from tests.unit.test_nfe_builder import sample_issuer
+from tests.unit.test_nfe_builder import sample_builder
 
 
 @dataclass
@@ -52,6 +52,6 @@ async def open_world(signer: NfeSigner) -> AsyncIterator[World]:
     app = create_sandbox_app(state.config, state)
     async with serve(app) as base_url, httpx.AsyncClient(timeout=10) as http:
         sefaz = SefazClient(http, f"{base_url}/sefaz", "SP", 2)
-        builder = NfeBuilder(sample_issuer())
+        builder = sample_builder()
         service = InvoicingService(builder, signer, sefaz)
         yield World(state, sefaz, service, builder, signer, base_url)

@@ -145,3 +145,27 @@ async def test_products_are_upserted_and_read_back_as_domain_info(sessionmaker) 
     assert updated.on_hand == 2
     assert (await catalogue.get_products(["A", "B"]))["A"].name == "Camiseta azul"
     assert [p.sku for p in await catalogue.list_products()] == ["A"]
+
+
+async def test_a_product_origin_and_gtin_reach_the_reserved_product_info(sessionmaker) -> None:
+    await seed_stock(sessionmaker, {"A": 2})
+    catalogue = CatalogueRepository(sessionmaker)
+    await catalogue.upsert_product(
+        "A",
+        name="Fone bluetooth",
+        ncm="85183000",
+        price=Decimal("149.90"),
+        cost=Decimal("60"),
+        weight_g=250,
+        height_cm=6,
+        width_cm=15,
+        length_cm=18,
+        origin="2",
+        gtin="7891000100035",
+    )
+
+    reservation = await StockRepository(sessionmaker).reserve(request("order:store:9", A=1))
+
+    [info] = reservation.products
+    assert (info.origin, info.gtin) == ("2", "7891000100035")
+    assert (await catalogue.get_product("A")).origin == "2"  # type: ignore[union-attr]

@@ -9,11 +9,12 @@ from lxml import etree
 
 from domain.errors import ProviderRejected
 from domain.fiscal import InvoiceCancellationRequest
+from domain.orders import Channel
 from integrations.fiscal.events import cancellation_event
 from integrations.fiscal.nfe import NfeBuilder
 from integrations.fiscal.signing import NfeSigner
 from tests.integration.sefaz_world import SAMPLE_ISSUED_AT, World, open_world
-from tests.unit.test_nfe_builder import dev_signer, sample_issuer, sample_request
+from tests.unit.test_nfe_builder import dev_signer, sample_builder, sample_issuer, sample_request
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,15 @@ def edited(xml: str, path: str, value: str) -> str:
     root = etree.fromstring(xml.encode())
     [element] = root.findall(path, NS)
     element.text = value
+    return str(etree.tostring(root, encoding=str))
+
+
+def removed(xml: str, path: str) -> str:
+    root = etree.fromstring(xml.encode())
+    found = root.findall(path, NS)
+    assert found, f"nothing at {path}"
+    for element in found:
+        element.getparent().remove(element)
     return str(etree.tostring(root, encoding=str))
 
 
@@ -90,13 +100,91 @@ async def test_cst_from_a_simples_seller_is_590(world):
 
 
 @pytest.mark.parametrize("crt", ["1", "2", "3"])
-async def test_our_nfe_for_each_regime_is_authorised(world, crt):
-    builder = NfeBuilder(sample_issuer(crt=crt))
-    built = builder.build(sample_request())
+@pytest.mark.parametrize(
+    ("state", "channel", "origin", "method", "ncm"),
+    [
+        ("SP", Channel.STORE, "0", "pix", "69120000"),
+        ("BA", Channel.STORE, "0", "visa", "69120000"),
+        ("RJ", Channel.MARKETPLACE, "1", "master", "85183000"),
+        ("MG", Channel.MARKETPLACE, "2", "boleto", "49019900"),
+    ],
+    ids=["same-state", "to-the-northeast", "imported-marketplace", "book-marketplace"],
+)
+async def test_our_nfe_for_each_regime_and_operation_is_authorised(
+    world, crt, state, channel, origin, method, ncm
+):
+    request = sample_request(
+        state=state, channel=channel, origin=origin, payment_method=method, ncm=ncm
+    )
+    built = sample_builder(crt=crt).build(request)
 
     answer = await world.sefaz.authorise(world.signer.sign(built.xml, built.reference_id))
 
     assert answer.cstat == 100, answer.reason
+
+
+async def test_an_interstate_sale_to_a_consumer_without_icms_for_the_destination_is_694(world):
+    built = sample_builder(crt="3").build(sample_request(state="BA"))
+    without = removed(built.xml, ".//n:det/n:imposto/n:ICMSUFDest")
+
+    code, message = await refused_with(world, without, built.reference_id)
+
+    assert code == "sefaz_694"
+    assert "Não informado o grupo de ICMS para a UF de destino" in message
+
+
+@pytest.mark.parametrize(
+    ("origin", "rate"),
+    [("0", "18.00"), ("0", "12.00"), ("1", "7.00")],
+    ids=["internal-rate", "12-where-7-applies", "7-on-imported-goods"],
+)
+async def test_an_interstate_rate_above_the_senate_ceiling_is_693(world, origin, rate):
+    built = sample_builder(crt="3").build(sample_request(state="BA", origin=origin))
+    above = edited(built.xml, ".//n:det[1]/n:imposto/n:ICMS/n:ICMS00/n:pICMS", rate)
+
+    code, message = await refused_with(world, above, built.reference_id)
+
+    assert code == "sefaz_693"
+    assert "superior a definida para a operação interestadual" in message
+
+
+async def test_an_internet_sale_without_the_intermediary_indicator_is_434(world):
+    built = world.builder.build(sample_request())
+    without = removed(built.xml, ".//n:ide/n:indIntermed")
+
+    code, message = await refused_with(world, without, built.reference_id)
+
+    assert code == "sefaz_434"
+    assert "sem indicativo do intermediador" in message
+
+
+async def test_an_intermediary_indicator_on_a_sale_that_cannot_have_one_is_435(world):
+    built = world.builder.build(sample_request(channel=Channel.MARKETPLACE))
+    not_remote = edited(built.xml, ".//n:ide/n:indPres", "0")
+
+    code, _ = await refused_with(world, not_remote, built.reference_id)
+
+    assert code == "sefaz_435"
+
+
+async def test_an_intermediary_cnpj_that_is_not_14_digits_fails_the_schema(world):
+    built = world.builder.build(sample_request(channel=Channel.MARKETPLACE))
+    short = edited(built.xml, ".//n:infIntermed/n:CNPJ", "0300733100014")
+
+    code, message = await refused_with(world, short, built.reference_id)
+
+    assert code == "sefaz_225"
+    assert "CNPJ" in message
+
+
+async def test_a_gtin_with_a_wrong_check_digit_is_611(world):
+    built = world.builder.build(sample_request(gtin="7891000315507"))
+    wrong = edited(built.xml, ".//n:det[1]/n:prod/n:cEAN", "7891000315508")
+
+    code, message = await refused_with(world, wrong, built.reference_id)
+
+    assert code == "sefaz_611"
+    assert "GTIN" in message
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -70,3 +71,40 @@ def test_one_issuer_field_from_the_environment_keeps_the_rest_of_the_default_iss
     assert issuer.address.number == "2000"
     assert issuer.cnpj == "11222333000181"  # the default issuer's
     assert issuer.address.city_code == "3550308"
+
+
+def test_tax_rules_from_the_environment_change_one_entry_and_keep_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_TAXES__FCP_RATES__BA", "2")
+    monkeypatch.setenv("RETAGUARDA_TAXES__INTERNAL_RATES__SP", "18.5")
+    monkeypatch.setenv("RETAGUARDA_TAXES__NCM__85183000__CST", "40")
+    monkeypatch.setenv("RETAGUARDA_TAXES__PIS_RATE", "1.65")
+
+    taxes = Settings().taxes
+
+    assert taxes.fcp_rates == {"RJ": Decimal("2"), "MG": Decimal("2"), "BA": Decimal("2")}
+    assert taxes.internal_rate("SP") == Decimal("18.5")
+    assert taxes.internal_rate("BA") == Decimal("20.5")
+    assert taxes.rule_for("85183000").cst == "40"
+    assert taxes.rule_for("49019900").cst == "41"  # the default book rule stays
+    assert taxes.pis_rate == Decimal("1.65")
+
+
+def test_the_marketplace_seller_id_from_the_environment_keeps_the_platform_cnpj(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_NFE__INTERMEDIARIES__MARKETPLACE__SELLER_ID", "LOJA-123")
+
+    platform = Settings().nfe.intermediaries["marketplace"]
+
+    assert (platform.cnpj, platform.seller_id) == ("03007331000141", "LOJA-123")
+
+
+def test_an_intermediary_cnpj_with_a_bad_check_digit_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_NFE__INTERMEDIARIES__MARKETPLACE__CNPJ", "03007331000142")
+
+    with pytest.raises(ValidationError, match="not a valid CNPJ"):
+        Settings()
