@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.cities import CityUnresolved, resolve_city_code
 from domain.fiscal import Issuer
 from domain.orders import Address
 from domain.steps import TaskQueues
@@ -210,7 +211,25 @@ class Settings(BaseSettings):
                 merged[name] = {**merged[name], **given}
             else:
                 merged[name] = given
+        moved = value.get("address")
+        if isinstance(moved, dict) and "city_code" not in moved and {"city", "state"} & set(moved):
+            # Another city or state: its code is looked up by name, not São Paulo's kept.
+            del merged["address"]["city_code"]
         return merged
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_city_of_its_state(cls, issuer: Issuer) -> Issuer:
+        """SEFAZ refuses an issuer whose city code is of another state (273)."""
+        where = issuer.address
+        try:
+            resolve_city_code(where.state, where.city, where.city_code)
+        except CityUnresolved as exc:
+            raise ValueError(
+                f"issuer address: {exc.message} (RETAGUARDA_ISSUER__ADDRESS__STATE, "
+                "__CITY and __CITY_CODE)"
+            ) from exc
+        return issuer
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -20,6 +20,7 @@ from domain.cities import (
     municipality,
     resolve_city_code,
 )
+from domain.orders import Address
 
 pytestmark = pytest.mark.unit
 
@@ -150,3 +151,34 @@ def test_a_given_code_newer_than_the_table_is_kept_when_its_state_and_digit_are_
     assert municipality(code) is None
 
     assert resolve_city_code("MT", "Boa Esperança do Norte", code) == code
+
+
+def _address(**fields: str) -> Address:
+    where = {
+        "street": "Rua da Bahia",
+        "number": "100",
+        "district": "Lourdes",
+        "city": "Belo Horizonte",
+        "state": "MG",
+        "postal_code": "30160011",
+    }
+    return Address.model_validate({**where, **fields})
+
+
+def test_an_address_without_a_code_gets_its_own_citys_code_not_sao_paulos() -> None:
+    assert _address().city_code == "3106200"
+    assert _address(city="GOIANIA", state="GO").city_code == "5208707"
+
+
+def test_an_address_whose_city_is_not_of_its_state_is_refused() -> None:
+    with pytest.raises(ValueError, match="city 'Xyz' not found in state MG"):
+        _address(city="Xyz")
+
+
+def test_an_address_recorded_with_sao_paulos_code_for_another_city_still_decodes() -> None:
+    """Orders recorded before codes were looked up carry São Paulo's code for any city;
+    their workflow histories must still decode (SEFAZ's 275 is what refuses them)."""
+    recorded = _address(city_code="3550308")
+
+    assert recorded.city_code == "3550308"
+    assert Address.model_validate_json(recorded.model_dump_json()) == recorded

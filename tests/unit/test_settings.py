@@ -70,3 +70,21 @@ def test_one_issuer_field_from_the_environment_keeps_the_rest_of_the_default_iss
     assert issuer.address.number == "2000"
     assert issuer.cnpj == "11222333000181"  # the default issuer's
     assert issuer.address.city_code == "3550308"
+
+
+def test_an_issuer_moved_to_another_city_gets_that_citys_code_not_sao_paulos(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__STATE", "MG")
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__CITY", "Belo Horizonte")
+
+    assert Settings().issuer.address.city_code == "3106200"
+
+
+def test_an_issuer_city_code_of_another_state_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__CITY_CODE", "3106200")
+
+    with pytest.raises(ValidationError, match="3106200 is Belo Horizonte, MG, not a city of SP"):
+        Settings()
