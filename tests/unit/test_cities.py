@@ -21,6 +21,7 @@ from domain.cities import (
     resolve_city_code,
 )
 from domain.orders import Address
+from retaguarda.demo.world import PLACES
 
 pytestmark = pytest.mark.unit
 
@@ -115,6 +116,13 @@ def test_a_city_is_found_however_its_name_is_written(city, spell) -> None:
 @pytest.mark.parametrize("name", ["Sao Paulo", "SÃO PAULO", "são paulo", "Sao-Paulo", "SaoPaulo"])
 def test_sao_paulo_in_the_ways_channels_write_it(name: str) -> None:
     assert resolve_city_code("SP", name) == "3550308"
+
+
+def test_the_demo_customers_live_in_several_states_and_their_cities_resolve() -> None:
+    codes = {uf: resolve_city_code(uf, city) for _, _, city, uf, _ in PLACES}
+
+    assert len(codes) >= 8
+    assert all(city_code_belongs_to(code, uf) for uf, code in codes.items())
 
 
 def test_an_unknown_city_is_refused_with_what_to_correct() -> None:
