@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.cities import CityUnresolved, resolve_city_code
 from domain.fiscal import Issuer
 from domain.nfe_fields import Intermediary, TechnicalContact
 from domain.orders import Address, Channel
@@ -264,7 +265,12 @@ class Settings(BaseSettings):
         replacing the whole issuer with one that has only a CRT (and fails)."""
         if not isinstance(value, dict):
             return value
-        return _over(_default_issuer().model_dump(), value)
+        merged = _over(_default_issuer().model_dump(), value)
+        moved = value.get("address")
+        if isinstance(moved, dict) and "city_code" not in moved and {"city", "state"} & set(moved):
+            # Another city or state: its code is looked up by name, not São Paulo's kept.
+            del merged["address"]["city_code"]
+        return merged
 
     @field_validator("taxes", mode="before")
     @classmethod
@@ -286,6 +292,20 @@ class Settings(BaseSettings):
         if not isinstance(value, dict):
             return value
         return _over(NfeSettings().model_dump(), value)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_city_of_its_state(cls, issuer: Issuer) -> Issuer:
+        """SEFAZ refuses an issuer whose city code is of another state (273)."""
+        where = issuer.address
+        try:
+            resolve_city_code(where.state, where.city, where.city_code)
+        except CityUnresolved as exc:
+            raise ValueError(
+                f"issuer address: {exc.message} (RETAGUARDA_ISSUER__ADDRESS__STATE, "
+                "__CITY and __CITY_CODE)"
+            ) from exc
+        return issuer
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> Settings:

@@ -9,17 +9,10 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
+from domain.cities import CUF_BY_UF as CUF_BY_UF  # re-exported: the access key uses it
 from domain.money import Money
 from domain.orders import Address, Frozen, Order
 from domain.stock import ProductInfo
-
-# IBGE state codes (cUF) used in the access key.
-CUF_BY_UF = {
-    "RO": "11", "AC": "12", "AM": "13", "RR": "14", "PA": "15", "AP": "16", "TO": "17",
-    "MA": "21", "PI": "22", "CE": "23", "RN": "24", "PB": "25", "PE": "26", "AL": "27",
-    "SE": "28", "BA": "29", "MG": "31", "ES": "32", "RJ": "33", "SP": "35", "PR": "41",
-    "SC": "42", "RS": "43", "MS": "50", "MT": "51", "GO": "52", "DF": "53",
-}  # fmt: skip
 
 
 class InvoiceStatus(StrEnum):

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.cities import CUF_BY_UF, find_city
 from domain.formats import normalise_cpf, normalise_phone
 from domain.money import Money, cents
 
-UFS = frozenset(
-    "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
-)
+UFS = frozenset(CUF_BY_UF)
 
 
 class Channel(StrEnum):
@@ -78,9 +78,13 @@ class Address(Frozen):
     complement: str = Field(default="", max_length=60)
     district: str = Field(min_length=1, max_length=60)
     city: str = Field(min_length=1, max_length=60)
-    city_code: str = Field(default="3550308", pattern=r"^\d{7}$", description="IBGE code")
     state: str = Field(pattern=r"^[A-Z]{2}$")
     postal_code: str = Field(pattern=r"^\d{8}$", description="CEP, digits only")
+    city_code: str = Field(
+        default="",  # never kept: looked up from state and city, or the address is refused
+        pattern=r"^\d{7}$",
+        description="IBGE municipality code; found from state and city when not given",
+    )
 
     @field_validator("state")
     @classmethod
@@ -88,6 +92,27 @@ class Address(Frozen):
         if value not in UFS:
             raise ValueError(f"{value!r} is not a Brazilian state (UF)")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _city_code_from_the_name(cls, data: Any) -> Any:
+        """An address without a code gets its city's code, never another city's: a name
+        the state does not have is refused. A code that is given is kept as it is (its
+        state is checked where channels' addresses come in, `resolve_city_code`), so
+        addresses recorded before codes were looked up, with São Paulo's code for any
+        city, still decode."""
+        if not isinstance(data, dict) or data.get("city_code"):
+            return data
+        state, city = data.get("state"), data.get("city")
+        if not (isinstance(state, str) and state in UFS and isinstance(city, str) and city):
+            return data  # the fields' own errors say what is wrong
+        found = find_city(state, city)
+        if found is None:
+            raise ValueError(
+                f"city {city!r} not found in state {state} (IBGE list of municipalities): "
+                "correct the city name or the state, or give its IBGE code"
+            )
+        return {**data, "city_code": found.code}
 
 
 class Customer(Frozen):

@@ -3,10 +3,8 @@ with the real cStat and xMotivo (../shared/reference/brazil-ecommerce.md; Manual
 Orientação do Contribuinte, NT 2016.002 and later). Pure functions over the parsed
 document; the sandbox imports none of our code, so the tables here are its own.
 
-Checked in the order an authoriser does: environment, dates, intermediary, regime,
-recipient, products, interstate taxes, totals. Not yet: 275 (recipient's city code of
-another state), which waits for the city codes of orders from channels that send only a
-city name (they get São Paulo's today)."""
+Checked in the order an authoriser does: environment, dates, issuer, intermediary,
+regime, recipient, products, interstate taxes, totals."""
 
 from __future__ import annotations
 
@@ -33,6 +31,20 @@ SALE_TO_ORDER_CFOPS = frozenset({"6118", "6119", "6122", "6123"})  # venda à or
 # No ICMSUFDest needed: exempt, immune or untaxed lines, and these CFOPs (NA01-20).
 UNTAXED_ICMS = frozenset({"40", "41", "103", "300", "400"})
 NO_DIFAL_CFOPS = frozenset({"6552", "6922", "6929"})
+
+# IBGE state codes: the first two digits of each of the state's municipality codes.
+CUF_BY_UF = {
+    "RO": "11", "AC": "12", "AM": "13", "RR": "14", "PA": "15", "AP": "16", "TO": "17",
+    "MA": "21", "PI": "22", "CE": "23", "RN": "24", "PB": "25", "PE": "26", "AL": "27",
+    "SE": "28", "BA": "29", "MG": "31", "ES": "32", "RJ": "33", "SP": "35", "PR": "41",
+    "SC": "42", "RS": "43", "MS": "50", "MT": "51", "GO": "52", "DF": "53",
+}  # fmt: skip
+# Municipality codes IBGE issued with a check digit its algorithm does not give, which
+# SEFAZ accepts (NT 2008.004).
+CITY_CODE_EXCEPTIONS = frozenset(
+    "2201919 2201988 2202251 2611533 3117836 3152131 4305871 5203939 5203962".split()
+)
+ABROAD = "EX"  # UF of a foreign recipient; its cMun is 9999999, checked elsewhere (509)
 
 # vNF = vProd - vDesc - vICMSDeson + vST + vFCPST + vFrete + vSeg + vOutro + vII + vIPI
 #       + vIPIDevol  (MOC 4.00, rule W16-10)
@@ -66,6 +78,7 @@ def check_nfe(inf: etree._Element, now: datetime) -> None:
         raise Rejection(228, "Rejeição: Data de Emissão muito atrasada")
     if emitted - now > CLOCK_TOLERANCE:
         raise Rejection(703, "Rejeição: Data-Hora de Emissão posterior ao horário de recebimento")
+    _check_issuer(inf)
     _check_intermediary(inf)
     _check_regime(inf)
     _check_recipient(inf)
@@ -166,6 +179,37 @@ def _check_destination_icms(inf: etree._Element) -> None:
             raise Rejection(694, "Rejeição: Não informado o grupo de ICMS para a UF de destino")
 
 
+def city_code_digit_ok(code: str) -> bool:
+    """IBGE's check digit: modulo 10 with weights 1, 2, 1, 2, 1, 2, digits of each
+    product added; the known exceptions pass."""
+    if len(code) != 7 or not code.isascii() or not code.isdigit():
+        return False
+    if code in CITY_CODE_EXCEPTIONS:
+        return True
+    products = (int(d) * w for d, w in zip(code[:6], (1, 2, 1, 2, 1, 2), strict=True))
+    total = sum(p // 10 + p % 10 for p in products)
+    return (10 - total % 10) % 10 == int(code[6])
+
+
+def _check_issuer(inf: etree._Element) -> None:
+    _check_city(
+        inf.find("n:emit/n:enderEmit", _N),
+        (272, "Rejeição: Código Município do Emitente: dígito inválido"),
+        (273, "Rejeição: Código Município do Emitente: difere da UF do emitente"),
+    )
+
+
+def _check_city(
+    where: etree._Element | None, bad_digit: tuple[int, str], other_state: tuple[int, str]
+) -> None:
+    """An address's cMun: its check digit, then its first two digits against its UF."""
+    code, uf = find_text(where, "n:cMun"), find_text(where, "n:UF")
+    if not city_code_digit_ok(code):
+        raise Rejection(*bad_digit)
+    if code[:2] != CUF_BY_UF.get(uf):
+        raise Rejection(*other_state)
+
+
 def _check_regime(inf: etree._Element) -> None:
     crt = find_text(inf, "n:emit/n:CRT")
     for icms in inf.findall("n:det/n:imposto/n:ICMS", _N):
@@ -187,6 +231,14 @@ def _check_recipient(inf: etree._Element) -> None:
     cpf = find_text(inf, "n:dest/n:CPF")
     if cpf and not CPF().validate(cpf):
         raise Rejection(237, "Rejeição: CPF do destinatário inválido")
+    where = inf.find("n:dest/n:enderDest", _N)
+    if where is None or find_text(where, "n:UF") == ABROAD:
+        return
+    _check_city(
+        where,
+        (274, "Rejeição: Código Município do Destinatário: dígito inválido"),
+        (275, "Rejeição: Código Município do Destinatário: difere da UF do Destinatário"),
+    )
 
 
 def _check_totals(inf: etree._Element) -> None:

@@ -9,8 +9,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from domain.cities import CityUnresolved, resolve_city_code
 from domain.errors import ProviderRejected
-from domain.orders import Address, Channel, Customer, Order, OrderItem, PaymentStatus
+from domain.orders import UFS, Address, Channel, Customer, Order, OrderItem, PaymentStatus
 
 PROVIDER = "marketplace"
 
@@ -106,6 +107,7 @@ ML_FIELDS = {
     ("Address", "complement"): "shipping.receiver_address.comment",
     ("Address", "district"): "shipping.receiver_address.neighborhood.name",
     ("Address", "city"): "shipping.receiver_address.city.name",
+    ("Address", "city_code"): "shipping.receiver_address.city.name",  # looked up by name
     ("Address", "state"): "shipping.receiver_address.state.id",
     ("Address", "postal_code"): "shipping.receiver_address.zip_code",
     ("Customer", "name"): "buyer.first_name",
@@ -145,6 +147,16 @@ def translate_ml_order(raw: MLOrder) -> Order:
     payment = next(iter(approved or raw.payments), None)
     to = raw.shipping.receiver_address
     name = " ".join(p for p in (raw.buyer.first_name, raw.buyer.last_name) if p)
+    state = to.state.id.removeprefix("BR-")
+    city_code: dict[str, str] = {}
+    if state in UFS and to.city.name.strip():
+        # The marketplace sends the city's name only: its IBGE code is looked up here, so
+        # an unknown name stops the order (ops: the buyer corrects the address) instead of
+        # invoicing it with another city's code.
+        try:
+            city_code["city_code"] = resolve_city_code(state, to.city.name)
+        except CityUnresolved as exc:
+            raise reject(f"{ML_FIELDS[('Address', exc.field)]}: {exc.message}") from exc
     try:
         address = Address(
             street=to.street_name,
@@ -152,8 +164,9 @@ def translate_ml_order(raw: MLOrder) -> Order:
             complement=to.comment or "",
             district=to.neighborhood.name,
             city=to.city.name,
-            state=to.state.id.removeprefix("BR-"),
+            state=state,
             postal_code=re.sub(r"\D", "", to.zip_code),
+            **city_code,
         )
         customer = Customer(
             name=name or raw.buyer.nickname,

@@ -14,7 +14,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.channels import CancelledNotice, ShippedNotice
-from domain.orders import Address, Channel, Customer, Order, OrderItem, PaymentStatus
+from domain.cities import CityUnresolved, resolve_city_code
+from domain.orders import UFS, Address, Channel, Customer, Order, OrderItem, PaymentStatus
 from integrations.http import read_model, send
 from integrations.webhooks import WebhookPayloadError, payload_error
 
@@ -94,6 +95,15 @@ def translate_store_order(
     except ValidationError as exc:
         raise fail(exc) from exc
     where = raw.shipping_address
+    state, city_code = where.state.upper(), where.city_code
+    if state in UFS and where.city.strip():
+        try:
+            city_code = resolve_city_code(state, where.city, where.city_code)
+        except CityUnresolved as exc:
+            field = ".".join(p for p in (field_prefix, "shipping_address", exc.field) if p)
+            raise WebhookPayloadError(
+                f"malformed {what} at {field}: {exc.message}", field=field
+            ) from exc
     try:
         address = Address(
             street=where.street,
@@ -101,9 +111,9 @@ def translate_store_order(
             complement=where.complement or "",
             district=where.neighborhood,
             city=where.city,
-            state=where.state.upper(),
+            state=state,
             postal_code=re.sub(r"\D", "", where.zipcode),
-            **({"city_code": where.city_code} if where.city_code else {}),
+            **({"city_code": city_code} if city_code else {}),
         )
     except ValidationError as exc:
         raise fail(exc, "shipping_address", district="neighborhood", postal_code="zipcode") from exc

@@ -32,7 +32,8 @@ FISCAL: dict[str, tuple[str, str]] = {
 }
 
 PLACES: list[tuple[str, str, str, str, str]] = [
-    # street, district, city, UF, CEP
+    # street, district, city, UF, CEP: cities of several states, written as people do (with
+    # or without accents); each resolves to its IBGE code (tests/unit/test_cities.py)
     ("Rua das Flores", "Centro", "Campinas", "SP", "13010000"),
     ("Avenida Paulista", "Bela Vista", "Sao Paulo", "SP", "01310100"),
     ("Rua da Bahia", "Lourdes", "Belo Horizonte", "MG", "30160011"),
@@ -41,6 +42,7 @@ PLACES: list[tuple[str, str, str, str, str]] = [
     ("Avenida Boa Viagem", "Boa Viagem", "Recife", "PE", "51011000"),
     ("Rua dos Andradas", "Centro Historico", "Porto Alegre", "RS", "90020008"),
     ("Avenida Sete de Setembro", "Centro", "Salvador", "BA", "40060001"),
+    ("Avenida Goiás", "Setor Central", "Goiânia", "GO", "74005010"),
 ]
 FIRST = ["Maria", "Joao", "Ana", "Pedro", "Julia", "Lucas", "Beatriz", "Rafael", "Camila"]
 LAST = ["Souza", "Silva", "Oliveira", "Santos", "Pereira", "Costa", "Almeida", "Ferreira"]

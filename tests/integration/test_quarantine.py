@@ -66,6 +66,22 @@ async def test_a_signed_invalid_webhook_is_refused_and_quarantined_once(
     assert counts["pending"] == counts["started"] == 0
 
 
+async def test_an_order_whose_city_is_not_of_its_state_is_quarantined_saying_what_to_fix(
+    sqlite_url: str, tmp_path: Path, dev_env: WorkflowEnvironment
+) -> None:
+    settings = make_settings(sqlite_url, tmp_path)
+    address = {**STORE_ORDER["shipping_address"], "city": "Campinas", "state": "MG"}
+    body = store_webhook(f"{RUN}7010", f"evt-{RUN}7010", shipping_address=address)
+    async with serve(create_app(settings, temporal_client=dev_env.client)) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            refused = await post(http, settings, body)
+
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "data.shipping_address.city"
+    assert "city 'Campinas' not found in state MG" in refused.json()["message"]
+    assert await running(dev_env, f"order:store:{RUN}7010") == 0
+
+
 async def test_a_fixed_event_becomes_an_inbox_entry_reaches_its_workflow_and_is_audited(
     sqlite_url: str, tmp_path: Path, dev_env: WorkflowEnvironment
 ) -> None:

@@ -243,6 +243,7 @@ async def test_ml_order_becomes_a_domain_order(client: MarketplaceClient) -> Non
     assert order.customer.cpf == "11144477735"
     assert order.customer.address.state == "PR"
     assert order.customer.address.postal_code == "80020310"
+    assert order.customer.address.city_code == "4106902"  # Curitiba, looked up by name
     assert order.items[0].sku == "CAFE-500"
     assert order.shipping_price == Decimal("22.90")
     assert order.total == Decimal("145.90")
@@ -263,6 +264,11 @@ async def test_cancelled_ml_order_is_flagged(client: MarketplaceClient, ml: Fake
         (("buyer", "billing_info", "doc_type"), "CNPJ", "only CPF buyers"),
         (("buyer", "billing_info", "doc_number"), "11111111111", "buyer.billing_info.doc_number"),
         (("shipping", "receiver_address", "state"), {"id": "BR-XX"}, "receiver_address.state.id"),
+        (
+            ("shipping", "receiver_address", "city"),
+            {"name": "Curitibx"},
+            "receiver_address.city.name: city 'Curitibx' not found in state PR",
+        ),
         (("total_amount",), 99.0, "total"),
     ],
 )

@@ -65,7 +65,21 @@ def sample_builder(**issuer: Any) -> NfeBuilder:
     )
 
 
+# A customer's city and CEP per state; the IBGE code is looked up from the city's name.
+CUSTOMER_CITIES = {
+    "SP": ("Campinas", "13010000"),
+    "BA": ("Salvador", "40010000"),
+    "MG": ("Belo Horizonte", "30160011"),
+    "RJ": ("Rio de Janeiro", "22021001"),
+    "PR": ("Curitiba", "80020310"),
+    "RS": ("Porto Alegre", "90020008"),
+    "PE": ("Recife", "51011000"),
+    "GO": ("Goiânia", "74005010"),
+}
+
+
 def sample_customer(state: str = "SP") -> Customer:
+    city, cep = CUSTOMER_CITIES[state]
     return Customer(
         name="Maria José da Conceição",
         cpf="52998224725",
@@ -75,10 +89,9 @@ def sample_customer(state: str = "SP") -> Customer:
             street="Rua das Flores",
             number="42",
             district="Centro",
-            city="Salvador" if state == "BA" else "Campinas",
-            city_code="2927408" if state == "BA" else "3509502",
+            city=city,
             state=state,
-            postal_code="40010000" if state == "BA" else "13010000",
+            postal_code=cep,
         ),
     )
 

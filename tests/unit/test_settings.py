@@ -108,3 +108,21 @@ def test_an_intermediary_cnpj_with_a_bad_check_digit_is_refused(
 
     with pytest.raises(ValidationError, match="not a valid CNPJ"):
         Settings()
+
+
+def test_an_issuer_moved_to_another_city_gets_that_citys_code_not_sao_paulos(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__STATE", "MG")
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__CITY", "Belo Horizonte")
+
+    assert Settings().issuer.address.city_code == "3106200"
+
+
+def test_an_issuer_city_code_of_another_state_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETAGUARDA_ISSUER__ADDRESS__CITY_CODE", "3106200")
+
+    with pytest.raises(ValidationError, match="3106200 is Belo Horizonte, MG, not a city of SP"):
+        Settings()

@@ -87,6 +87,59 @@ def test_store_order_created_carries_the_full_order() -> None:
     assert order.total == Decimal("94.80")
     assert order.payment_status is PaymentStatus.APPROVED
     assert order.payment_id == "1300000001"
+    assert order.customer.address.city_code == "3550308"  # looked up from "Sao Paulo", SP
+
+
+@pytest.mark.parametrize(
+    ("city", "state", "code"),
+    [
+        ("Belo Horizonte", "MG", "3106200"),
+        ("GOIÂNIA", "go", "5208707"),
+        ("recife", "PE", "2611606"),
+    ],
+)
+def test_store_address_without_a_code_gets_its_citys_code(city: str, state: str, code: str):
+    hook = copy.deepcopy(STORE_HOOK)
+    hook["data"]["shipping_address"] |= {"city": city, "state": state}
+
+    event = parse_store_webhook(body(hook), RECEIVED)
+
+    assert event is not None
+    assert event.order is not None
+    assert event.order.customer.address.city_code == code
+
+
+def test_store_address_with_its_own_code_keeps_it() -> None:
+    event = parse_store_webhook(store_hook("data.shipping_address.city_code", 3550308), RECEIVED)
+
+    assert event is not None
+    assert event.order is not None
+    assert event.order.customer.address.city_code == "3550308"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        (
+            store_hook("data.shipping_address.city", "Xyz"),
+            "city",
+            "city 'Xyz' not found in state SP",
+        ),
+        (
+            store_hook("data.shipping_address.city_code", "3106200"),
+            "city_code",
+            "3106200 is Belo Horizonte, MG, not a city of SP",
+        ),
+        (store_hook("data.shipping_address.city_code", "3550309"), "city_code", "check digit"),
+    ],
+    ids=["unknown-city", "code-of-another-state", "bad-check-digit"],
+)
+def test_store_address_whose_city_cannot_be_coded_names_what_to_correct(raw, field, words):
+    with pytest.raises(WebhookPayloadError) as caught:
+        parse_store_webhook(raw, RECEIVED)
+
+    assert caught.value.field == f"data.shipping_address.{field}"
+    assert words in caught.value.message
 
 
 def test_store_order_cancelled_is_an_order_cancelled_event() -> None:
