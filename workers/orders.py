@@ -31,6 +31,8 @@ from domain.orders import Channel
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
 from integrations.channels import ChannelClients
+from integrations.documents.nfe import NfeDocuments
+from integrations.documents.store import FileDocumentStore
 from integrations.fiscal.certificate import load_certificate, make_dev_certificate
 from integrations.fiscal.nfe import NfeBuilder
 from integrations.fiscal.service import InvoicingService
@@ -124,13 +126,14 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()
     )
     orders, audit = OrderReadModel(sessions), AuditLog(sessions)
+    documents = NfeDocuments(FileDocumentStore(settings.documents_dir))
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
         OrderActivities(orders, audit, shipments, channels),
-        InvoicingActivities(invoicing, invoices, orders),
+        InvoicingActivities(invoicing, invoices, orders, documents),
         FiscalLifecycleActivities(invoicing, invoices, FiscalLifecycleRepository(sessions)),
         WarehouseActivities(warehouse, orders),
         ShippingActivities(carrier, shipments, orders),
