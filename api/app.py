@@ -26,7 +26,7 @@ from api.intake import Intake
 from api.limits import BodySizeLimit
 from api.quarantine import QuarantineDesk
 from api.relay import InboxRelay, RelayConfig
-from api.routes import catalogue, codec, ops, orders, quarantine, warehouse, webhooks
+from api.routes import catalogue, codec, documents, ops, orders, quarantine, warehouse, webhooks
 from api.webhook_door import WebhookDoor
 from config.settings import Settings
 from config.temporal import EncryptionCodec, connect
@@ -42,6 +42,7 @@ from db.shipments import ShipmentRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from domain.steps import OrderPolicy
+from integrations.documents.store import FileDocumentStore
 
 log = logging.getLogger("retaguarda.api")
 
@@ -153,6 +154,7 @@ def create_app(
         audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
         actions=OpsActions(gateway, read_model, tasks, audit),
+        documents=FileDocumentStore(settings.documents_dir),
     )
 
     @asynccontextmanager
@@ -184,7 +186,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (webhooks, orders, warehouse, ops, quarantine, catalogue, codec):
+    for module in (webhooks, orders, documents, warehouse, ops, quarantine, catalogue, codec):
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)

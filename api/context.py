@@ -20,6 +20,7 @@ from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
+from integrations.documents.store import DocumentStore
 
 
 @dataclass
@@ -40,3 +41,4 @@ class ApiContext:
     audit: AuditLog
     api_keys: ApiKeyRepository
     actions: OpsActions
+    documents: DocumentStore
