@@ -149,3 +149,24 @@ def test_anything_but_a_stored_document_is_a_404_in_the_error_shape(api: Api, pa
     assert body["message"]
     assert "not a document" not in r.text
 
+
+def test_the_console_serves_the_documents_to_a_signed_in_person(api: Api) -> None:
+    client = api.client
+    signed_out = client.get(f"/console/documents/nfe/{KEY}-danfe.pdf", follow_redirects=False)
+    client.cookies.set("rtg_console", api.keys[ApiRole.WAREHOUSE])
+    try:
+        danfe = client.get(f"/console/documents/nfe/{KEY}-danfe.pdf")
+        page = client.get(f"/console/orders/{ORDER}")
+        missing = client.get("/console/documents/nfe/..%2F..%2Fsecret.txt")
+    finally:
+        client.cookies.clear()
+
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/console/login?next=")
+    assert (danfe.status_code, danfe.headers["content-type"]) == (200, "application/pdf")
+    assert danfe.content == PDF
+    assert page.status_code == 200
+    assert f'href="/console/documents/nfe/{KEY}-danfe.pdf"' in page.text
+    assert missing.status_code == 404
+    assert "text/html" in missing.headers["content-type"]
+    assert "not a document" not in missing.text
