@@ -89,6 +89,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     )
     stack.push_async_callback(http.aclose)
     secrets = settings.secrets
+    store = FileDocumentStore(settings.documents_dir)
     channels = ChannelClients(
         {
             Channel.STORE: StoreClient(
@@ -99,6 +100,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
                 settings.provider_url("marketplace"),
                 secrets.marketplace_client_id,
                 secrets.marketplace_client_secret.get_secret_value(),
+                documents=store,
             ),
         }
     )
@@ -126,7 +128,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()
     )
     orders, audit = OrderReadModel(sessions), AuditLog(sessions)
-    documents = NfeDocuments(FileDocumentStore(settings.documents_dir))
+    documents = NfeDocuments(store)
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
