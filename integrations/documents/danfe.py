@@ -32,9 +32,16 @@ def render_danfe(proc_xml: str) -> bytes:
         raise DanfeError(f"the nfeProc is not well-formed XML: {exc}", code="danfe") from exc
     if root.tag != f"{{{NFE_NS}}}nfeProc":
         raise DanfeError(f"a DANFE is printed from an nfeProc, not {root.tag}", code="danfe")
-    danfe = Danfe(xml=proc_xml)
-    danfe.set_creation_date(_authorised_at(root))
-    return bytes(danfe.output())
+    authorised_at = _authorised_at(root)
+    try:
+        danfe = Danfe(xml=proc_xml)
+        danfe.set_creation_date(authorised_at)
+        return bytes(danfe.output())
+    except Exception as exc:  # the library's own errors: the same XML fails the same way
+        raise DanfeError(
+            f"brazilfiscalreport could not print the DANFE: {type(exc).__name__}: {exc}",
+            code="danfe",
+        ) from exc
 
 
 def _authorised_at(proc: etree._Element) -> datetime:

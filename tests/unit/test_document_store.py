@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from integrations.documents import store as store_module
+from integrations.documents.danfe import DanfeError, render_danfe
 from integrations.documents.nfe import NfeDocuments, xml_file
 from integrations.documents.store import (
     DocumentKind,
@@ -212,3 +213,12 @@ async def test_nfe_documents_keep_each_event_under_its_type_and_sequence(
         f"events/{KEY}-110110-3-procEventoNFe.xml",
         f"events/{KEY}-110111-1-procEventoNFe.xml",
     ]
+
+
+def test_a_danfe_is_printed_only_from_an_authorised_nfeproc() -> None:
+    with pytest.raises(DanfeError, match="not well-formed"):
+        render_danfe("<nfeProc")
+    with pytest.raises(DanfeError, match="from an nfeProc"):
+        render_danfe('<NFe xmlns="http://www.portalfiscal.inf.br/nfe"/>')
+    with pytest.raises(DanfeError, match="dhRecbto"):
+        render_danfe('<nfeProc xmlns="http://www.portalfiscal.inf.br/nfe" versao="4.00"/>')
