@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -51,9 +52,8 @@ async def shop(signer: NfeSigner, tmp_path: Path) -> AsyncIterator[Shop]:
 async def invoiced_order(shop: Shop, *, cpf: str, number: int = 1) -> ShippedNotice:
     """A marketplace order whose buyer has `cpf`, and an NF-e for sample_request()'s
     customer (CPF 52998224725), authorised and kept in the store."""
-    created = await shop.world.admin(
-        "/marketplace/admin/orders", {**ML_ORDER, "buyer": {**ML_ORDER["buyer"], "cpf": cpf}}
-    )
+    buyer = {**cast(dict[str, Any], ML_ORDER["buyer"]), "cpf": cpf}
+    created = await shop.world.admin("/marketplace/admin/orders", {**ML_ORDER, "buyer": buyer})
     order_id = f"order:marketplace:{created['id']}"
     request = sample_request(
         number=number,

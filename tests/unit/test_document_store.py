@@ -142,7 +142,7 @@ async def test_a_write_that_fails_leaves_no_document_and_no_temp_file(
     def broken(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_module.os, failing, broken)
+    monkeypatch.setattr(os, failing, broken)
 
     with pytest.raises(OSError, match="No space left"):
         await store.put(danfe_pdf(KEY), b"%PDF-1.4 ...")
