@@ -136,7 +136,9 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         StockActivities(stock, warehouse, channels, requester),
         OrderActivities(orders, audit, shipments, channels),
         InvoicingActivities(invoicing, invoices, orders, documents),
-        FiscalLifecycleActivities(invoicing, invoices, FiscalLifecycleRepository(sessions)),
+        FiscalLifecycleActivities(
+            invoicing, invoices, FiscalLifecycleRepository(sessions), documents
+        ),
         WarehouseActivities(warehouse, orders),
         ShippingActivities(carrier, shipments, orders),
         PaymentActivities(payments, audit),

@@ -15,12 +15,16 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from activities.fiscal_lifecycle import FiscalLifecycleActivities
 from activities.invoicing import InvoicingActivities
+from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.session import create_engine, create_sessionmaker
 from domain.errors import ProviderUnavailable
 from domain.fiscal import Invoice, InvoiceCancellationRequest, InvoiceStatus
+from domain.fiscal_lifecycle import CorrectionRequest, CorrectionStatus, ReturnInvoiceRequest
+from domain.steps import PrepareInvoice
 from integrations.documents.nfe import NfeDocuments
 from integrations.documents.store import FileDocumentStore
 from integrations.fiscal.schema import NFELIB
@@ -34,6 +38,7 @@ pytestmark = pytest.mark.integration
 
 PROC_NFE_XSD = NFELIB / "nfe" / "schemas" / "v4_0" / "procNFe_v4.00.xsd"
 PROC_EVENT_XSD = NFELIB / "nfe_evento_cancel" / "schemas" / "v1_0" / "procEventoCancNFe_v1.00.xsd"
+PROC_CCE_XSD = NFELIB / "nfe_evento_cce" / "schemas" / "v1_0" / "procCCeNFe_v1.00.xsd"
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +50,7 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> NfeSigner:
 class Desk:
     world: World
     acts: InvoicingActivities
+    lifecycle: FiscalLifecycleActivities
     root: Path
 
     def files(self) -> list[str]:
@@ -58,13 +64,13 @@ async def desk(signer: NfeSigner, sqlite_url: str, tmp_path: Path) -> AsyncItera
     root = tmp_path / "documents"
     try:
         async with open_world(signer) as world:
-            acts = InvoicingActivities(
-                world.service,
-                InvoiceRepository(sessions),
-                OrderReadModel(sessions),
-                NfeDocuments(FileDocumentStore(root)),
+            documents = NfeDocuments(FileDocumentStore(root))
+            invoices = InvoiceRepository(sessions)
+            acts = InvoicingActivities(world.service, invoices, OrderReadModel(sessions), documents)
+            lifecycle = FiscalLifecycleActivities(
+                world.service, invoices, FiscalLifecycleRepository(sessions), documents
             )
-            yield Desk(world, acts, root)
+            yield Desk(world, acts, lifecycle, root)
     finally:
         await engine.dispose()
 
@@ -156,3 +162,51 @@ async def test_a_cancellation_whose_answer_was_lost_still_leaves_its_event(desk:
     path = desk.root / "events" / f"{invoice.access_key}-110111-1-procEventoNFe.xml"
     verdict = xmlsec.verify_file(path, "infEvento")
     assert verdict.ok, verdict.output
+
+
+async def test_a_correction_letter_leaves_its_proceventonfe_that_checks_out(desk: Desk) -> None:
+    invoice = await desk.acts.emit_invoice(sample_request())
+    at = invoice.authorised_at + timedelta(hours=2)
+    desk.world.state.clock = lambda: at + timedelta(seconds=1)
+    request = CorrectionRequest(
+        order_id=invoice.order_id,
+        access_key=invoice.access_key,
+        sequence=1,
+        text="Endereco de entrega: apartamento 42, bloco B, portaria pela rua lateral",
+        requested_at=at,
+    )
+
+    result = await desk.lifecycle.send_invoice_correction(request)
+
+    assert result.status is CorrectionStatus.REGISTERED
+    path = desk.root / "events" / f"{invoice.access_key}-110110-1-procEventoNFe.xml"
+    verdict = xmlsec.verify_file(path, "infEvento")
+    assert verdict.ok, verdict.output
+    assert valid(PROC_CCE_XSD, path) == []
+
+
+async def test_a_return_nfe_leaves_its_procnfe_and_danfe(desk: Desk) -> None:
+    request = sample_request(state="BA")
+    paid = PrepareInvoice(order_id=request.order_id, paid_at=request.issued_at)
+    assert await desk.acts.prepare_invoice(paid) == request.number  # the sale's number
+    sale = await desk.acts.emit_invoice(request)
+    at = sale.authorised_at + timedelta(hours=30)
+    desk.world.state.clock = lambda: at + timedelta(seconds=5)
+    undo = ReturnInvoiceRequest(
+        order_id=sale.order_id,
+        refers_to=sale.access_key,
+        reason="Pedido cancelado apos o prazo de cancelamento",
+        issued_at=at,
+        idempotency_key="return-1",
+    )
+
+    returned = await desk.lifecycle.emit_return_invoice(undo)
+    await desk.lifecycle.emit_return_invoice(undo)  # a rerun: recorded, nothing new
+
+    key = returned.access_key
+    xml, pdf = desk.root / "nfe" / f"{key}-procNFe.xml", desk.root / "nfe" / f"{key}-danfe.pdf"
+    verdict = xmlsec.verify_file(xml, "infNFe")
+    assert verdict.ok, verdict.output
+    assert valid(PROC_NFE_XSD, xml) == []
+    assert key in re.sub(r"(?<=\d) (?=\d)", "", pdf_text(pdf))
+    assert len([f for f in desk.files() if f.startswith("nfe/")]) == 4  # sale and return
