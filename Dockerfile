@@ -16,6 +16,7 @@ COPY api api
 COPY workers workers
 COPY sandbox sandbox
 RUN pip install --no-cache-dir .
-RUN useradd --create-home retaguarda
+RUN useradd --create-home retaguarda \
+    && install -d -o retaguarda -g retaguarda /var/lib/retaguarda/documents
 USER retaguarda
 CMD ["retaguarda", "api"]

@@ -1,6 +1,7 @@
 """What follows an NF-e's authorisation, at SEFAZ: the return NF-e that undoes a sale
 past its window, the voiding of a number no NF-e will ever use, and the correction
-letter. Each looks before it acts, so a retry after a lost answer changes nothing."""
+letter. Each looks before it acts, so a retry after a lost answer changes nothing. The
+return NF-e's documents and the CC-e's procEventoNFe go to the document store."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from domain.errors import ProviderRejected
 from domain.fiscal_lifecycle import (
     Correction,
     CorrectionRequest,
+    CorrectionStatus,
     NumberVoided,
     NumberVoiding,
     ReturnInvoice,
@@ -17,6 +19,7 @@ from domain.fiscal_lifecycle import (
     VoidingStatus,
     void_reason,
 )
+from integrations.documents.nfe import NfeDocuments
 from integrations.fiscal.returns import return_allocation
 from integrations.fiscal.service import InvoicingService
 from workflows import steps
@@ -29,10 +32,12 @@ class FiscalLifecycleActivities:
         service: InvoicingService,
         invoices: InvoiceRepository,
         lifecycle: FiscalLifecycleRepository,
+        documents: NfeDocuments,
     ) -> None:
         self._service = service
         self._invoices = invoices
         self._lifecycle = lifecycle
+        self._documents = documents
 
     @implements(steps.EMIT_RETURN_INVOICE)
     async def emit_return_invoice(self, request: ReturnInvoiceRequest) -> ReturnInvoice:
@@ -53,6 +58,8 @@ class FiscalLifecycleActivities:
             return_allocation(request.order_id), request.series
         )
         emitted = await self._service.emit_return(request, number, sale_xml)
+        # Before it is recorded: once recorded, a rerun returns early.
+        await self._documents.keep_authorised(emitted.invoice.access_key, emitted.proc_xml)
         await self._lifecycle.record_return(emitted.invoice, emitted.proc_xml)
         return emitted.invoice
 
@@ -92,5 +99,8 @@ class FiscalLifecycleActivities:
     @implements(steps.SEND_CORRECTION)
     async def send_invoice_correction(self, request: CorrectionRequest) -> Correction:
         result = await self._service.correct(request)
+        if result.status is CorrectionStatus.REGISTERED:
+            events = await self._service.event_documents(request.access_key)
+            await self._documents.keep_events(events)
         await self._lifecycle.record_correction(request, result)
         return result

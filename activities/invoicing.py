@@ -1,5 +1,6 @@
 """Invoicing activities: number allocation and voiding (local), NF-e emission and
-cancellation at SEFAZ (look before acting is inside the invoicing service)."""
+cancellation at SEFAZ (look before acting is inside the invoicing service). The
+documents (nfeProc, DANFE, event XML) are kept as part of the step that made them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from domain.fiscal import (
 )
 from domain.ids import parse_order_workflow_id
 from domain.steps import PrepareInvoice
+from integrations.documents.nfe import NfeDocuments
 from integrations.fiscal.service import InvoicingService
 from workflows import steps
 from workflows.steps import implements
@@ -24,11 +26,16 @@ from workflows.steps import implements
 
 class InvoicingActivities:
     def __init__(
-        self, service: InvoicingService, invoices: InvoiceRepository, orders: OrderReadModel
+        self,
+        service: InvoicingService,
+        invoices: InvoiceRepository,
+        orders: OrderReadModel,
+        documents: NfeDocuments,
     ) -> None:
         self._service = service
         self._invoices = invoices
         self._orders = orders
+        self._documents = documents
 
     @implements(steps.PREPARE_INVOICE)
     async def prepare_invoice(self, request: PrepareInvoice) -> int:
@@ -44,6 +51,7 @@ class InvoicingActivities:
     async def emit_invoice(self, request: InvoiceRequest) -> Invoice:
         emitted = await self._service.emit(request)
         await self._invoices.record_authorised(emitted.invoice, emitted.proc_xml)
+        await self._documents.keep_authorised(emitted.invoice.access_key, emitted.proc_xml)
         channel, external_id = parse_order_workflow_id(request.order_id)
         await self._orders.upsert(
             request.order_id,
@@ -63,7 +71,13 @@ class InvoicingActivities:
             await self._invoices.record_cancelled(
                 request.order_id, result.status, request.requested_at
             )
+        if result.status is InvoiceStatus.CANCELLED:
+            await self._keep_events(result.access_key)
         return result
+
+    async def _keep_events(self, access_key: str) -> None:
+        """Store the NF-e's registered events (procEventoNFe) as SEFAZ holds them."""
+        await self._documents.keep_events(await self._service.event_documents(access_key))
 
     @implements(steps.FLAG_RETURN_INVOICE)
     async def flag_return_invoice(self, request: InvoiceCancellationRequest) -> None:

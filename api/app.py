@@ -27,7 +27,17 @@ from api.intake import Intake
 from api.limits import BodySizeLimit
 from api.quarantine import QuarantineDesk
 from api.relay import InboxRelay, RelayConfig
-from api.routes import catalogue, codec, fiscal, ops, orders, quarantine, warehouse, webhooks
+from api.routes import (
+    catalogue,
+    codec,
+    documents,
+    fiscal,
+    ops,
+    orders,
+    quarantine,
+    warehouse,
+    webhooks,
+)
 from api.webhook_door import WebhookDoor
 from config.settings import Settings
 from config.temporal import EncryptionCodec, connect
@@ -45,6 +55,7 @@ from db.shipments import ShipmentRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from domain.steps import OrderPolicy
+from integrations.documents.store import FileDocumentStore
 
 log = logging.getLogger("retaguarda.api")
 
@@ -159,6 +170,7 @@ def create_app(
         corrections=InvoiceCorrections(
             gateway, InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker), audit
         ),
+        documents=FileDocumentStore(settings.documents_dir),
     )
 
     @asynccontextmanager
@@ -190,7 +202,8 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    for module in (webhooks, orders, fiscal, warehouse, ops, quarantine, catalogue, codec):
+    routers = (webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)

@@ -21,6 +21,7 @@ from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
+from integrations.documents.store import DocumentStore
 
 
 @dataclass
@@ -42,3 +43,4 @@ class ApiContext:
     api_keys: ApiKeyRepository
     actions: OpsActions
     corrections: InvoiceCorrections
+    documents: DocumentStore

@@ -53,3 +53,8 @@ AnyRole = Annotated[ApiPrincipal, Depends(require(*ApiRole))]
 OpsRole = Annotated[ApiPrincipal, Depends(require(ApiRole.OPS))]
 WarehouseRole = Annotated[ApiPrincipal, Depends(require(ApiRole.WAREHOUSE, ApiRole.OPS))]
 AdminRole = Annotated[ApiPrincipal, Depends(require())]
+# NF-e documents: the books (ops, finance), the box (warehouse prints the DANFE), viewers.
+DocumentsRole = Annotated[
+    ApiPrincipal,
+    Depends(require(ApiRole.OPS, ApiRole.FINANCE, ApiRole.WAREHOUSE, ApiRole.VIEWER)),
+]

@@ -88,6 +88,23 @@ class SandboxSettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class DocumentSettings(BaseModel):
+    """The document store: authorised NF-e XML, DANFE PDFs and event XML
+    (integrations/documents/store.py)."""
+
+    dir: Path | None = Field(
+        default=None, description="empty: <var_dir>/documents; the API and workers share it"
+    )
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def resolved(self, var_dir: Path) -> Path:
+        return self.dir or var_dir / "documents"
+
+
 class RpaSettings(BaseModel):
     """The `rpa` worker: one Chromium per process, this many portal tasks at once."""
 
@@ -251,6 +268,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = SandboxSettings()
     providers: ProviderSettings = ProviderSettings()
     rpa: RpaSettings = RpaSettings()
+    documents: DocumentSettings = DocumentSettings()
     secrets: SecretSettings = SecretSettings()
     durations: Durations = Durations()
     issuer: Issuer = Field(default_factory=_default_issuer)
@@ -324,6 +342,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db.resolved(self.var_dir)
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.documents.resolved(self.var_dir)
 
     @property
     def webhook_target(self) -> str:

@@ -16,16 +16,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from lxml import etree
 from pydantic import BaseModel, Field
 
 from sandbox.core import SandboxState
+from sandbox.sefaz_xml import _N, _PARSER, NFE_NS, Rejection, find_text, standalone
+from sandbox.sefaz_xml import verify_signature as verify_nfe_signature
 
 PROVIDER = "marketplace"
 SELLER_ID = 123456789
 APPLICATION_ID = 5503910054141466
+FISCAL_DOCUMENT_MAX_BYTES = 1024 * 1024  # the real limit: 1 MB per file
+FISCAL_DOCUMENT_TYPES = frozenset({"application/xml", "text/xml"})
 
 
 class MLError(Exception):
@@ -109,6 +114,7 @@ class MarketplaceData:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, str] = field(default_factory=dict)
+    fiscal_documents: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id, XML
     shipped: dict[str, dict[str, Any]] = field(default_factory=dict)
     cancel_acks: set[str] = field(default_factory=set)
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -340,6 +346,33 @@ def build_router(state: SandboxState) -> APIRouter:
         state.faults.after(PROVIDER)
         return {"order_id": order_id, "fiscal_key": body.fiscal_key, "status": "processed"}
 
+    @api.post("/packs/{pack_id}/fiscal_documents", status_code=201)
+    async def upload_fiscal_document(pack_id: str, fiscal_document: UploadFile) -> Any:
+        """The NF-e's XML for a pack (an order without a pack: its order id). Checked
+        before it is taken: an authorised procNFe, signed, for this order's buyer. The
+        same NF-e again answers with the same id; another NF-e for the pack is refused."""
+        await state.faults.before(PROVIDER)
+        order = order_or_404(pack_id)
+        content_type = (fiscal_document.content_type or "").split(";")[0].strip()
+        if content_type not in FISCAL_DOCUMENT_TYPES:
+            raise MLError(400, f"fiscal_document must be XML, not {content_type!r}", "bad_request")
+        data = await fiscal_document.read(FISCAL_DOCUMENT_MAX_BYTES + 1)
+        if len(data) > FISCAL_DOCUMENT_MAX_BYTES:
+            raise MLError(400, "fiscal_document is larger than 1 MB", "bad_request")
+        key = _authorised_nfe_key(data, order["buyer"]["billing_info"]["doc_number"])
+        known = db.invoices.get(pack_id)
+        if known is not None and known != key:
+            raise MLError(409, f"Pack {pack_id} already has fiscal document {known}", "conflict")
+        stored = db.fiscal_documents.get(pack_id)
+        if stored is None:
+            stored = (f"{SELLER_ID}_{uuid.uuid4()}", data)
+            db.fiscal_documents[pack_id], db.invoices[pack_id] = stored, key
+            state.ledger.record(
+                PROVIDER, "invoice_uploaded", order_id=pack_id, fiscal_key=key, document="xml"
+            )
+        state.faults.after(PROVIDER)
+        return JSONResponse({"ids": [stored[0]]}, status_code=200 if known else 201)
+
     @api.post("/shipments/{order_id}/tracking")
     async def tracking(order_id: str, body: TrackingIn) -> dict[str, Any]:
         await state.faults.before(PROVIDER)
@@ -370,3 +403,32 @@ def build_router(state: SandboxState) -> APIRouter:
     router.include_router(admin)
     router.include_router(api)
     return router
+
+
+def _authorised_nfe_key(data: bytes, buyer_document: str) -> str:
+    """The access key of `data` when it is an authorised nfeProc, signed, whose recipient
+    is the buyer; else the 400 the marketplace answers."""
+
+    def refused(reason: str) -> MLError:
+        return MLError(400, f"fiscal_document is not this order's NF-e: {reason}", "bad_request")
+
+    try:
+        root = etree.fromstring(data, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise refused(f"not well-formed XML ({exc})") from None
+    nfe = root.find("n:NFe", _N)
+    if root.tag != f"{{{NFE_NS}}}nfeProc" or nfe is None:
+        raise refused(f"expected an nfeProc with its NFe, got {root.tag}")
+    info = nfe.find("n:infNFe", _N)
+    key = (info.get("Id") or "").removeprefix("NFe") if info is not None else ""
+    if find_text(root, "n:protNFe/n:infProt/n:cStat") != "100":
+        raise refused("its protNFe is not an authorisation (cStat 100)")
+    if find_text(root, "n:protNFe/n:infProt/n:chNFe") != key or len(key) != 44:
+        raise refused("the protNFe is for another access key")
+    if find_text(nfe, "n:infNFe/n:dest/n:CPF") != buyer_document:
+        raise refused("its recipient (dest/CPF) is not the buyer")
+    try:
+        verify_nfe_signature(standalone(nfe), f"NFe{key}", find_text(nfe, "n:infNFe/n:emit/n:CNPJ"))
+    except Rejection as exc:
+        raise refused(exc.reason) from None
+    return key

@@ -31,6 +31,8 @@ from domain.orders import Channel
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
 from integrations.channels import ChannelClients
+from integrations.documents.nfe import NfeDocuments
+from integrations.documents.store import FileDocumentStore
 from integrations.fiscal.certificate import load_certificate, make_dev_certificate
 from integrations.fiscal.nfe import NfeBuilder
 from integrations.fiscal.service import InvoicingService
@@ -88,6 +90,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     )
     stack.push_async_callback(http.aclose)
     secrets = settings.secrets
+    store = FileDocumentStore(settings.documents_dir)
     channels = ChannelClients(
         {
             Channel.STORE: StoreClient(
@@ -98,6 +101,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
                 settings.provider_url("marketplace"),
                 secrets.marketplace_client_id,
                 secrets.marketplace_client_secret.get_secret_value(),
+                documents=store,
             ),
         }
     )
@@ -131,14 +135,17 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()
     )
     orders, audit = OrderReadModel(sessions), AuditLog(sessions)
+    documents = NfeDocuments(store)
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
         OrderActivities(orders, audit, shipments, channels),
-        InvoicingActivities(invoicing, invoices, orders),
-        FiscalLifecycleActivities(invoicing, invoices, FiscalLifecycleRepository(sessions)),
+        InvoicingActivities(invoicing, invoices, orders, documents),
+        FiscalLifecycleActivities(
+            invoicing, invoices, FiscalLifecycleRepository(sessions), documents
+        ),
         WarehouseActivities(warehouse, orders),
         ShippingActivities(carrier, shipments, orders),
         PaymentActivities(payments, audit),

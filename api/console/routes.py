@@ -38,6 +38,7 @@ from api.console.views import (
     when,
 )
 from api.deps import ContextDep
+from api.documents import document_response
 from api.gateway import TemporalUnavailable
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
@@ -190,8 +191,16 @@ async def order(
         live_error,
         task=await ctx.warehouse.get(order_id),
         audit=await ctx.audit.list(order_id=order_id, limit=200),
+        documents=await ctx.documents.documents_of(view.invoice_key) if view.invoice_key else [],
     )
     return html(request, page)
+
+
+@router.get("/documents/{name:path}")
+async def document(name: str, ctx: ContextDep, session: SessionDep) -> Response:
+    """An NF-e document for a signed-in person of any role (the warehouse prints the
+    DANFE from here): the same names and checks as the API's /documents."""
+    return await document_response(ctx.documents, name)
 
 
 @router.post("/orders/{order_id}/decide")

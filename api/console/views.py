@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 
+from api.documents import describe, document_url
 from api.gateway import StaleStockSync
 from db.api_keys import ApiPrincipal, ApiRole
 from db.audit import AuditEntry
@@ -22,6 +23,7 @@ from domain.fiscal import Invoice
 from domain.freight import Booking
 from domain.orders import CANCELLABLE, Channel, OrderStatus
 from domain.steps import OrderState
+from integrations.documents.store import StoredDocument
 
 log = logging.getLogger("retaguarda.console")
 
@@ -141,6 +143,12 @@ class OrderPage:
     live_error: str = ""
     task: WarehouseTaskView | None = None
     audit: list[AuditEntry] = field(default_factory=list)
+    documents: list[StoredDocument] = field(default_factory=list)
+
+    @property
+    def document_links(self) -> list[tuple[str, str, int]]:
+        """(title, console URL, size in bytes) of each of the order's NF-e documents."""
+        return [(describe(d), document_url(d.name, "/console"), d.size) for d in self.documents]
 
     @property
     def status(self) -> OrderStatus:

@@ -39,6 +39,7 @@ from integrations.fiscal.nfe import (
     nfe_proc,
     protocol_digest,
 )
+from integrations.fiscal.proc_events import EventDocument, registered_events
 from integrations.fiscal.returns import build_return, return_access_key
 from integrations.fiscal.schema import (
     XsdValidator,
@@ -299,6 +300,12 @@ class InvoicingService:
             provider=PROVIDER,
             code=f"sefaz_{result.cstat}",
         )
+
+    async def event_documents(self, access_key: str) -> list[EventDocument]:
+        """The NF-e's registered events (procEventoNFe) as SEFAZ holds them: after an
+        event, whichever attempt registered it and however its answer was lost."""
+        found = await self._sefaz.consult(access_key)
+        return registered_events(found.events)
 
     def _signed(self, request: InvoiceRequest) -> str:
         built = self._builder.build(request)

@@ -1,5 +1,9 @@
 """The marketplace's API (Mercado Livre-like) behind OAuth2 client credentials.
 
+The NF-e goes to the marketplace as its XML (`POST /packs/{pack_id}/fiscal_documents`,
+multipart `fiscal_document`; an order without a pack uses its order id) when the
+document store has it, else as the access key alone.
+
 The access token is obtained lazily, cached with its expiry and renewed with the
 (single-use) refresh token when it expires or when a call answers 401; that call is then
 retried once. Renewal is serialised so concurrent calls do not burn the refresh token.
@@ -20,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.channels import CancelledNotice, ShippedNotice
 from domain.errors import ProviderRejected
 from domain.orders import Order
+from integrations.documents.store import DocumentStore, InvalidDocumentName, nfe_xml
 from integrations.http import read_model, send
 from integrations.marketplace.schema import (
     PROVIDER,
@@ -46,6 +51,10 @@ class OrderAck(_Ack):
     order_id: str
 
 
+class FiscalDocumentAck(_Ack):
+    ids: list[str]
+
+
 def _read(response: httpx.Response, model: type[M]) -> M:
     return read_model(response, model, PROVIDER)
 
@@ -61,8 +70,10 @@ class MarketplaceClient:
         client_secret: str,
         *,
         clock: Callable[[], float] = time.monotonic,
+        documents: DocumentStore | None = None,
     ) -> None:
         self._http = http
+        self._documents = documents
         self._base = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
@@ -156,18 +167,39 @@ class MarketplaceClient:
             _read(response, ItemAck)
 
     async def notify_shipped(self, notice: ShippedNotice) -> None:
-        """Upload the NF-e key, then the tracking number (both are idempotent there)."""
+        """Upload the NF-e (its XML, or its key when the XML is not stored), then the
+        tracking number (both are idempotent there)."""
         order_id = quote(notice.external_id, safe="")
-        response = await self._call(
-            "POST", f"/orders/{order_id}/invoice", json={"fiscal_key": notice.invoice_key}
-        )
-        _read(response, OrderAck)
+        xml = await self._nfe_xml(notice.invoice_key)
+        if xml is not None:
+            response = await self._call(
+                "POST",
+                f"/packs/{order_id}/fiscal_documents",
+                files={
+                    "fiscal_document": (f"{notice.invoice_key}-procNFe.xml", xml, "application/xml")
+                },
+            )
+            _read(response, FiscalDocumentAck)
+        else:
+            response = await self._call(
+                "POST", f"/orders/{order_id}/invoice", json={"fiscal_key": notice.invoice_key}
+            )
+            _read(response, OrderAck)
         response = await self._call(
             "POST",
             f"/shipments/{order_id}/tracking",
             json={"tracking_number": notice.tracking_code, "carrier": notice.carrier},
         )
         _read(response, OrderAck)
+
+    async def _nfe_xml(self, access_key: str) -> bytes | None:
+        if self._documents is None:
+            return None
+        try:
+            name = nfe_xml(access_key)
+        except InvalidDocumentName:  # no NF-e (e.g. emitted by hand and skipped)
+            return None
+        return await self._documents.get(name)
 
     async def notify_cancelled(self, notice: CancelledNotice) -> None:
         response = await self._call(

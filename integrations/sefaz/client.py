@@ -73,6 +73,7 @@ class ConsultResult:
     authorised_at: datetime | None = None
     prot_xml: str | None = None
     cancellation_protocol: str | None = None  # when cStat is 101
+    events: tuple[str, ...] = ()  # the procEventoNFe elements SEFAZ holds for the NF-e
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,9 @@ class SefazClient:
             authorised_at=_when(_text(prot, "n:infProt/n:dhRecbto")),
             prot_xml=_xml(prot),
             cancellation_protocol=cancel or None,
+            events=tuple(
+                str(etree.tostring(p, encoding=str)) for p in ret.iterfind("n:procEventoNFe", _N)
+            ),
         )
 
     async def send_event(self, signed_event: str) -> EventResult:

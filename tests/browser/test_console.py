@@ -5,6 +5,7 @@ delivered; and a warehouse key cannot decide."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from pypdf import PdfReader
 from temporalio.testing import WorkflowEnvironment
 
 from db.api_keys import ApiKeyRepository, ApiRole
@@ -197,6 +199,15 @@ async def test_ops_retries_a_stuck_order_and_the_warehouse_works_it_to_delivery(
             )
             await expect(page.locator("#warehouse")).to_contain_text("check")
             await expect(page.locator("#audit")).to_contain_text("ops:retry")
+            danfe = page.locator("#documents").get_by_role("link", name="DANFE (PDF)")
+            href = await danfe.get_attribute("href")
+            assert href is not None
+            assert href.startswith("/console/documents/nfe/")
+            printed = await page.request.get(f"{base}{href}")
+            assert printed.headers["content-type"] == "application/pdf"
+            key = href.removeprefix("/console/documents/nfe/").removesuffix("-danfe.pdf")
+            pages = PdfReader(io.BytesIO(await printed.body())).pages
+            assert key in "".join(p.extract_text() for p in pages).replace(" ", "")
             await page.screenshot(path=tmp_path / "order-delivered.png", full_page=True)
         finally:
             await context.close()

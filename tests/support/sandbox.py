@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from domain.fiscal import Issuer
 from domain.orders import Address
 from integrations.carrier.client import CarrierClient
+from integrations.documents.store import DocumentStore
 from integrations.marketplace.client import MarketplaceClient
 from integrations.payments.client import PaymentsClient
 from integrations.store.client import StoreClient
@@ -72,9 +73,16 @@ class World:
         )
         assert response.status_code == 200, response.text
 
-    def marketplace(self, clock: Callable[[], float] = time.monotonic) -> MarketplaceClient:
+    def marketplace(
+        self, clock: Callable[[], float] = time.monotonic, documents: DocumentStore | None = None
+    ) -> MarketplaceClient:
         return MarketplaceClient(
-            self.http, f"{self.url}/marketplace", CLIENT_ID, CLIENT_SECRET, clock=clock
+            self.http,
+            f"{self.url}/marketplace",
+            CLIENT_ID,
+            CLIENT_SECRET,
+            clock=clock,
+            documents=documents,
         )
 
     def store(self) -> StoreClient:

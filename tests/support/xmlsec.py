@@ -39,6 +39,11 @@ def verify(xml: str, id_element: str, directory: Path) -> Verdict:
     ../shared/reference/brazil-ecommerce.md gives it."""
     path = directory / f"verify-{id_element}.xml"
     path.write_text(xml, encoding="utf-8")
+    return verify_file(path, id_element)
+
+
+def verify_file(path: Path, id_element: str) -> Verdict:
+    """`xmlsec1 --verify --insecure --id-attr:Id <id_element>` on the file at `path`."""
     run = subprocess.run(
         [xmlsec1(), "--verify", "--insecure", "--id-attr:Id", id_element, str(path)],
         capture_output=True,

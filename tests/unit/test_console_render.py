@@ -28,6 +28,7 @@ from domain.attention import StepFailure
 from domain.orders import Channel, OrderStatus
 from domain.steps import OrderState
 from domain.warehouse import WarehouseRecord, WarehouseStep
+from integrations.documents.store import StoredDocument, danfe_pdf, event_xml, nfe_xml
 
 pytestmark = pytest.mark.unit
 
@@ -94,6 +95,25 @@ def test_an_order_note_with_a_script_tag_is_escaped() -> None:
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "Maria &lt;b&gt;Souza&lt;/b&gt;" in html
+
+
+def test_the_order_page_links_its_documents_for_every_role() -> None:
+    key = "35261111222333000181550010000000011724612128"
+    documents = [
+        StoredDocument(nfe_xml(key), 9_000),
+        StoredDocument(danfe_pdf(key), 40_960),
+        StoredDocument(event_xml(key, "110111", 1), 4_000),
+    ]
+    for role in ApiRole:
+        html = render(OrderPage(chrome(role), view(), live(), documents=documents))
+        assert f'<a href="/console/documents/nfe/{key}-danfe.pdf">DANFE (PDF)</a>' in html
+        assert f'<a href="/console/documents/nfe/{key}-procNFe.xml">NF-e XML' in html
+        assert (
+            f'<a href="/console/documents/events/{key}-110111-1-procEventoNFe.xml">'
+            "cancellation XML (110111, nº 1)</a>"
+        ) in html
+        assert "40.0 KiB" in html
+    assert "None yet: the NF-e XML" in render(OrderPage(chrome(), view(), live()))
 
 
 def test_the_stuck_table_shows_the_step_the_error_and_how_long_ago() -> None:
