@@ -24,6 +24,15 @@ class Parcel(Frozen):
     declared_value: Money = Field(ge=Decimal("0"))
 
 
+class CarrierKind(StrEnum):
+    """How a shipment is booked: a carrier's API, a carrier's website (the `rpa` bot), or
+    the channel's own logistics (its label, nothing bought)."""
+
+    API = "api"
+    PORTAL = "portal"
+    MARKETPLACE = "marketplace"
+
+
 class FreightQuote(Frozen):
     service_id: int
     carrier: str
@@ -31,6 +40,10 @@ class FreightQuote(Frozen):
     price: Money = Decimal("0")
     delivery_days: int = 0
     error: str | None = None
+    kind: CarrierKind = CarrierKind.API
+    delivery_record: float | None = Field(
+        default=None, ge=0, le=1, description="share of the carrier's finished parcels delivered"
+    )
 
 
 class QuoteRequest(Frozen):
@@ -38,6 +51,13 @@ class QuoteRequest(Frozen):
     from_postal_code: str = Field(pattern=r"^\d{8}$")
     to_postal_code: str = Field(pattern=r"^\d{8}$")
     parcel: Parcel
+
+
+class ParcelItem(Frozen):
+    sku: str
+    name: str
+    quantity: int = Field(gt=0)
+    unit_value: Money = Field(ge=Decimal("0"))
 
 
 class BookingRequest(Frozen):
@@ -48,6 +68,10 @@ class BookingRequest(Frozen):
     recipient_name: str
     recipient_address: Address
     invoice_key: str | None = None
+    recipient_document: str = ""  # CPF: a commercial shipment names its recipient
+    recipient_phone: str = ""
+    recipient_email: str = ""
+    contents: tuple[ParcelItem, ...] = ()  # the products list the carrier declares
 
 
 class PickupCancellation(BaseModel):
@@ -59,6 +83,7 @@ class PickupCancellation(BaseModel):
 
     order_id: str
     shipment_id: str | None = None
+    kind: CarrierKind = CarrierKind.API
 
 
 class Booking(Frozen):
@@ -69,6 +94,8 @@ class Booking(Frozen):
     service: str
     price: Money
     label_url: str = ""
+    kind: CarrierKind = CarrierKind.API
+    label_document: str = ""  # the label PDF in the shipping document store
 
 
 class TrackingStatus(StrEnum):
@@ -76,7 +103,13 @@ class TrackingStatus(StrEnum):
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
-    FAILED = "failed"
+    FAILED = "failed"  # a delivery attempt failed; the carrier tries again
+    LOST = "lost"  # extraviado: claim it from the carrier and ship again
+    DAMAGED = "damaged"  # avariado: claim it and ship again
+    RETURNED = "returned"  # devolvido ao remetente: back to stock
+
+
+INCIDENTS = frozenset({TrackingStatus.LOST, TrackingStatus.DAMAGED, TrackingStatus.RETURNED})
 
 
 class TrackingEvent(Frozen):

@@ -21,6 +21,14 @@ class Channel(StrEnum):
     MARKETPLACE = "marketplace"
 
 
+class Logistics(StrEnum):
+    """Who moves the parcel: the seller buys freight from a carrier, or the channel's own
+    logistics is mandated (Mercado Envios: the marketplace sells the label)."""
+
+    SELLER = "seller"
+    MARKETPLACE = "marketplace"
+
+
 class PaymentStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -163,6 +171,12 @@ class Order(Frozen):
     payment_id: str | None = None
     channel_cancelled: bool = Field(
         default=False, description="the channel reports this order as cancelled"
+    )
+    logistics: Logistics = Field(
+        default=Logistics.SELLER, description="marketplace: the channel's logistics ships it"
+    )
+    channel_shipment_id: str | None = Field(
+        default=None, max_length=60, description="the channel's shipment (its label, tracking)"
     )
 
     @field_validator("placed_at")
