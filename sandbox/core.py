@@ -62,6 +62,8 @@ class SandboxConfig(BaseModel):
     marketplace_client_secret: str = "dev-only-change-me-ml-secret"
     marketplace_token_ttl_s: float = 6 * 3600
     carrier_step_s: float = 2.0  # seconds between tracking states
+    portal_username: str = "retaguarda"  # the carrier portal's one account
+    portal_password: str = "dev-only-change-me-portal"
     ledger_path: Path | None = None
 
     def fault_config(self, provider: str) -> FaultConfig:

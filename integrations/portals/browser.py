@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
@@ -66,10 +67,17 @@ class BrowserPool:
         return cls(browser, size)
 
     @asynccontextmanager
-    async def context(self) -> AsyncIterator[BrowserContext]:
-        """A fresh context for one task; waits for a free slot."""
+    async def context(
+        self, storage_state: dict[str, Any] | None = None
+    ) -> AsyncIterator[BrowserContext]:
+        """A fresh context for one task (with the cookies of `storage_state`, e.g. a
+        portal's login session); waits for a free slot."""
         async with self._slots:
-            context = await self._browser.new_context()
+            context = await self._browser.new_context(
+                storage_state=storage_state,  # type: ignore[arg-type]
+                locale="pt-BR",
+                accept_downloads=True,
+            )
             self.in_use += 1
             self.most_in_use = max(self.most_in_use, self.in_use)
             try:

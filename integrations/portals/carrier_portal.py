@@ -1,0 +1,407 @@
+"""The bot for a carrier that has only a website (the sandbox's "Expresso Serra"): quote,
+book a pickup, download its label, read its status, cancel it. Playwright in the `rpa`
+worker's one Chromium, a fresh context per task.
+
+Looks before it acts: `book` searches the pickups by the order reference first, so a
+retry after a lost confirmation (booked, but the page never came) finds the pickup
+instead of booking a second one. The login session is kept in memory (the context's
+storage state) and reused by the next tasks until the portal sends us to the login page
+again. Selectors are roles, labels and text, with the few wordings the portal is known
+to use, so a field that moved or was renamed is still found. Credentials come from the
+worker's settings and are typed into the page only: never logged, never in a history.
+
+On failure the page's screenshot and a Playwright trace go with the error (`PortalError
+.artifacts`), for the activity to keep with the order's documents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+
+from domain.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from domain.freight import (
+    Booking,
+    BookingRequest,
+    CarrierKind,
+    FreightQuote,
+    QuoteRequest,
+    TrackingStatus,
+)
+from integrations.portals.browser import BrowserPool
+
+PROVIDER = "carrier_portal"
+CARRIER = "Expresso Serra"
+Beat = Callable[[str], None]
+CANCELLED = "Cancelada"
+STATUSES = {
+    "Agendada": None, "Coletada": TrackingStatus.POSTED, "Em trânsito": TrackingStatus.IN_TRANSIT,
+    "Saiu para entrega": TrackingStatus.OUT_FOR_DELIVERY, "Entregue": TrackingStatus.DELIVERED,
+    "Extraviada": TrackingStatus.LOST, "Avariada": TrackingStatus.DAMAGED,
+    "Devolvida ao remetente": TrackingStatus.RETURNED,
+}  # fmt: skip
+# The labels the portal uses for each field, in its usual and its newer layout.
+LABELS = {
+    "referencia": r"refer[eê]ncia",
+    "destinatario": r"^(nome do )?destinat[aá]rio$",
+    "documento": r"(cpf|documento)",
+    "telefone": r"^telefone",
+    "cep": r"^cep d[eo] destin",
+    "endereco": r"^(endere[cç]o|logradouro)$",
+    "numero": r"^n[uú]mero$",
+    "complemento": r"^complemento$",
+    "bairro": r"^bairro$",
+    "cidade": r"^(cidade|munic[ií]pio)$",
+    "uf": r"^(uf|estado \(uf\))$",
+    "volumes": r"volumes$",
+    "peso": r"^peso",
+    "altura": r"^altura",
+    "largura": r"^largura",
+    "comprimento": r"^comprimento",
+    "valor": r"^valor",
+    "nfe": r"nf-e$",
+    "servico": r"^(servi[cç]o|modalidade)$",
+    "janela": r"^(janela|per[ií]odo) d[ae] coleta$",
+}
+SUBMIT = re.compile(r"^(solicitar coleta|confirmar solicita[cç][aã]o)$", re.IGNORECASE)
+PICKUP_NO = re.compile(r"COL-\d+")
+TRACKING_NO = re.compile(r"ES\d{9}BR")
+
+
+class PortalError(ProviderUnavailable):
+    """The portal did not do what the bot needed (retryable: maintenance, a page that
+    never loaded, an expired session mid-form); `artifacts` holds the screenshot (PNG)
+    and the trace (zip) of the attempt, when they could be taken."""
+
+    def __init__(self, message: str, *, code: str = "portal_unavailable") -> None:
+        super().__init__(message, provider=PROVIDER, code=code)
+        self.artifacts: dict[str, bytes] = {}
+
+
+@dataclass(frozen=True)
+class Pickup:
+    number: str
+    reference: str
+    status_text: str
+    tracking_code: str
+    service: str
+    price: Decimal
+
+    @property
+    def live(self) -> bool:
+        return self.status_text != CANCELLED
+
+    @property
+    def status(self) -> TrackingStatus | None:
+        return STATUSES.get(self.status_text)
+
+
+@dataclass(frozen=True)
+class PortalBooking:
+    booking: Booking
+    label: bytes  # the portal's label PDF
+    found: bool  # booked by an earlier attempt, found by the search
+
+
+def _decimal(text: str) -> Decimal:
+    digits = text.replace("R$", "").replace(".", "").replace(",", ".").strip()
+    try:
+        return Decimal(digits)
+    except InvalidOperation:
+        raise PortalError(f"the portal showed {text!r} where a value was expected") from None
+
+
+def _comma(value: Decimal | float | int) -> str:
+    return f"{value}".replace(".", ",")
+
+
+class CarrierPortalBot:
+    def __init__(
+        self,
+        pool: BrowserPool,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        origin_postal_code: str,
+        timeout_s: float = 15.0,
+        trace: bool = True,
+    ) -> None:
+        self._pool = pool
+        self._base = base_url.rstrip("/")
+        self._username = username
+        self._password = password
+        self._origin = origin_postal_code
+        self._timeout_ms = timeout_s * 1000
+        self._trace = trace
+        self._session: dict[str, Any] | None = None  # the login cookies, reused
+        self.logins = 0
+
+    # ------------------------------------------------------------------ tasks
+    @asynccontextmanager
+    async def _task(self, beat: Beat, what: str) -> AsyncIterator[Page]:
+        """A fresh context with the kept session; on failure, screenshot and trace."""
+        async with self._pool.context(self._session) as context:
+            context.set_default_timeout(self._timeout_ms)
+            if self._trace:
+                await context.tracing.start(snapshots=True, screenshots=False)
+            page = await context.new_page()
+            beat(what)
+            try:
+                yield page
+            except (ProviderError, PlaywrightError) as exc:
+                error = exc if isinstance(exc, ProviderError) else _translate(exc, what)
+                if isinstance(error, PortalError):
+                    error.artifacts = await self._artifacts(page)
+                if error is exc:
+                    raise
+                raise error from exc
+            finally:
+                if self._trace and context.tracing:
+                    try:
+                        await context.tracing.stop()
+                    except PlaywrightError:
+                        pass
+
+    async def _artifacts(self, page: Page) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        try:
+            found["screenshot.png"] = await page.screenshot(full_page=True)
+        except PlaywrightError:
+            pass
+        if self._trace:
+            with TemporaryDirectory() as tmp:
+                path = Path(tmp) / "trace.zip"
+                try:
+                    await page.context.tracing.stop(path=str(path))
+                    found["trace.zip"] = path.read_bytes()
+                except PlaywrightError:
+                    pass
+        return found
+
+    async def _open(self, page: Page, path: str, beat: Beat) -> None:
+        """Go to `path`, logging in first when the portal asks for it."""
+        response = await page.goto(f"{self._base}{path}")
+        await self._check(page, response.status if response else 200)
+        if self._at_login(page):
+            await self._login(page, beat)
+            await self._check(page, 200)
+        beat(path)
+
+    async def _check(self, page: Page, status: int) -> None:
+        heading = await self._heading(page)
+        if status == 503 or heading == "Sistema em manutenção":
+            raise PortalError("the carrier portal is under maintenance", code="maintenance")
+        if status >= 500:
+            raise PortalError(f"the carrier portal answered {status} ({heading})")
+
+    def _at_login(self, page: Page) -> bool:
+        return page.url.startswith(f"{self._base}/login")
+
+    @staticmethod
+    async def _heading(page: Page) -> str:
+        try:
+            return (await page.get_by_role("heading", level=1).inner_text(timeout=5000)).strip()
+        except PlaywrightError:
+            return ""
+
+    async def _login(self, page: Page, beat: Beat) -> None:
+        beat("login")
+        await page.get_by_label("Usuário").fill(self._username)
+        await page.get_by_label("Senha").fill(self._password)
+        await page.get_by_role("button", name="Entrar").click()
+        await page.wait_for_load_state("domcontentloaded")
+        if self._at_login(page) or await page.get_by_role("alert").count():
+            raise ProviderRejected(
+                "the carrier portal refused our login: check RETAGUARDA_SECRETS__"
+                "CARRIER_PORTAL_USERNAME and _PASSWORD",
+                provider=PROVIDER,
+                code="login_refused",
+            )
+        self.logins += 1
+        self._session = dict(await page.context.storage_state())
+
+    # ------------------------------------------------------------------ reading
+    async def _search(self, page: Page, reference: str, beat: Beat) -> list[Pickup]:
+        await self._open(page, "/coletas", beat)
+        await page.get_by_label("Referência").fill(reference)
+        await page.get_by_role("button", name="Buscar").click()
+        await page.wait_for_load_state("domcontentloaded")
+        await self._check(page, 200)
+        if await page.get_by_text("Nenhuma coleta encontrada").count():
+            return []
+        rows = page.get_by_role("row").filter(has=page.get_by_role("cell"))
+        found = []
+        for i in range(await rows.count()):
+            cells = [c.strip() for c in await rows.nth(i).get_by_role("cell").all_inner_texts()]
+            if len(cells) < 6 or cells[1] != reference:
+                continue
+            found.append(Pickup(cells[0], cells[1], cells[2], cells[3], cells[4],
+                                _decimal(cells[5])))  # fmt: skip
+        return found
+
+    async def find(self, reference: str, beat: Beat = lambda _: None) -> list[Pickup]:
+        """Every pickup booked under `reference`, live ones first."""
+        async with self._task(beat, "search") as page:
+            found = await self._search(page, reference, beat)
+        return sorted(found, key=lambda p: not p.live)
+
+    # ------------------------------------------------------------------ quoting
+    async def quote(self, request: QuoteRequest, beat: Beat = lambda _: None) -> list[FreightQuote]:
+        parcel = request.parcel
+        async with self._task(beat, "quote") as page:
+            await self._open(page, "/cotacao", beat)
+            await page.get_by_label("CEP de origem").fill(request.from_postal_code)
+            await page.get_by_label("CEP de destino").fill(request.to_postal_code)
+            await page.get_by_label("Peso (kg)").fill(_comma(Decimal(parcel.weight_g) / 1000))
+            await page.get_by_label(re.compile("^valor", re.I)).fill(_comma(parcel.declared_value))
+            await page.get_by_role("button", name="Calcular").click()
+            await page.wait_for_load_state("domcontentloaded")
+            await self._check(page, 200)
+            if await page.get_by_text("Não atendemos este trecho").count():
+                return [FreightQuote(service_id=0, carrier=CARRIER, service="",
+                                     kind=CarrierKind.PORTAL,
+                                     error="Não atendemos este trecho.")]  # fmt: skip
+            rows = page.get_by_role("row").filter(has=page.get_by_role("cell"))
+            quotes = []
+            for i in range(await rows.count()):
+                name, days, price = await rows.nth(i).get_by_role("cell").all_inner_texts()
+                quotes.append(FreightQuote(
+                    service_id=i + 1, carrier=CARRIER, service=name.strip(),
+                    price=_decimal(price), delivery_days=int(days.split()[0]),
+                    kind=CarrierKind.PORTAL,
+                ))  # fmt: skip
+            return quotes
+
+    # ------------------------------------------------------------------ booking
+    async def book(self, request: BookingRequest, beat: Beat = lambda _: None) -> PortalBooking:
+        """Book the order's pickup once, whatever retries; return it with its label."""
+        reference = request.order_id
+        async with self._task(beat, "book") as page:
+            for _round in range(3):  # a session that expires mid-form costs a round
+                live = [p for p in await self._search(page, reference, beat) if p.live]
+                found = bool(live)
+                if live:
+                    pickup = live[0]
+                    break
+                confirmed = await self._submit(page, request, beat)
+                if confirmed is not None:
+                    pickup = confirmed
+                    break
+            else:
+                raise PortalError("the portal's session kept expiring while booking")
+            label = await self._label(page, pickup, beat)
+        booking = Booking(
+            order_id=request.order_id,
+            shipment_id=pickup.number,
+            tracking_code=pickup.tracking_code,
+            carrier=CARRIER,
+            service=pickup.service or request.quote.service,
+            price=pickup.price,
+            kind=CarrierKind.PORTAL,
+            label_url=f"{self._base}/coletas/{pickup.number}/etiqueta.pdf",
+        )
+        return PortalBooking(booking=booking, label=label, found=found)
+
+    async def _submit(self, page: Page, request: BookingRequest, beat: Beat) -> Pickup | None:
+        """Fill and send the pickup form: the pickup confirmed, or None when the session
+        expired before the form was taken (logged in again: search and try again)."""
+        await self._open(page, "/coletas/nova", beat)
+        await self._fill(page, request)
+        async with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            await page.get_by_role("button", name=SUBMIT).click()
+        status = (await sent.value).status
+        await page.wait_for_load_state("domcontentloaded")
+        beat("submitted")
+        heading = await self._heading(page)
+        if heading == "Coleta confirmada":
+            return await self._confirmation(page, request.order_id)
+        if self._at_login(page):
+            await self._login(page, beat)
+            return None
+        if status == 503 or heading == "Sistema em manutenção":
+            raise PortalError("the carrier portal is under maintenance", code="maintenance")
+        raise PortalError(
+            f"the pickup request was sent but no confirmation came (page {heading!r}, HTTP "
+            f"{status}): the next attempt searches before it books again",
+            code="no_confirmation",
+        )
+
+    async def _fill(self, page: Page, request: BookingRequest) -> None:
+        parcel, to = request.parcel, request.recipient_address
+        values = {
+            "referencia": request.order_id, "destinatario": request.recipient_name,
+            "documento": request.recipient_document, "telefone": request.recipient_phone,
+            "cep": to.postal_code, "endereco": to.street, "numero": to.number,
+            "complemento": to.complement, "bairro": to.district, "cidade": to.city,
+            "uf": to.state, "volumes": "1", "peso": _comma(Decimal(parcel.weight_g) / 1000),
+            "altura": str(parcel.height_cm), "largura": str(parcel.width_cm),
+            "comprimento": str(parcel.length_cm), "valor": _comma(parcel.declared_value),
+            "nfe": request.invoice_key or "",
+        }  # fmt: skip
+        for key, value in values.items():
+            if value:
+                await page.get_by_label(re.compile(LABELS[key], re.IGNORECASE)).fill(value)
+        service = page.get_by_label(re.compile(LABELS["servico"], re.IGNORECASE))
+        await service.select_option(label=request.quote.service)
+        window = page.get_by_label(re.compile(LABELS["janela"], re.IGNORECASE))
+        await window.select_option(index=0)
+
+    async def _confirmation(self, page: Page, reference: str) -> Pickup:
+        text = await page.get_by_role("main").inner_text()
+        number, tracking = PICKUP_NO.search(text), TRACKING_NO.search(text)
+        service = re.search(r"Serviço: (.+?) · Valor: (R\$ [\d.,]+)", text)
+        if not (number and tracking and service):
+            raise PortalError("the confirmation page does not show the pickup number")
+        return Pickup(number[0], reference, "Agendada", tracking[0], service[1],
+                      _decimal(service[2]))  # fmt: skip
+
+    async def _label(self, page: Page, pickup: Pickup, beat: Beat) -> bytes:
+        beat("label")
+        url = f"{self._base}/coletas/{pickup.number}/etiqueta.pdf"
+        response = await page.context.request.get(url)
+        body = await response.body()
+        if response.status != 200 or not body.startswith(b"%PDF"):
+            raise PortalError(f"the label of pickup {pickup.number} did not download "
+                              f"(HTTP {response.status})")  # fmt: skip
+        return body
+
+    # ------------------------------------------------------------------ after booking
+    async def cancel(self, reference: str, beat: Beat = lambda _: None) -> list[str]:
+        """Cancel every live pickup of `reference` (none: nothing to do). A pickup
+        already collected cannot be cancelled: that is a return."""
+        cancelled = []
+        async with self._task(beat, "cancel") as page:
+            for pickup in await self._search(page, reference, beat):
+                if not pickup.live:
+                    continue
+                if pickup.status is not None:
+                    raise ProviderRejected(
+                        f"pickup {pickup.number} was already collected ({pickup.status_text}): "
+                        "it cannot be cancelled, handle it as a return",
+                        provider=PROVIDER,
+                        code="already_collected",
+                    )
+                await self._open(page, f"/coletas/{pickup.number}", beat)
+                await page.get_by_role("button", name="Cancelar coleta").click()
+                await page.wait_for_load_state("domcontentloaded")
+                await self._check(page, 200)
+                if await self._heading(page) != "Coleta cancelada":
+                    raise PortalError(f"pickup {pickup.number}: the cancellation was not confirmed")
+                cancelled.append(pickup.number)
+        return cancelled
+
+
+def _translate(exc: PlaywrightError, what: str) -> ProviderError:
+    """A Playwright failure (timeout, element not found) as a retryable portal error: a
+    slow page or a layout the bot does not know yet; ops see it past the deadline."""
+    first = (exc.message or str(exc)).splitlines()[0][:300]
+    return PortalError(f"the carrier portal bot could not {what}: {first}", code="page_failed")
