@@ -58,9 +58,48 @@ class CalculateIn(_Lenient):
     services: str | None = None
 
 
+class Product(_Lenient):
+    name: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+    unitary_value: float = Field(ge=0)
+
+
+class CartPlace(Place):
+    name: str = Field(min_length=1)
+    phone: str = ""
+    email: str = ""
+    document: str = ""
+    company_document: str = ""
+    state_register: str = ""
+
+
 class CartIn(CalculateIn):
+    """The cart as the real API takes it: the order tag in `options.tags[].tag` (a
+    top-level `tag` is not a field there and is ignored), the products for the content
+    declaration, the recipient's document; the sender's state registration when the
+    shipment carries an NF-e (not `non_commercial`)."""
+
     service: int
-    tag: str | None = None
+    from_: CartPlace = Field(alias="from")
+    to: CartPlace
+    products: list[Product] = Field(default_factory=list)  # type: ignore[assignment]
+
+    def tags(self) -> list[dict[str, Any]]:
+        raw = self.options.get("tags") or []
+        return [{"tag": str(t["tag"]), "url": t.get("url")} for t in raw
+                if isinstance(t, dict) and t.get("tag")]  # fmt: skip
+
+    def missing(self) -> list[str]:
+        gaps = []
+        if not self.products:
+            gaps.append("products")
+        if len(self.to.document) not in (11, 14):
+            gaps.append("to.document")
+        if not (self.to.phone or self.to.email):
+            gaps.append("to.phone")
+        if not self.options.get("non_commercial") and not self.from_.state_register:
+            gaps.append("from.state_register")
+        return gaps
 
 
 class OrdersIn(BaseModel):
@@ -98,7 +137,8 @@ def _data(state: SandboxState) -> CarrierData:
 
 def parcel_of(body: CalculateIn) -> tuple[Decimal, Decimal, dict[str, float]]:
     """(billable kg, insurance value, dimensions) of one box holding everything."""
-    vols = [body.package] if body.package else [*body.products, *body.volumes]
+    sized = [p for p in body.products if isinstance(p, Volume)]  # a cart's products: none
+    vols = [body.package] if body.package else [*sized, *body.volumes]
     if not vols:
         raise HTTPException(422, "send package or products: the parcel is missing")
     weight = sum(v.weight * v.quantity for v in vols)
@@ -151,6 +191,12 @@ def quote_all(body: CalculateIn) -> list[dict[str, Any]]:
             )
         quotes.append(quote)
     return quotes
+
+
+def tag_of(shipment: dict[str, Any]) -> str | None:
+    """The shipment's first tag (ours: the order workflow id)."""
+    tags = shipment.get("tags") or []
+    return str(tags[0]["tag"]) if tags else None
 
 
 def label_pdf(lines: list[str]) -> bytes:
@@ -215,11 +261,11 @@ def build_router(state: SandboxState) -> APIRouter:
                 PROVIDER,
                 "tracking",
                 shipment_id=shipment["id"],
-                tag=shipment["tag"],
+                tag=tag_of(shipment),
                 tracking=shipment["tracking"],
                 status=status,
             )
-            data = {k: shipment[k] for k in ("id", "protocol", "status", "tracking", "tag")}
+            data = {k: shipment[k] for k in ("id", "protocol", "status", "tracking", "tags")}
             state.webhooks.send(
                 PROVIDER,
                 {
@@ -246,6 +292,12 @@ def build_router(state: SandboxState) -> APIRouter:
     @api.post("/cart", status_code=201)
     async def cart(body: CartIn) -> dict[str, Any]:
         await state.faults.before(PROVIDER)
+        missing = body.missing()
+        if missing:
+            raise HTTPException(
+                422, {"message": "The given data was invalid.",
+                      "errors": {f: [f"The {f} field is required."] for f in missing}},
+            )  # fmt: skip
         quote = next((q for q in quote_all(body) if q["id"] == body.service), None)
         if quote is None or "error" in quote:
             reason = quote["error"] if quote else f"unknown service {body.service}"
@@ -258,13 +310,13 @@ def build_router(state: SandboxState) -> APIRouter:
             "service": quote["name"],
             "company": quote["company"],
             "status": "pending",
-            "tag": body.tag,
-            "tags": [{"tag": body.tag, "url": None}] if body.tag else [],
+            "tags": body.tags(),
             "price": quote["price"],
             "insurance_value": quote["packages"][0]["insurance_value"],
             "from": body.from_.model_dump(),
             "to": body.to.model_dump(),
             "invoice": body.options.get("invoice"),
+            "products": [p.model_dump() for p in body.products],
             "tracking": None,
             "created_at": now,
             "updated_at": now,
@@ -288,7 +340,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 PROVIDER,
                 "label_purchased",
                 shipment_id=shipment["id"],
-                tag=shipment["tag"],
+                tag=tag_of(shipment),
                 service=shipment["service"],
                 price=shipment["price"],
             )
@@ -322,7 +374,7 @@ def build_router(state: SandboxState) -> APIRouter:
                     PROVIDER,
                     "label_generated",
                     shipment_id=shipment["id"],
-                    tag=shipment["tag"],
+                    tag=tag_of(shipment),
                     tracking=shipment["tracking"],
                 )
                 db.tasks[shipment["id"]] = asyncio.create_task(move(shipment))
@@ -364,7 +416,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 PROVIDER,
                 "label_cancelled",
                 shipment_id=shipment["id"],
-                tag=shipment["tag"],
+                tag=tag_of(shipment),
                 was=was,
                 reason=body.order.description,
             )
@@ -374,8 +426,11 @@ def build_router(state: SandboxState) -> APIRouter:
     @api.get("/orders/search")
     async def search(q: str) -> list[dict[str, Any]]:
         await state.faults.before(PROVIDER)
-        keys = ("tag", "id", "protocol", "tracking")
-        return [s for s in db.shipments.values() if any(s[k] == q for k in keys)]
+        keys = ("id", "protocol", "tracking")
+        return [
+            s for s in db.shipments.values()
+            if any(s[k] == q for k in keys) or any(t["tag"] == q for t in s["tags"])
+        ]  # fmt: skip
 
     @api.get("/orders/{shipment_id}")
     async def get_shipment(shipment_id: str) -> dict[str, Any]:

@@ -1,9 +1,14 @@
 """The freight hub's API (Melhor Envio-like): quotes, label booking, cancellation.
 
 Booking has no idempotency key at the provider, so it LOOKS BEFORE IT ACTS: shipments
-carry the order workflow id as their tag, `book` searches by that tag first and finishes
-a shipment found half-way (checkout, generate, print each tolerate having been done)
-instead of buying a second label after a lost response.
+carry the order workflow id as their tag (`options.tags[].tag`, where the real API and its
+official plugins put it; a top-level `tag` is ignored there), `book` searches by that tag
+first and finishes a shipment found half-way (checkout, generate, print each tolerate
+having been done) instead of buying a second label after a lost response.
+
+A commercial shipment (with an NF-e) names its recipient (`to.document`, the CPF), the
+sender's state registration (`from.state_register`), phones and e-mails, and lists the
+products; the cart is refused without them.
 """
 
 from __future__ import annotations
@@ -14,9 +19,18 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, RootModel
 
+from domain.carriers import TrackingUpdate
 from domain.errors import ProviderRejected
 from domain.fiscal import Issuer
-from domain.freight import Booking, BookingRequest, FreightQuote, Parcel, QuoteRequest
+from domain.freight import (
+    Booking,
+    BookingRequest,
+    CarrierKind,
+    FreightQuote,
+    Parcel,
+    QuoteRequest,
+    TrackingStatus,
+)
 from domain.orders import Address
 from integrations.http import read_model, send
 
@@ -24,6 +38,13 @@ PROVIDER = "carrier"
 M = TypeVar("M", bound=BaseModel)
 # Furthest first: a shipment found in one of these states needs no checkout.
 PURCHASED = ("released", "generated", "posted", "in_transit", "out_for_delivery", "delivered")
+TRACKING = {
+    "posted": TrackingStatus.POSTED,
+    "in_transit": TrackingStatus.IN_TRANSIT,
+    "out_for_delivery": TrackingStatus.OUT_FOR_DELIVERY,
+    "delivered": TrackingStatus.DELIVERED,
+    "undelivered": TrackingStatus.FAILED,
+}
 
 
 class _In(BaseModel):
@@ -64,6 +85,7 @@ class ShipmentOut(_In):
     company: Company | None = None
     price: Decimal | None = None
     tracking: str | None = None
+    updated_at: str | None = None
 
     def tagged(self, tag: str) -> bool:
         return self.tag == tag or any(t.tag == tag for t in self.tags)
@@ -122,12 +144,15 @@ class CarrierClient:
         *,
         sender: Issuer,
         origin_postal_code: str | None = None,
+        sender_phone: str = "",
+        sender_email: str = "",
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._sender = sender
         self._origin = origin_postal_code or sender.address.postal_code
+        self._contact = {"phone": sender_phone, "email": sender_email}
 
     async def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
         url = f"{self._base}/api/v2/me{path}"
@@ -195,6 +220,7 @@ class CarrierClient:
             service=final.service or request.quote.service,
             price=final.price if final.price is not None else request.quote.price,
             label_url=printed.url,
+            kind=CarrierKind.API,
         )
 
     async def _cart(self, request: BookingRequest) -> ShipmentOut:
@@ -205,9 +231,15 @@ class CarrierClient:
             "receipt": False,
             "own_hand": False,
             "non_commercial": request.invoice_key is None,
+            "tags": [{"tag": request.order_id, "url": None}],
         }
         if request.invoice_key:
             options["invoice"] = {"key": request.invoice_key}
+        products = [
+            {"name": c.name[:100], "quantity": c.quantity, "unitary_value": float(c.unit_value)}
+            for c in request.contents
+        ] or [{"name": "Mercadoria", "quantity": 1,
+               "unitary_value": float(request.parcel.declared_value)}]  # fmt: skip
         return await self._call(
             "POST",
             "/cart",
@@ -215,12 +247,22 @@ class CarrierClient:
             json={
                 "service": request.quote.service_id,
                 "from": _place(
-                    sender.trade_name or sender.name, origin, company_document=sender.cnpj
+                    sender.trade_name or sender.name,
+                    origin,
+                    company_document=sender.cnpj,
+                    state_register=sender.ie,
+                    **self._contact,
                 ),
-                "to": _place(request.recipient_name, request.recipient_address),
+                "to": _place(
+                    request.recipient_name,
+                    request.recipient_address,
+                    document=request.recipient_document,
+                    phone=request.recipient_phone,
+                    email=request.recipient_email,
+                ),
+                "products": products,
                 "volumes": [_volume(request.parcel)],
                 "options": options,
-                "tag": request.order_id,
             },
         )
 
@@ -231,6 +273,21 @@ class CarrierClient:
             # Bought by an earlier attempt whose answer was lost: that is what we wanted.
             if exc.code != "http_422" or "already purchased" not in exc.message:
                 raise
+
+    async def track(self, shipment_id: str) -> TrackingUpdate:
+        """Where the shipment is, asked (the fallback when webhooks stop)."""
+        found = await self._call("GET", f"/orders/{shipment_id}", ShipmentOut)
+        status = TRACKING.get(found.status)
+        return TrackingUpdate(status=status, description=f"carrier status {found.status}")
+
+    async def label(self, url: str) -> bytes:
+        """The label PDF the print call pointed to."""
+        response = await send(self._http, PROVIDER, "GET", url, headers=self._headers)
+        if not response.content.startswith(b"%PDF"):
+            raise ProviderRejected(
+                f"the carrier's label at {url} is not a PDF", provider=PROVIDER, code="no_label"
+            )
+        return response.content
 
     async def cancel(self, order_id: str, shipment_id: str | None = None) -> None:
         """Cancel the order's label(s); cancelling twice is a no-op. Without a shipment id

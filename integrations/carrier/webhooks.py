@@ -1,5 +1,6 @@
 """The carrier's tracking webhooks: `{"id", "event": "order.<status>", "data": {"id",
-"status", "tracking", "tag": "order:<channel>:<external id>", "updated_at"}}`."""
+"status", "tracking", "tags": [{"tag": "order:<channel>:<external id>", "url"}],
+"updated_at"}}` (older payloads carried a single `tag`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ STATUSES = {
     "out_for_delivery": TrackingStatus.OUT_FOR_DELIVERY,
     "delivered": TrackingStatus.DELIVERED,
     "undelivered": TrackingStatus.FAILED,
+    "lost": TrackingStatus.LOST,
+    "damaged": TrackingStatus.DAMAGED,
+    "returned": TrackingStatus.RETURNED,
 }
 
 
@@ -25,12 +29,21 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
 
+class TagData(_In):
+    tag: str = Field(max_length=80)
+
+
 class ShipmentData(_In):
     id: str = Field(min_length=1, max_length=100)
     status: str = Field(max_length=30)
     tracking: str | None = Field(default=None, max_length=60)
-    tag: str = Field(max_length=80)
+    tags: list[TagData] = Field(default_factory=list, max_length=10)
+    tag: str = Field(default="", max_length=80)  # older payloads: a single tag
     updated_at: datetime
+
+    @property
+    def order_tag(self) -> str:
+        return next((t.tag for t in self.tags if t.tag.startswith("order:")), self.tag)
 
 
 class CarrierWebhook(_In):
@@ -48,12 +61,12 @@ def parse_carrier_webhook(body: bytes, received_at: datetime) -> OrderEvent | No
     if status is None:
         return None
     try:
-        channel, external_id = parse_order_workflow_id(hook.data.tag)
+        channel, external_id = parse_order_workflow_id(hook.data.order_tag)
     except ValueError as exc:
         raise WebhookPayloadError(
-            f"malformed {what} at data.tag: expected 'order:<channel>:<order id>', "
-            f"got {hook.data.tag!r}",
-            field="data.tag",
+            f"malformed {what} at data.tags: expected a tag 'order:<channel>:<order id>', "
+            f"got {hook.data.order_tag!r}",
+            field="data.tags",
         ) from exc
     if not hook.data.tracking:
         raise WebhookPayloadError(

@@ -17,6 +17,7 @@ from domain.freight import (
     BookingRequest,
     FreightQuote,
     Parcel,
+    ParcelItem,
     QuoteRequest,
     TrackingStatus,
     choose_quote,
@@ -142,6 +143,9 @@ def booking(order_id: str = "order:store:1001") -> BookingRequest:
         recipient_name="Maria Silva",
         recipient_address=RECIFE,
         invoice_key="26261111222333000181550010000000011000000019",
+        recipient_document="52998224725",
+        recipient_phone="81999990000",
+        contents=(ParcelItem(sku="SKU-A", name="Caneca", quantity=1, unit_value=Decimal("99.90")),),
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from domain.errors import ProviderRejected
 from domain.fiscal import Issuer
-from domain.freight import BookingRequest, FreightQuote, Parcel, QuoteRequest
+from domain.freight import BookingRequest, FreightQuote, Parcel, ParcelItem, QuoteRequest
 from domain.orders import Address
 from integrations.carrier.client import CarrierClient
 
@@ -38,6 +38,10 @@ REQUEST = BookingRequest(
     recipient_name="Maria Silva",
     recipient_address=SP.model_copy(update={"postal_code": "04538133"}),
     invoice_key="35261111222333000181550010000000011000000019",
+    recipient_document="52998224725",
+    recipient_phone="11999990000",
+    recipient_email="maria@example.com",
+    contents=(ParcelItem(sku="SKU-A", name="Caneca", quantity=2, unit_value=Decimal("49.95")),),
 )
 
 
@@ -54,7 +58,7 @@ class FakeME:
             "id": sid,
             "protocol": f"ORD-{sid}",
             "status": status,
-            "tag": tag,
+            "tags": [{"tag": tag, "url": None}],
             "service": "PAC",
             "service_id": 1,
             "company": {"id": 1, "name": "Correios"},
@@ -70,9 +74,12 @@ class FakeME:
         self.bodies[path] = body
         if path == "/orders/search":
             q = request.url.params["q"]
-            return httpx.Response(200, json=[s for s in self.shipments.values() if s["tag"] == q])
+            return httpx.Response(
+                200, json=[s for s in self.shipments.values() if s["tags"][0]["tag"] == q]
+            )
         if path == "/cart":
-            return httpx.Response(201, json=self.shipments[self.add("pending", tag=body["tag"])])
+            tag = body["options"]["tags"][0]["tag"]
+            return httpx.Response(201, json=self.shipments[self.add("pending", tag=tag)])
         if path == "/shipment/checkout":
             if self.checkout_answer is not None:
                 return self.checkout_answer
@@ -149,7 +156,14 @@ async def test_first_booking_looks_then_carts_buys_generates_and_prints(
         "/orders/s1",
     ]
     cart = me.bodies["/cart"]
-    assert cart["tag"] == REQUEST.order_id
+    # where the real API reads the order tag (a top-level `tag` is ignored there)
+    assert cart["options"]["tags"] == [{"tag": REQUEST.order_id, "url": None}]
+    assert "tag" not in cart
+    # what a commercial shipment must carry
+    assert cart["to"]["document"] == "52998224725"
+    assert cart["to"]["phone"] == "11999990000"
+    assert cart["from"]["state_register"] == "1"
+    assert cart["products"] == [{"name": "Caneca", "quantity": 2, "unitary_value": 49.95}]
     assert cart["from"]["postal_code"] == "01304001"
     assert cart["from"]["company_document"] == "11222333000181"
     assert cart["to"]["postal_code"] == "04538133"

@@ -298,6 +298,15 @@ def test_carrier_tracking_event_reaches_the_order_named_by_the_tag() -> None:
     assert event.tracking.shipment_id == "9b1c7c2e-0000-4000-8000-000000000001"
 
 
+def test_carrier_tags_name_the_order_as_the_real_api_sends_them() -> None:
+    hook = carrier_hook(tag="", tags=[{"tag": "loja-x", "url": None},
+                                      {"tag": "order:marketplace:2001", "url": None}])  # fmt: skip
+    event = parse_carrier_webhook(body(hook), RECEIVED)
+
+    assert event is not None
+    assert (event.channel, event.external_id) == (Channel.MARKETPLACE, "2001")
+
+
 def test_carrier_non_tracking_events_are_ignored() -> None:
     assert parse_carrier_webhook(body(carrier_hook(status="released")), RECEIVED) is None
 
@@ -305,8 +314,8 @@ def test_carrier_non_tracking_events_are_ignored() -> None:
 @pytest.mark.parametrize(
     ("hook", "field"),
     [
-        (carrier_hook(tag="1001"), "data.tag"),
-        (carrier_hook(tag="order:shopee:1001"), "data.tag"),
+        (carrier_hook(tag="1001"), "data.tags"),
+        (carrier_hook(tag="order:shopee:1001"), "data.tags"),
         (carrier_hook(tracking=None), "data.tracking"),
         (carrier_hook(updated_at="yesterday"), "data.updated_at"),
     ],
