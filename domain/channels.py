@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from domain.freight import CarrierKind
 from domain.orders import Channel, Frozen
 
 
@@ -21,6 +22,7 @@ class ShippedNotice(Frozen):
     tracking_code: str
     carrier: str
     invoice_key: str
+    kind: CarrierKind = CarrierKind.API  # marketplace: its own logistics, it knows the parcel
 
 
 class CancelledNotice(Frozen):

@@ -23,6 +23,7 @@ from lxml import etree
 from pydantic import BaseModel, Field
 
 from sandbox.core import SandboxState
+from sandbox.marketplace_shipping import add_routes, cancel_shipment, open_shipment
 from sandbox.sefaz_xml import _N, _PARSER, NFE_NS, Rejection, find_text, standalone
 from sandbox.sefaz_xml import verify_signature as verify_nfe_signature
 
@@ -89,6 +90,7 @@ class ShippingIn(BaseModel):
     state: str = Field(description="UF, e.g. SP")
     zip_code: str
     cost: Decimal = Decimal("0")
+    mode: str = Field(default="custom", pattern="^(custom|me2)$", description="me2: Mercado Envios")
 
 
 class OrderIn(BaseModel):
@@ -285,6 +287,7 @@ def build_router(state: SandboxState) -> APIRouter:
             ],
             "tags": ["paid"],
         }
+        open_shipment(state, order, ship.mode)
         db.orders[order_id] = order
         state.ledger.record(PROVIDER, "order_created", order_id=order_id, total=str(paid))
         notify(order_id)
@@ -295,6 +298,7 @@ def build_router(state: SandboxState) -> APIRouter:
         order = order_or_404(order_id)
         if order["status"] != "cancelled":
             order["status"] = "cancelled"
+            cancel_shipment(state, order)
             state.ledger.record(PROVIDER, "order_cancelled", order_id=order_id)
             notify(order_id)
         return order
@@ -400,6 +404,7 @@ def build_router(state: SandboxState) -> APIRouter:
         state.faults.after(PROVIDER)
         return {"order_id": order_id, "status": order["status"]}
 
+    add_routes(api, admin, state, MLError)
     router.include_router(admin)
     router.include_router(api)
     return router

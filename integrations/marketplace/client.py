@@ -21,8 +21,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from domain.carriers import TrackingUpdate
 from domain.channels import CancelledNotice, ShippedNotice
 from domain.errors import ProviderRejected
+from domain.freight import CarrierKind, TrackingStatus
 from domain.orders import Order
 from integrations.documents.store import DocumentStore, InvalidDocumentName, nfe_xml
 from integrations.http import read_model, send
@@ -30,11 +32,22 @@ from integrations.marketplace.schema import (
     PROVIDER,
     MLOrder,
     SearchOut,
+    ShipmentOut,
     TokenOut,
     translate_ml_order,
 )
 
 log = logging.getLogger(__name__)
+SHIPMENT_STATUSES = {
+    "shipped": TrackingStatus.IN_TRANSIT,
+    "delivered": TrackingStatus.DELIVERED,
+    "not_delivered": TrackingStatus.FAILED,
+}
+SHIPMENT_SUBSTATUSES = {
+    "lost": TrackingStatus.LOST,
+    "damaged": TrackingStatus.DAMAGED,
+    "returned_to_sender": TrackingStatus.RETURNED,
+}
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -185,12 +198,45 @@ class MarketplaceClient:
                 "POST", f"/orders/{order_id}/invoice", json={"fiscal_key": notice.invoice_key}
             )
             _read(response, OrderAck)
+        if notice.kind is CarrierKind.MARKETPLACE:
+            return  # its own logistics: the marketplace knows the parcel already
         response = await self._call(
             "POST",
             f"/shipments/{order_id}/tracking",
             json={"tracking_number": notice.tracking_code, "carrier": notice.carrier},
         )
         _read(response, OrderAck)
+
+    async def shipment(self, shipment_id: str) -> ShipmentOut:
+        response = await self._call("GET", f"/shipments/{quote(shipment_id, safe='')}")
+        return _read(response, ShipmentOut)
+
+    async def shipment_label(self, shipment_id: str) -> bytes:
+        """The marketplace's label for its own logistics (PDF); printing it the first
+        time gives the shipment its tracking number."""
+        response = await self._call(
+            "GET",
+            "/shipment_labels",
+            params={"shipment_ids": shipment_id, "response_type": "pdf"},
+        )
+        if not response.content.startswith(b"%PDF"):
+            raise ProviderRejected(
+                f"the marketplace's label for shipment {shipment_id} is not a PDF",
+                provider=PROVIDER,
+                code="no_label",
+            )
+        return response.content
+
+    async def track(self, shipment_id: str) -> TrackingUpdate:
+        found = await self.shipment(shipment_id)
+        status = SHIPMENT_SUBSTATUSES.get(found.substatus or "") or SHIPMENT_STATUSES.get(
+            found.status
+        )
+        return TrackingUpdate(
+            status=status,
+            at=found.last_updated,
+            description=f"marketplace shipment {found.status}/{found.substatus or '-'}",
+        )
 
     async def _nfe_xml(self, access_key: str) -> bytes | None:
         if self._documents is None:

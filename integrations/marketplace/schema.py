@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.cities import CityUnresolved, resolve_city_code
 from domain.errors import ProviderRejected
-from domain.orders import UFS, Address, Channel, Customer, Order, OrderItem, PaymentStatus
+from domain.orders import (
+    UFS,
+    Address,
+    Channel,
+    Customer,
+    Logistics,
+    Order,
+    OrderItem,
+    PaymentStatus,
+)
 
 PROVIDER = "marketplace"
 
@@ -52,6 +61,18 @@ class ReceiverAddress(_In):
 class Shipping(_In):
     id: str | None = None
     receiver_address: ReceiverAddress
+    mode: str | None = None  # "me2": Mercado Envios, the marketplace's own logistics
+    logistic_type: str | None = None
+
+
+class ShipmentOut(_In):
+    """`GET /shipments/{id}`: where the marketplace's own logistics has the parcel."""
+
+    id: str
+    status: str
+    substatus: str | None = None
+    tracking_number: str | None = None
+    last_updated: datetime | None = None
 
 
 class BillingInfo(_In):
@@ -192,6 +213,8 @@ def translate_ml_order(raw: MLOrder) -> Order:
             ),
             payment_id=payment.id if payment else None,
             channel_cancelled=raw.status == "cancelled",
+            logistics=Logistics.MARKETPLACE if raw.shipping.mode == "me2" else Logistics.SELLER,
+            channel_shipment_id=raw.shipping.id,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
