@@ -69,6 +69,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
         late_payment_grace_s=d.late_payment_grace_s,
         order_arrival_sla_s=d.order_arrival_sla_s,
         warehouse_sla_s=d.warehouse_sla_s,
+        tracking_poll_s=d.tracking_poll_s,
         from_postal_code=settings.warehouse_postal_code,
     )
 

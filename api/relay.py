@@ -27,13 +27,13 @@ from db.shipments import ShipmentRepository
 from db.types import utcnow
 from domain.errors import RetaguardaError
 from domain.events import EventKind, OrderEvent
-from domain.freight import TrackingStatus
+from domain.freight import INCIDENTS, TrackingStatus
 from domain.ids import order_workflow_id
 
 # Tracking states that wake the order workflow; the others (posted, in transit, out for
 # delivery) only move the shipment in the read model: a signal each would cost the
 # engine a workflow task per state for nothing the workflow decides on.
-SIGNALLED = frozenset({TrackingStatus.DELIVERED, TrackingStatus.FAILED})
+SIGNALLED = frozenset({TrackingStatus.DELIVERED, TrackingStatus.FAILED, *INCIDENTS})
 
 log = logging.getLogger("retaguarda.relay")
 

@@ -110,6 +110,8 @@ class RpaSettings(BaseModel):
 
     pool_size: int = Field(default=2, ge=1, le=32)
     chromium_path: str = ""  # empty: the system's Chromium, else Playwright's build
+    page_timeout_s: float = Field(default=20.0, gt=0, description="one page or form action")
+    trace: bool = Field(default=True, description="keep a Playwright trace of failed tasks")
 
 
 class ProviderSettings(BaseModel):
@@ -120,6 +122,7 @@ class ProviderSettings(BaseModel):
     payments_url: str = ""
     sefaz_url: str = ""
     carrier_url: str = ""
+    portal_url: str = ""  # the carrier portal without an API (its site's root)
     timeout_s: float = 10.0
 
 
@@ -133,6 +136,8 @@ class SecretSettings(BaseModel):
     marketplace_client_secret: SecretStr = SecretStr(DEV_SECRET + "-ml-secret")
     payments_api_token: SecretStr = SecretStr(DEV_SECRET + "-payments-token")
     carrier_api_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-token")
+    carrier_portal_username: str = "retaguarda"
+    carrier_portal_password: SecretStr = SecretStr(DEV_SECRET + "-portal")
     codec_key: SecretStr = SecretStr("ZGV2LW9ubHktY29kZWMta2V5LWNoYW5nZS1tZS0wMDA=")
     certificate_path: str = ""  # empty in local mode: a self-signed A1 made under var/
     certificate_password: SecretStr = SecretStr(DEV_SECRET + "-cert")
@@ -177,6 +182,7 @@ class Durations(BaseModel):
     webhook_tolerance_s: float = 300
     order_arrival_sla_s: float = 3600  # a payment held for an order that has not arrived
     warehouse_sla_s: float = 24 * 3600  # picked, packed and checked within this
+    tracking_poll_s: float = 6 * 3600  # no tracking news this long: ask the carrier
 
 
 def _default_issuer() -> Issuer:

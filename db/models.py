@@ -268,7 +268,7 @@ class ShipmentRow(Base):
     order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
     shipment_id: Mapped[str] = mapped_column(String(100))
     tracking_code: Mapped[str] = mapped_column(String(60))
-    carrier: Mapped[str] = mapped_column(String(60))
+    carrier: Mapped[str] = mapped_column(String(60), index=True)
     service: Mapped[str] = mapped_column(String(60))
     price: Mapped[Decimal]
     label_url: Mapped[str] = mapped_column(String(500))
@@ -277,6 +277,9 @@ class ShipmentRow(Base):
     booked_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(20), default="api", server_default=text("'api'"))
+    label_document: Mapped[str] = mapped_column(String(300), default="", server_default=text("''"))
+    freight: Mapped[dict[str, Any] | None]  # the choice: quote taken, quotes left aside
 
 
 class WarehouseTask(Base):

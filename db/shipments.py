@@ -12,16 +12,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ShipmentRow
 from db.session import dialect_insert, read_session
-from domain.freight import Booking, TrackingStatus
+from domain.freight import INCIDENTS, Booking, FreightChoice, TrackingStatus
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
 FINAL = (TrackingStatus.DELIVERED.value, CANCELLED)
+RECORD_MIN = 5  # finished parcels before a carrier's delivery record counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,9 @@ class ShipmentView:
     booked_at: datetime
     cancelled_at: datetime | None
     delivered_at: datetime | None
+    kind: str = "api"
+    label_document: str = ""
+    freight: dict[str, Any] | None = None
 
 
 def _view(row: ShipmentRow) -> ShipmentView:
@@ -54,6 +58,9 @@ def _view(row: ShipmentRow) -> ShipmentView:
         booked_at=row.booked_at,
         cancelled_at=row.cancelled_at,
         delivered_at=row.delivered_at,
+        kind=row.kind,
+        label_document=row.label_document,
+        freight=row.freight,
     )
 
 
@@ -61,8 +68,11 @@ class ShipmentRepository:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
 
-    async def record_booking(self, booking: Booking, at: datetime) -> ShipmentView:
-        """Store the booking once; a repeat returns the first one unchanged."""
+    async def record_booking(
+        self, booking: Booking, at: datetime, choice: FreightChoice | None = None
+    ) -> ShipmentView:
+        """Store the booking once (with the choice that led to it); a repeat returns the
+        first one unchanged."""
         async with self._sessionmaker() as s:
             await s.execute(
                 dialect_insert(s, ShipmentRow)
@@ -77,6 +87,9 @@ class ShipmentRepository:
                     status=BOOKED,
                     status_at=at,
                     booked_at=at,
+                    kind=booking.kind.value,
+                    label_document=booking.label_document,
+                    freight=choice.model_dump(mode="json") if choice else None,
                 )
                 .on_conflict_do_nothing(index_elements=["order_id"])
             )
@@ -112,6 +125,33 @@ class ShipmentRepository:
                 .values(status=CANCELLED, status_at=at, cancelled_at=at)
             )
             return await _commit_view(s, order_id)
+
+    async def record_label(self, order_id: str, document: str) -> None:
+        """Where the order's label is kept (the carrier's, or ours when it had none)."""
+        async with self._sessionmaker() as s:
+            await s.execute(
+                update(ShipmentRow)
+                .where(ShipmentRow.order_id == order_id)
+                .values(label_document=document)
+            )
+            await s.commit()
+
+    async def delivery_records(self) -> dict[str, float]:
+        """Per carrier, the share of its finished parcels that were delivered (lost,
+        damaged and returned ones count against it); carriers with too few left out."""
+        finished = (TrackingStatus.DELIVERED.value, *(i.value for i in INCIDENTS))
+        async with read_session(self._sessionmaker) as s:
+            rows = await s.execute(
+                select(ShipmentRow.carrier, ShipmentRow.status, func.count())
+                .where(ShipmentRow.status.in_(finished))
+                .group_by(ShipmentRow.carrier, ShipmentRow.status)
+            )
+            counts: dict[str, tuple[int, int]] = {}
+            for carrier, status, n in rows.all():
+                done, total = counts.get(carrier, (0, 0))
+                delivered = n if status == TrackingStatus.DELIVERED.value else 0
+                counts[carrier] = (done + delivered, total + n)
+        return {c: done / total for c, (done, total) in counts.items() if total >= RECORD_MIN}
 
     async def get(self, order_id: str) -> ShipmentView | None:
         async with read_session(self._sessionmaker) as s:

@@ -20,29 +20,17 @@ from decimal import Decimal
 from pydantic import Field
 
 from domain.errors import DomainError
-from domain.freight import INCIDENTS, CarrierKind, FreightQuote, TrackingStatus
-from domain.orders import Frozen, Logistics
-
-MARKETPLACE_CARRIER = "Mercado Envios"
-
-
-class RejectedQuote(Frozen):
-    quote: FreightQuote
-    reason: str
-
-
-class FreightChoice(Frozen):
-    """The carrier chosen for an order (no quote: the channel's logistics) and every
-    quote left aside, each with its reason."""
-
-    kind: CarrierKind
-    quote: FreightQuote | None = None
-    reason: str
-    rejected: tuple[RejectedQuote, ...] = ()
-
-    @property
-    def carrier(self) -> str:
-        return self.quote.carrier if self.quote else MARKETPLACE_CARRIER
+from domain.freight import (
+    INCIDENTS,
+    MARKETPLACE_CARRIER,
+    Booking,
+    CarrierKind,
+    FreightChoice,
+    FreightQuote,
+    RejectedQuote,
+    TrackingStatus,
+)
+from domain.orders import Frozen, Logistics, Order
 
 
 def _record(quote: FreightQuote) -> float:
@@ -186,8 +174,29 @@ def is_incident(status: TrackingStatus) -> bool:
 class ShippingIncident(Frozen):
     """A parcel that will not arrive, as recorded on the order."""
 
+    event_id: str
     status: TrackingStatus
     carrier: str
     tracking_code: str
     at: datetime
     attempt: int = Field(default=1, ge=1)
+
+
+# ---------------------------------------------------------------------- documents
+
+
+class ShippingDocumentsRequest(Frozen):
+    """Print what goes with the parcel: the packing slip always, the label when the
+    carrier supplied none."""
+
+    order_id: str
+    order: Order
+    booking: Booking
+    invoice_key: str = ""
+    invoice_number: int | None = None
+
+
+class ShippingDocuments(Frozen):
+    label: str  # the label's name in the shipping document store
+    packing_slip: str
+    label_rendered: bool = False  # True: ours, the carrier supplied none

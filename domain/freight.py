@@ -46,6 +46,28 @@ class FreightQuote(Frozen):
     )
 
 
+MARKETPLACE_CARRIER = "Mercado Envios"
+
+
+class RejectedQuote(Frozen):
+    quote: FreightQuote
+    reason: str
+
+
+class FreightChoice(Frozen):
+    """The carrier chosen for an order (no quote: the channel's logistics) and every
+    quote left aside, each with its reason."""
+
+    kind: CarrierKind
+    quote: FreightQuote | None = None
+    reason: str
+    rejected: tuple[RejectedQuote, ...] = ()
+
+    @property
+    def carrier(self) -> str:
+        return self.quote.carrier if self.quote else MARKETPLACE_CARRIER
+
+
 class QuoteRequest(Frozen):
     order_id: str
     from_postal_code: str = Field(pattern=r"^\d{8}$")
@@ -72,6 +94,16 @@ class BookingRequest(Frozen):
     recipient_phone: str = ""
     recipient_email: str = ""
     contents: tuple[ParcelItem, ...] = ()  # the products list the carrier declares
+    choice: FreightChoice | None = None  # why this carrier: kept with the shipment
+
+
+class ChannelLabelRequest(Frozen):
+    """Marketplace logistics: take the channel's label for its shipment, buy none."""
+
+    order_id: str
+    external_id: str
+    shipment_id: str
+    choice: FreightChoice | None = None
 
 
 class PickupCancellation(BaseModel):

@@ -8,9 +8,10 @@ from datetime import datetime
 from pydantic import Field
 
 from domain.attention import OpsDecision, StepFailure
+from domain.carriers import ShippingDocuments, ShippingIncident
 from domain.fiscal import Invoice
 from domain.fiscal_lifecycle import ReturnInvoice
-from domain.freight import Booking, TrackingEvent
+from domain.freight import Booking, FreightChoice, TrackingEvent
 from domain.orders import Channel, Frozen, Order, OrderStatus
 from domain.saga import Compensation
 from domain.warehouse import WarehouseRecord, WarehouseStep
@@ -32,6 +33,9 @@ class OrderPolicy(Frozen):
     )
     warehouse_sla_s: float = Field(
         default=24 * 3600, gt=0, description="picked, packed and checked within this"
+    )
+    tracking_poll_s: float = Field(
+        default=6 * 3600, gt=0, description="no tracking news this long: ask the carrier"
     )
 
 
@@ -127,6 +131,9 @@ class OrderState(Frozen):
     invoice: Invoice | None = None
     return_invoice: ReturnInvoice | None = None
     booking: Booking | None = None
+    freight: FreightChoice | None = None  # the carrier chosen and the quotes left aside
+    incidents: tuple[ShippingIncident, ...] = ()  # lost, damaged, returned parcels
+    documents: ShippingDocuments | None = None  # the label and packing slip kept
     warehouse: tuple[WarehouseRecord, ...] = ()
     tracking: tuple[TrackingEvent, ...] = ()
     failure: StepFailure | None = None

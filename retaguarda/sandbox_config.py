@@ -29,6 +29,8 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         marketplace_client_secret=s.marketplace_client_secret.get_secret_value(),
         marketplace_token_ttl_s=settings.sandbox.marketplace_token_ttl_s,
         carrier_step_s=settings.sandbox.carrier_step_s,
+        portal_username=s.carrier_portal_username,
+        portal_password=s.carrier_portal_password.get_secret_value(),
         ledger_path=ledger_path(settings),
     )
 

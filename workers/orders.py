@@ -32,6 +32,7 @@ from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
 from integrations.channels import ChannelClients
 from integrations.documents.nfe import NfeDocuments
+from integrations.documents.shipping import ShippingDocuments
 from integrations.documents.store import FileDocumentStore
 from integrations.fiscal.certificate import load_certificate, make_dev_certificate
 from integrations.fiscal.nfe import NfeBuilder
@@ -91,18 +92,19 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     stack.push_async_callback(http.aclose)
     secrets = settings.secrets
     store = FileDocumentStore(settings.documents_dir)
+    marketplace = MarketplaceClient(
+        http,
+        settings.provider_url("marketplace"),
+        secrets.marketplace_client_id,
+        secrets.marketplace_client_secret.get_secret_value(),
+        documents=store,
+    )
     channels = ChannelClients(
         {
             Channel.STORE: StoreClient(
                 http, settings.provider_url("store"), secrets.store_api_token.get_secret_value()
             ),
-            Channel.MARKETPLACE: MarketplaceClient(
-                http,
-                settings.provider_url("marketplace"),
-                secrets.marketplace_client_id,
-                secrets.marketplace_client_secret.get_secret_value(),
-                documents=store,
-            ),
+            Channel.MARKETPLACE: marketplace,
         }
     )
     certificate = load_certificate(
@@ -130,6 +132,8 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         secrets.carrier_api_token.get_secret_value(),
         sender=settings.issuer,
         origin_postal_code=settings.warehouse_postal_code,
+        sender_phone=settings.nfe.technical_contact.phone,
+        sender_email=settings.nfe.technical_contact.email,
     )
     payments = PaymentsClient(
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()
@@ -147,7 +151,9 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
             invoicing, invoices, FiscalLifecycleRepository(sessions), documents
         ),
         WarehouseActivities(warehouse, orders),
-        ShippingActivities(carrier, shipments, orders),
+        ShippingActivities(
+            carrier, shipments, orders, ShippingDocuments(settings.documents_dir), marketplace
+        ),
         PaymentActivities(payments, audit),
     ]
 

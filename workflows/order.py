@@ -56,10 +56,12 @@ from workflows.attention import Attention, validate_decision
 from workflows.order_calls import OrderCalls
 from workflows.order_state import CancelOrder, OrderProgress
 from workflows.saga import Saga
+from workflows.shipping import Shipping
 from workflows.warehouse import take_warehouse_step, validate_warehouse, warehouse_outcome
 
 CRASH_SAFE_CORE = "crash-safe-core"
 FISCAL_LIFECYCLE = "fiscal-lifecycle"
+SHIPPING_CARRIERS = "shipping-carriers"
 ORPHAN_CANCEL_WAIT = timedelta(hours=1)
 
 
@@ -72,10 +74,12 @@ class OrderWorkflow:
             order_id=workflow.info().workflow_id,
             crash_safe=workflow.patched(CRASH_SAFE_CORE),
             fiscal_lifecycle=workflow.patched(FISCAL_LIFECYCLE),
+            carriers=workflow.patched(SHIPPING_CARRIERS),
         )
         self._calls = OrderCalls(self._s)
         self._attention = Attention(self._s, self._calls.steps)
-        self._saga = Saga(self._calls, self._attention)
+        self._shipping = Shipping(self._calls, self._attention, self._overdue)
+        self._saga = Saga(self._calls, self._attention, self._shipping)
 
     @workflow.run
     async def run(self, inp: OrderWorkflowInput) -> OrderState:
@@ -190,6 +194,11 @@ class OrderWorkflow:
         s.booking = await attention.attempt_or_manual(steps.BOOK_SHIPMENT.name, self._book, Booking)
         s.register(Compensation.CANCEL_PICKUP)
         await self._checkpoint()
+        if s.carriers:  # v4: the label (when the carrier has none) and the packing slip
+            await attention.attempt_or_skip(
+                steps.RENDER_SHIPPING_DOCUMENTS.name, self._shipping.documents
+            )
+            await self._checkpoint()
         if s.crash_safe:  # v2: from here the parcel is leaving; a cancellation is a return
             s.set_status(OrderStatus.DISPATCHING)
         await attention.attempt_or_skip(steps.NOTIFY_SHIPPED.name, self._notify_shipped)
@@ -287,6 +296,8 @@ class OrderWorkflow:
 
     async def _book(self) -> Booking:
         s, calls = self._s, self._calls
+        if s.carriers:  # v4: every carrier quoted, the portal's bot, marketplace logistics
+            return await self._shipping.book()
         order, policy = s.require_order(), s.input.policy
         parcel = parcel_for_order(
             ((i.sku, i.quantity) for i in order.items),
@@ -327,6 +338,7 @@ class OrderWorkflow:
             tracking_code=booking.tracking_code,
             carrier=booking.carrier,
             invoice_key=s.invoice.access_key if s.invoice else "",
+            kind=booking.kind,
         )
         await self._calls.call(steps.NOTIFY_SHIPPED, notice)
 
@@ -335,6 +347,8 @@ class OrderWorkflow:
         customer has it)."""
         s, calls = self._s, self._calls
         window = _secs(s.input.policy.delivery_window_s)
+        if s.carriers:  # v4: polled when the carrier is silent, incidents go to ops
+            await self._shipping.track()
         while not s.delivered:
             if s.crash_safe:
                 await calls.flush()

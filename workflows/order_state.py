@@ -14,9 +14,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.attention import OpsDecision, StepFailure
+    from domain.carriers import ShippingDocuments, ShippingIncident
     from domain.fiscal import Invoice, InvoiceRequest
     from domain.fiscal_lifecycle import ReturnInvoice
-    from domain.freight import Booking, TrackingEvent
+    from domain.freight import Booking, FreightChoice, TrackingEvent
     from domain.orders import Order, OrderStatus, can_cancel
     from domain.saga import Compensation
     from domain.steps import OrderState, OrderWorkflowInput, StatusChange, StatusEntry
@@ -39,6 +40,7 @@ class OrderProgress:
     order_id: str
     crash_safe: bool  # the v2 core (patch `crash-safe-core`); False while replaying v1 orders
     fiscal_lifecycle: bool = False  # patch `fiscal-lifecycle`: return NF-e, voiding at SEFAZ
+    carriers: bool = False  # patch `shipping-carriers`: every carrier quoted, portal, polling
     status: OrderStatus = OrderStatus.RECEIVED
     order: Order | None = None
     notified: bool = False
@@ -52,6 +54,9 @@ class OrderProgress:
     invoice: Invoice | None = None
     return_invoice: ReturnInvoice | None = None  # undid the sale NF-e past its window
     booking: Booking | None = None
+    freight: FreightChoice | None = None
+    incidents: list[ShippingIncident] = field(default_factory=list)
+    documents: ShippingDocuments | None = None  # label and packing slip printed
     warehouse: list[WarehouseRecord] = field(default_factory=list)
     tracking: list[TrackingEvent] = field(default_factory=list)
     delivered: bool = False
@@ -143,6 +148,9 @@ class OrderProgress:
             invoice=self.invoice,
             return_invoice=self.return_invoice,
             booking=self.booking,
+            freight=self.freight,
+            incidents=tuple(self.incidents),
+            documents=self.documents,
             warehouse=tuple(self.warehouse),
             tracking=tuple(self.tracking),
             failure=self.failure,

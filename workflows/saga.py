@@ -34,12 +34,14 @@ with workflow.unsafe.imports_passed_through():
 from workflows.attention import Attention
 from workflows.order_calls import OrderCalls
 from workflows.order_state import OrderProgress
+from workflows.shipping import Shipping
 
 
 class Saga:
-    def __init__(self, calls: OrderCalls, attention: Attention) -> None:
+    def __init__(self, calls: OrderCalls, attention: Attention, shipping: Shipping) -> None:
         self._calls = calls
         self._attention = attention
+        self._shipping = shipping
         self._s: OrderProgress = calls.s
 
     async def compensate(self, reason: str) -> None:
@@ -118,7 +120,9 @@ class Saga:
 
     async def _undo(self, undo: Compensation) -> None:
         s, calls = self._s, self._calls
-        if undo is Compensation.CANCEL_PICKUP:
+        if undo is Compensation.CANCEL_PICKUP and s.carriers:
+            await self._shipping.cancel()
+        elif undo is Compensation.CANCEL_PICKUP:
             shipment = s.booking.shipment_id if s.booking else None
             await calls.call(
                 steps.CANCEL_PICKUP, PickupCancellation(order_id=s.order_id, shipment_id=shipment)

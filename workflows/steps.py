@@ -23,6 +23,12 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.carriers import (
+        ShippingDocuments,
+        ShippingDocumentsRequest,
+        TrackingQuery,
+        TrackingUpdate,
+    )
     from domain.channels import CancelledNotice, FetchOrderRequest, ShippedNotice
     from domain.fiscal import (
         Invoice,
@@ -39,7 +45,14 @@ with workflow.unsafe.imports_passed_through():
         ReturnInvoice,
         ReturnInvoiceRequest,
     )
-    from domain.freight import Booking, BookingRequest, PickupCancellation, QuoteRequest, QuoteSet
+    from domain.freight import (
+        Booking,
+        BookingRequest,
+        ChannelLabelRequest,
+        PickupCancellation,
+        QuoteRequest,
+        QuoteSet,
+    )
     from domain.orders import Order
     from domain.payments import Refund, RefundRequest
     from domain.steps import (
@@ -82,6 +95,7 @@ class Timing:
     start_to_close: timedelta
     retry: RetryPolicy
     deadline: timedelta | None = None  # schedule-to-close: then the step fails for good
+    heartbeat: timedelta | None = None  # a worker that stops beating is taken as dead
 
 
 # Transient provider failures are retried without an attempt limit, for a bounded time:
@@ -112,6 +126,16 @@ PROVIDER = Timing(timedelta(seconds=30), PROVIDER_RETRY, deadline=timedelta(minu
 SEFAZ = Timing(timedelta(seconds=60), PROVIDER_RETRY, deadline=timedelta(minutes=30))
 LOCAL = Timing(timedelta(seconds=15), LOCAL_RETRY)
 CHANNEL_STOCK = Timing(timedelta(seconds=30), CHANNEL_STOCK_RETRY)  # deadline: per call
+# A browser task: slow pages take a while; the bot heartbeats at every page, so a worker
+# killed mid-task is noticed in 30 s and the task retried (it looks before it acts).
+PORTAL = Timing(
+    timedelta(seconds=120),
+    PROVIDER_RETRY,
+    deadline=timedelta(minutes=10),
+    heartbeat=timedelta(seconds=30),
+)
+# A quote or a tracking poll is worth little late: the choice goes on without it.
+QUOTE_DEADLINE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -168,6 +192,27 @@ SEND_CORRECTION = _step(
     "send_invoice_correction", CorrectionRequest, Correction, local=False, timing=SEFAZ
 )
 REFUND = _step("refund_payment", RefundRequest, Refund, local=False)
+FETCH_CHANNEL_LABEL = _step("fetch_channel_label", ChannelLabelRequest, Booking, local=False)
+TRACK_SHIPMENT = _step("track_shipment", TrackingQuery, TrackingUpdate, local=False)
+# The carrier without an API: the Playwright bot on the `rpa` queue.
+QUOTE_PORTAL = _step(
+    "quote_portal_freight", QuoteRequest, QuoteSet, local=False, timing=PORTAL, queue=Queue.RPA
+)
+BOOK_PORTAL_PICKUP = _step(
+    "book_portal_pickup", BookingRequest, Booking, local=False, timing=PORTAL, queue=Queue.RPA
+)
+CANCEL_PORTAL_PICKUP = _step(
+    "cancel_portal_pickup", PickupCancellation, NONE, local=False, timing=PORTAL, queue=Queue.RPA
+)
+# Labels and packing slips printed by the `rpa` worker's Chromium (Jinja2 -> PDF).
+RENDER_SHIPPING_DOCUMENTS = _step(
+    "render_shipping_documents", ShippingDocumentsRequest, ShippingDocuments, local=False,
+    timing=PORTAL, queue=Queue.RPA,
+)  # fmt: skip
+TRACK_PORTAL_PICKUP = _step(
+    "track_portal_pickup", TrackingQuery, TrackingUpdate, local=False, timing=PORTAL,
+    queue=Queue.RPA,
+)  # fmt: skip
 NOTIFY_CANCELLED = _step("notify_cancelled", CancelledNotice, NONE, local=False)
 
 # Local activities: short database writes in the worker's process. Each is idempotent
@@ -235,6 +280,7 @@ class Steps:
                 task_queue=queue,
                 start_to_close_timeout=timing.start_to_close,
                 schedule_to_close_timeout=deadline or timing.deadline,
+                heartbeat_timeout=timing.heartbeat,
                 retry_policy=timing.retry,
             )
         return checked(step, result)

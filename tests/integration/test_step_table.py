@@ -6,14 +6,13 @@ from __future__ import annotations
 import typing
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config.settings import DatabaseSettings, Settings
-from integrations.portals.browser import BrowserPool
 from workers import finance, orders, rpa
 from workers.runtime import activities_of, task_queue
 from workflows.steps import NONE, STEPS, Queue, Step, queue_steps, step_of
@@ -26,8 +25,8 @@ async def holders_of(
 ) -> list[object]:
     if queue is Queue.ORDERS:
         return await orders.build_holders(settings, stack, env.client)
-    if queue is Queue.RPA:  # the bots, built on a pool they do not touch until a task runs
-        return [bot(cast(BrowserPool, object())) for bot in rpa.PORTAL_BOTS]
+    if queue is Queue.RPA:  # launches the worker's one Chromium
+        return await rpa.build_holders(settings, stack, env.client)
     return await finance.build_holders(settings, stack, env.client)
 
 

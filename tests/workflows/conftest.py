@@ -15,9 +15,9 @@ from temporalio.worker import Worker
 from activities.errors import ErrorTranslation
 from domain.events import OrderEvent
 from domain.ids import order_workflow_id
-from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput
+from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from tests.workflows.world import FakeWorld
-from workflows.order import FISCAL_LIFECYCLE, OrderWorkflow
+from workflows.order import SHIPPING_CARRIERS, OrderWorkflow
 
 POLICY = OrderPolicy(
     payment_window_s=3600, delivery_window_s=7 * 24 * 3600, invoice_cancel_window_s=24 * 3600
@@ -39,7 +39,13 @@ class Harness:
         self.started.append(wid)
         return await self.client.start_workflow(
             OrderWorkflow.run,
-            OrderWorkflowInput(channel=first.channel, external_id=first.external_id, policy=policy),
+            OrderWorkflowInput(
+                channel=first.channel,
+                external_id=first.external_id,
+                policy=policy,
+                # one worker for every queue: the portal bot's steps run beside the rest
+                queues=TaskQueues(orders=self.task_queue, rpa=self.task_queue),
+            ),
             id=wid,
             task_queue=self.task_queue,
             start_signal="event",
@@ -62,7 +68,7 @@ async def eventually(
 
 HISTORIES = Path(__file__).parent / "histories"
 MANIFEST = HISTORIES / "MANIFEST"
-HISTORY_TAG = FISCAL_LIFECYCLE  # the newest patch: what new recordings exercise
+HISTORY_TAG = SHIPPING_CARRIERS  # the newest patch: what new recordings exercise
 
 
 @pytest.fixture

@@ -11,6 +11,12 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.carriers import (
+    ShippingDocuments,
+    ShippingDocumentsRequest,
+    TrackingQuery,
+    TrackingUpdate,
+)
 from domain.channels import CancelledNotice, FetchOrderRequest, ShippedNotice
 from domain.events import EventKind, OrderEvent
 from domain.fiscal import (
@@ -33,6 +39,8 @@ from domain.fiscal_lifecycle import (
 from domain.freight import (
     Booking,
     BookingRequest,
+    CarrierKind,
+    ChannelLabelRequest,
     FreightQuote,
     PickupCancellation,
     QuoteRequest,
@@ -129,6 +137,8 @@ class FakeWorld:
         self.reserved: set[str] = set()  # SKUs the order holds (release gives them back)
         self.marketplace_orders: dict[str, Order] = {}
         self.on_call: dict[str, Any] = {}  # step -> callable run when the step is called
+        self.portal_price = Decimal("31.00")  # the portal carrier's quote (PAC is 22.50)
+        self.tracking: list[TrackingUpdate] = []  # what polls answer, in turn (then nothing)
 
     def _called(self, name: str, arg: Any) -> None:
         self.calls.append(name)
@@ -287,6 +297,54 @@ class FakeWorld:
                 carrier=r.quote.carrier, service=r.quote.service, price=r.quote.price,
             )  # fmt: skip
 
+        @activity.defn(name=steps.QUOTE_PORTAL.name)
+        async def quote_portal_freight(r: QuoteRequest) -> QuoteSet:
+            w._called(steps.QUOTE_PORTAL.name, r)
+            return QuoteSet(quotes=(
+                FreightQuote(service_id=1, carrier="Expresso Serra", service="Rodoviário",
+                             price=w.portal_price, delivery_days=5, kind=CarrierKind.PORTAL),
+            ))  # fmt: skip
+
+        @activity.defn(name=steps.BOOK_PORTAL_PICKUP.name)
+        async def book_portal_pickup(r: BookingRequest) -> Booking:
+            w._called(steps.BOOK_PORTAL_PICKUP.name, r)
+            return Booking(
+                order_id=r.order_id, shipment_id="COL-000001", tracking_code="ES700000001BR",
+                carrier=r.quote.carrier, service=r.quote.service, price=r.quote.price,
+                kind=CarrierKind.PORTAL,
+            )  # fmt: skip
+
+        @activity.defn(name=steps.CANCEL_PORTAL_PICKUP.name)
+        async def cancel_portal_pickup(r: PickupCancellation) -> None:
+            w._called(steps.CANCEL_PORTAL_PICKUP.name, r)
+
+        @activity.defn(name=steps.FETCH_CHANNEL_LABEL.name)
+        async def fetch_channel_label(r: ChannelLabelRequest) -> Booking:
+            w._called(steps.FETCH_CHANNEL_LABEL.name, r)
+            return Booking(
+                order_id=r.order_id, shipment_id=r.shipment_id, tracking_code="MEL4000000001",
+                carrier="Mercado Envios", service="drop_off", price=Decimal("0"),
+                kind=CarrierKind.MARKETPLACE,
+            )  # fmt: skip
+
+        @activity.defn(name=steps.RENDER_SHIPPING_DOCUMENTS.name)
+        async def render_shipping_documents(r: ShippingDocumentsRequest) -> ShippingDocuments:
+            w._called(steps.RENDER_SHIPPING_DOCUMENTS.name, r)
+            return ShippingDocuments(label=f"{r.order_id}/label.pdf",
+                                     packing_slip=f"{r.order_id}/packing-slip.pdf")  # fmt: skip
+
+        async def _track(name: str, r: TrackingQuery) -> TrackingUpdate:
+            w._called(name, r)
+            return w.tracking.pop(0) if w.tracking else TrackingUpdate()
+
+        @activity.defn(name=steps.TRACK_SHIPMENT.name)
+        async def track_shipment(r: TrackingQuery) -> TrackingUpdate:
+            return await _track(steps.TRACK_SHIPMENT.name, r)
+
+        @activity.defn(name=steps.TRACK_PORTAL_PICKUP.name)
+        async def track_portal_pickup(r: TrackingQuery) -> TrackingUpdate:
+            return await _track(steps.TRACK_PORTAL_PICKUP.name, r)
+
         @activity.defn(name=steps.NOTIFY_SHIPPED.name)
         async def notify_shipped(r: ShippedNotice) -> None:
             w._called(steps.NOTIFY_SHIPPED.name, r)
@@ -315,7 +373,9 @@ class FakeWorld:
             cancel_invoice, flag_return_invoice, void_invoice_number, open_warehouse_task,
             record_warehouse_step, emit_return_invoice, void_invoice_number_at_sefaz,
             quote_freight, book_shipment, notify_shipped, dispatch, cancel_pickup,
-            refund_payment, notify_cancelled,
+            refund_payment, notify_cancelled, quote_portal_freight, book_portal_pickup,
+            cancel_portal_pickup, fetch_channel_label, track_shipment, track_portal_pickup,
+            render_shipping_documents,
         ]  # fmt: skip
 
     def effects(self) -> list[str]:
