@@ -31,7 +31,7 @@ from retaguarda.audit.live import workflow_states
 from retaguarda.audit.numbering import check_no_unvoided_numbering_gap, check_returns_undo_one_sale
 from retaguarda.audit.orders import check_no_order_lost, not_terminal
 from retaguarda.audit.report import Check
-from retaguarda.audit.shipping import check_one_booking_per_order
+from retaguarda.audit.shipping import check_every_label_stored, check_one_booking_per_order
 from retaguarda.audit.snapshot import Snapshot, load_snapshot
 from retaguarda.audit.stock import (
     check_no_oversell,
@@ -60,10 +60,11 @@ async def run_audit(settings: Settings, *, live: bool = False) -> dict[str, Any]
             "run `retaguarda db upgrade` or the stack/demo first"
         )
     else:
+        stored = await asyncio.to_thread(_stored_labels, settings.documents_dir, snap)
         if not live:
-            return audit(snap, ledger)
+            return audit(snap, ledger, labels=stored)
         states, problems = await workflow_states(settings, sorted(snap.orders))
-        report = audit(snap, ledger, states)
+        report = audit(snap, ledger, states, labels=stored)
         if problems:
             asked = Check("every order workflow answers", problems)
             report["checks"].append(asked.summary(f"{len(states)} answered").as_dict())
@@ -72,10 +73,21 @@ async def run_audit(settings: Settings, *, live: bool = False) -> dict[str, Any]
     return _report([broken.summary("the audit needs the database")], {})
 
 
+def _stored_labels(root: Path, snap: Snapshot) -> set[str]:
+    """The shipments' label documents that are in the document store."""
+    names = {s.label_document for s in snap.shipments.values() if s.label_document}
+    return {n for n in names if (root / n).is_file()}
+
+
 def audit(
-    snap: Snapshot, ledger: LedgerView, workflows: dict[str, OrderState] | None = None
+    snap: Snapshot,
+    ledger: LedgerView,
+    workflows: dict[str, OrderState] | None = None,
+    *,
+    labels: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The checks over data already loaded (pure: no I/O)."""
+    """The checks over data already loaded (pure: no I/O). `labels`: the label documents
+    found in the store (None: not looked at)."""
 
     def needs_ledger(name: str, run: Callable[[Snapshot, LedgerView], Check]) -> Check:
         if ledger.present:
@@ -86,6 +98,11 @@ def audit(
         check_no_order_lost(snap, ledger),
         needs_ledger("one authorised NF-e per invoiced order", check_one_invoice_per_order),
         needs_ledger("one booking per shipped order", check_one_booking_per_order),
+        (
+            check_every_label_stored(snap, labels.__contains__)
+            if labels is not None
+            else Check("every shipped order's label stored", detail="not checked", skipped=True)
+        ),
         check_stock_conserved(snap),
         check_no_oversell(snap),
         needs_ledger("every cancelled order fully compensated", check_cancelled_orders_compensated),

@@ -12,6 +12,8 @@ Fields relied on, per kind (see sandbox/*.py):
   return, refers_to]}, ``invoice_cancelled`` {access_key, protocol}, ``numbers_voided``
   {cnpj, series, first, last, protocol}, ``invoice_corrected`` {access_key, sequence}.
 - carrier: ``label_purchased`` {shipment_id, tag}, ``label_cancelled`` {shipment_id, tag};
+- portal: ``pickup_booked`` {pickup, tag}, ``pickup_cancelled`` {pickup, tag};
+- marketplace: ``label_printed`` {shipment_id, tag} (its own logistics: nothing bought);
   the tag is the order workflow id.
 
 Unknown kinds are kept and counted, never an error.
@@ -110,6 +112,23 @@ class LedgerView:
 
     def cancelled_labels(self) -> set[str]:
         return {text(e, "shipment_id") for e in self.of("label_cancelled")}
+
+    def pickups_by_tag(self) -> dict[str, list[str]]:
+        """Order reference -> pickups booked on the carrier portal."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for e in self.of("pickup_booked", "portal"):
+            out[text(e, "tag")].append(text(e, "pickup"))
+        return dict(out)
+
+    def cancelled_pickups(self) -> set[str]:
+        return {text(e, "pickup") for e in self.of("pickup_cancelled", "portal")}
+
+    def marketplace_labels_by_tag(self) -> dict[str, list[str]]:
+        """Order tag -> marketplace shipments whose label was printed (nothing bought)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for e in self.of("label_printed", "marketplace"):
+            out[text(e, "tag")].append(text(e, "shipment_id"))
+        return dict(out)
 
     def approved_payments(self) -> dict[str, list[Entry]]:
         """external_reference -> its ``payment_approved`` entries."""

@@ -68,6 +68,8 @@ class ShipmentFacts:
     order_id: str
     shipment_id: str
     status: str
+    kind: str = "api"
+    label_document: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +201,14 @@ async def load_snapshot(s: AsyncSession) -> Snapshot:
     }
 
     shipments = await s.execute(
-        select(ShipmentRow.order_id, ShipmentRow.shipment_id, ShipmentRow.status)
-    )
+        select(
+            ShipmentRow.order_id, ShipmentRow.shipment_id, ShipmentRow.status, ShipmentRow.kind,
+            ShipmentRow.label_document,
+        )
+    )  # fmt: skip
     snap.shipments = {
-        r.order_id: ShipmentFacts(r.order_id, r.shipment_id, r.status) for r in shipments
+        r.order_id: ShipmentFacts(r.order_id, r.shipment_id, r.status, r.kind, r.label_document)
+        for r in shipments
     }
 
     stock = await s.execute(select(Stock.sku, Stock.on_hand, Stock.reserved))

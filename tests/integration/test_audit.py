@@ -23,6 +23,7 @@ from domain.fiscal import Invoice, InvoiceStatus, access_key
 from domain.freight import Booking, TrackingStatus
 from domain.orders import OrderStatus
 from domain.stock import ReserveRequest
+from integrations.documents.shipping import LABEL, ShippingDocuments
 from retaguarda.audit import run_audit
 from tests.support.databases import seed_stock
 
@@ -127,6 +128,9 @@ async def build_world(url: str, var_dir: Path, *, release_cancelled: bool = True
 
         async def ship(order_id: str, status: OrderStatus) -> None:
             shipment_id = f"shp-{order_id.rsplit(':', 1)[1]}"
+            label = await ShippingDocuments(world.settings.documents_dir).put(
+                order_id, LABEL, b"%PDF-1.4 label"
+            )
             await shipments.record_booking(
                 Booking(
                     order_id=order_id,
@@ -135,6 +139,7 @@ async def build_world(url: str, var_dir: Path, *, release_cancelled: bool = True
                     carrier="Correios",
                     service="SEDEX",
                     price=Decimal("23.50"),
+                    label_document=label,
                 ),
                 T0,
             )
@@ -206,6 +211,7 @@ async def test_a_consistent_world_passes_the_audit(world: World) -> None:
         "no order lost",
         "one authorised NF-e per invoiced order",
         "one booking per shipped order",
+        "every shipped order's label stored",
         "stock conserved",
         "no oversell",
         "every cancelled order fully compensated",
@@ -238,8 +244,40 @@ async def test_two_labels_for_one_order_fail_the_audit(world: World) -> None:
     violation = only_violation(await world.audit(), "one booking per shipped order")
 
     assert violation.startswith(DELIVERED)
-    assert "2 labels purchased" in violation
+    assert "2 bookings" in violation
     assert "shp-1001-again" in violation
+
+
+async def test_a_second_booking_on_the_portal_fails_the_audit(world: World) -> None:
+    world.record("portal", "pickup_booked", pickup="COL-000009", tag=DELIVERED)
+
+    violation = only_violation(await world.audit(), "one booking per shipped order")
+
+    assert "2 bookings" in violation
+    assert "portal COL-000009" in violation
+
+
+async def test_a_label_bought_for_a_marketplace_logistics_order_fails_the_audit(
+    world: World,
+) -> None:
+    world.record("marketplace", "label_printed", shipment_id="40000000001", tag=DELIVERED)
+
+    report = await world.audit()
+
+    [violation] = [v for v in failures(report)["one booking per shipped order"]
+                   if "marketplace's own logistics" in v]  # fmt: skip
+    assert violation.startswith(DELIVERED)
+
+
+async def test_a_label_missing_from_the_store_fails_the_audit(world: World) -> None:
+    found = ShippingDocuments(world.settings.documents_dir).root
+    for label in found.glob("*/label.pdf"):
+        label.unlink()
+        break
+
+    violation = only_violation(await world.audit(), "every shipped order's label stored")
+
+    assert "is not in the store" in violation
 
 
 async def test_a_cancelled_order_still_holding_stock_fails_the_audit(
