@@ -35,6 +35,7 @@ DEMO_ENV = {
     "RETAGUARDA_DURATIONS__DELIVERY_WINDOW_S": "900",
     "RETAGUARDA_DURATIONS__LATE_PAYMENT_GRACE_S": "30",
     "RETAGUARDA_SANDBOX__CARRIER_STEP_S": "1.0",
+    "RETAGUARDA_DURATIONS__TRACKING_POLL_S": "5",
 }
 TERMINAL = {"delivered", "cancelled"}
 PHASES = {
@@ -110,6 +111,8 @@ async def drive_demo(
         for provider in PROVIDERS:
             config = FaultConfig.from_rate(faults).model_dump()
             (await sandbox.put(f"/admin/faults/{provider}", json=config)).raise_for_status()
+        portal = portal_faults(faults)
+        (await sandbox.put("/portal/admin/config", json=portal)).raise_for_status()
         health = (await api.get("/health")).json()
         window = float(health.get("payment_window_s", 0))
         unpaid_allowed = window <= limit_s / 2
@@ -133,9 +136,43 @@ async def drive_demo(
         if not placing.done():
             placing.cancel()
         stats = (await sandbox.get("/admin/stats")).json()
+        stats["portal"] = (await sandbox.get("/portal/admin/stats")).json()
+        stats["bookings"] = await bookings(sandbox)
     summary = _summary(world, views, stats, robot, time.monotonic() - started, faults, seed, run)
     summary["run_s"] = round(run_s, 2)  # first order placed → every order terminal
     return summary
+
+
+def portal_faults(rate: float) -> dict[str, Any]:
+    """The carrier portal's hazards at about `rate`: slow pages, maintenance, a changed
+    layout, lost confirmations, and sessions short enough to expire during the demo."""
+    return {
+        "session_ttl_s": 20 if rate else 600,
+        "slow_rate": rate * 0.5,
+        "slow_s": 1.5,
+        "maintenance_rate": rate * 0.25,
+        "layout_change_rate": rate,
+        "lost_confirmation_rate": rate * 0.25,
+    }
+
+
+async def bookings(sandbox: httpx.AsyncClient) -> dict[str, int]:
+    """Live bookings per kind of logistics, from the carriers' own records (the ledger):
+    labels bought by API, pickups booked on the portal, marketplace labels printed."""
+    ledger = (await sandbox.get("/admin/ledger")).json()
+    tags: dict[str, set[str]] = {"api": set(), "portal": set(), "marketplace": set()}
+    gone: set[str] = set()
+    for e in ledger:
+        kind, provider = e.get("kind"), e.get("provider")
+        if kind == "label_purchased" and provider == "carrier":
+            tags["api"].add(str(e.get("shipment_id")))
+        elif kind == "pickup_booked" and provider == "portal":
+            tags["portal"].add(str(e.get("pickup")))
+        elif kind == "label_printed" and provider == "marketplace":
+            tags["marketplace"].add(str(e.get("shipment_id")))
+        elif kind in ("label_cancelled", "pickup_cancelled"):
+            gone.add(str(e.get("shipment_id") or e.get("pickup")))
+    return {k: len(ids - gone) for k, ids in tags.items()}
 
 
 async def _seed_catalogue(
@@ -297,6 +334,8 @@ def _summary(
         ),
         "phases": phases,
         "faults_injected": stats.get("faults_injected", {}),
+        "bookings": stats.get("bookings", {}),
+        "portal": stats.get("portal", {}),
         "webhooks": stats.get("webhooks", {}),
         "warehouse": {
             "steps": dict(robot.done),

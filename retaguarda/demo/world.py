@@ -112,6 +112,8 @@ def make_orders(
                 fate=fate,
                 pay_after_s=rng.uniform(0.5, 3.0),
                 cancel_after_s=rng.uniform(2.0, 6.0),
+                # half the marketplace's orders ship on its own logistics (Mercado Envios)
+                extra={"mode": "me2"} if channel == "marketplace" and rng.random() < 0.5 else {},
             )
         )
     return orders
@@ -150,5 +152,6 @@ def marketplace_payload(order: DemoOrder) -> dict[str, Any]:
         "shipping": {
             "street_name": street, "street_number": "100", "neighborhood": district,
             "city": city, "state": uf, "zip_code": cep, "cost": str(order.shipping_cost),
+            "mode": order.extra.get("mode", "custom"),
         },
     }  # fmt: skip
