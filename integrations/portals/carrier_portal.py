@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
+from urllib.parse import urlencode
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -71,6 +72,31 @@ LABELS = {
     "servico": r"^(servi[cç]o|modalidade)$",
     "janela": r"^(janela|per[ií]odo) d[ae] coleta$",
 }
+# Runs in the page: for each [label pattern, value], the control of the one label whose
+# text matches gets the value (a select: the option with that text; no value: its first);
+# input
+# and change events fire as when a person types. Returns the patterns no label matched.
+FILL_BY_LABEL = """(form, fields) => {
+  const labels = [...form.querySelectorAll('label')];
+  const missing = [];
+  for (const [pattern, value] of fields) {
+    const re = new RegExp(pattern, 'i');
+    const label = labels.find(l => re.test(l.textContent.trim()));
+    const control = label && label.control;
+    if (!control) { missing.push(pattern); continue; }
+    if (control.tagName === 'SELECT') {
+      const option = value ? [...control.options].find(o => o.text === value)
+                           : control.options[0];
+      if (!option) { missing.push(pattern + ' = ' + value); continue; }
+      control.value = option.value;
+    } else if (value) {
+      control.value = value;
+    }
+    control.dispatchEvent(new Event('input', {bubbles: true}));
+    control.dispatchEvent(new Event('change', {bubbles: true}));
+  }
+  return missing;
+}"""
 SUBMIT = re.compile(r"^(solicitar coleta|confirmar solicita[cç][aã]o)$", re.IGNORECASE)
 PICKUP_NO = re.compile(r"COL-\d+")
 TRACKING_NO = re.compile(r"ES\d{9}BR")
@@ -145,6 +171,15 @@ class CarrierPortalBot:
         self._session: dict[str, Any] | None = None  # the login cookies, reused
         self.logins = 0
 
+    @property
+    def session(self) -> dict[str, Any] | None:
+        """The portal login kept between tasks (cookies), None before the first login."""
+        return self._session
+
+    @session.setter
+    def session(self, state: dict[str, Any] | None) -> None:
+        self._session = state
+
     # ------------------------------------------------------------------ tasks
     @asynccontextmanager
     async def _task(self, beat: Beat, what: str) -> AsyncIterator[Page]:
@@ -203,6 +238,15 @@ class CarrierPortalBot:
         if status >= 500:
             raise PortalError(f"the carrier portal answered {status} ({heading})")
 
+    @staticmethod
+    async def _click(page: Page, button: str | re.Pattern[str]) -> int:
+        """Press a button that sends a form and wait for the page it leads to (listening
+        before the click, so the old page is never read as the new one): its status."""
+        async with page.expect_navigation(wait_until="domcontentloaded") as navigation:
+            await page.get_by_role("button", name=button).click()
+        response = await navigation.value
+        return response.status if response else 200
+
     def _at_login(self, page: Page) -> bool:
         return page.url.startswith(f"{self._base}/login")
 
@@ -217,8 +261,7 @@ class CarrierPortalBot:
         beat("login")
         await page.get_by_label("Usuário").fill(self._username)
         await page.get_by_label("Senha").fill(self._password)
-        await page.get_by_role("button", name="Entrar").click()
-        await page.wait_for_load_state("domcontentloaded")
+        await self._click(page, "Entrar")
         if self._at_login(page) or await page.get_by_role("alert").count():
             raise ProviderRejected(
                 "the carrier portal refused our login: check RETAGUARDA_SECRETS__"
@@ -231,11 +274,8 @@ class CarrierPortalBot:
 
     # ------------------------------------------------------------------ reading
     async def _search(self, page: Page, reference: str, beat: Beat) -> list[Pickup]:
-        await self._open(page, "/coletas", beat)
-        await page.get_by_label("Referência").fill(reference)
-        await page.get_by_role("button", name="Buscar").click()
-        await page.wait_for_load_state("domcontentloaded")
-        await self._check(page, 200)
+        # the search form is a GET: its URL is the search, one page instead of two
+        await self._open(page, f"/coletas?{urlencode({'referencia': reference})}", beat)
         if await page.get_by_text("Nenhuma coleta encontrada").count():
             return []
         rows = page.get_by_role("row").filter(has=page.get_by_role("cell"))
@@ -263,9 +303,7 @@ class CarrierPortalBot:
             await page.get_by_label("CEP de destino").fill(request.to_postal_code)
             await page.get_by_label("Peso (kg)").fill(_comma(Decimal(parcel.weight_g) / 1000))
             await page.get_by_label(re.compile("^valor", re.I)).fill(_comma(parcel.declared_value))
-            await page.get_by_role("button", name="Calcular").click()
-            await page.wait_for_load_state("domcontentloaded")
-            await self._check(page, 200)
+            await self._check(page, await self._click(page, "Calcular"))
             if await page.get_by_text("Não atendemos este trecho").count():
                 return [FreightQuote(service_id=0, carrier=CARRIER, service="",
                                      kind=CarrierKind.PORTAL,
@@ -316,10 +354,7 @@ class CarrierPortalBot:
         expired before the form was taken (logged in again: search and try again)."""
         await self._open(page, "/coletas/nova", beat)
         await self._fill(page, request)
-        async with page.expect_response(lambda r: r.request.method == "POST") as sent:
-            await page.get_by_role("button", name=SUBMIT).click()
-        status = (await sent.value).status
-        await page.wait_for_load_state("domcontentloaded")
+        status = await self._click(page, SUBMIT)
         beat("submitted")
         heading = await self._heading(page)
         if heading == "Coleta confirmada":
@@ -336,6 +371,9 @@ class CarrierPortalBot:
         )
 
     async def _fill(self, page: Page, request: BookingRequest) -> None:
+        """Fill the pickup form by its labels (the wordings in LABELS), in one round trip
+        to the page: each label's own control gets its value, as typing would, and a
+        label the form does not have is an error naming it."""
         parcel, to = request.parcel, request.recipient_address
         values = {
             "referencia": request.order_id, "destinatario": request.recipient_name,
@@ -345,15 +383,16 @@ class CarrierPortalBot:
             "uf": to.state, "volumes": "1", "peso": _comma(Decimal(parcel.weight_g) / 1000),
             "altura": str(parcel.height_cm), "largura": str(parcel.width_cm),
             "comprimento": str(parcel.length_cm), "valor": _comma(parcel.declared_value),
-            "nfe": request.invoice_key or "",
+            "nfe": request.invoice_key or "", "servico": request.quote.service, "janela": "",
         }  # fmt: skip
-        for key, value in values.items():
-            if value:
-                await page.get_by_label(re.compile(LABELS[key], re.IGNORECASE)).fill(value)
-        service = page.get_by_label(re.compile(LABELS["servico"], re.IGNORECASE))
-        await service.select_option(label=request.quote.service)
-        window = page.get_by_label(re.compile(LABELS["janela"], re.IGNORECASE))
-        await window.select_option(index=0)
+        fields = [[LABELS[k], v] for k, v in values.items()]
+        missing = await page.locator("form").first.evaluate(FILL_BY_LABEL, fields)
+        if missing:
+            raise PortalError(
+                f"the pickup form has no field labelled like {', '.join(missing)}: its layout "
+                "changed past what the bot knows (update LABELS)",
+                code="page_failed",
+            )
 
     async def _confirmation(self, page: Page, reference: str) -> Pickup:
         text = await page.get_by_role("main").inner_text()
@@ -391,9 +430,7 @@ class CarrierPortalBot:
                         code="already_collected",
                     )
                 await self._open(page, f"/coletas/{pickup.number}", beat)
-                await page.get_by_role("button", name="Cancelar coleta").click()
-                await page.wait_for_load_state("domcontentloaded")
-                await self._check(page, 200)
+                await self._check(page, await self._click(page, "Cancelar coleta"))
                 if await self._heading(page) != "Coleta cancelada":
                     raise PortalError(f"pickup {pickup.number}: the cancellation was not confirmed")
                 cancelled.append(pickup.number)

@@ -9,6 +9,7 @@ import io
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -183,3 +184,39 @@ async def test_cancel_cancels_a_scheduled_pickup_once(pool: BrowserPool, world: 
     [pickup] = await portal.find("order:store:5501")
     assert not pickup.live
     assert pickup.status is not TrackingStatus.DELIVERED
+
+
+async def test_the_label_and_packing_slip_are_printed_to_pdf_by_chromium(
+    pool: BrowserPool,
+) -> None:
+    from domain.carriers import ShippingDocumentsRequest
+    from domain.freight import Booking
+    from domain.orders import Channel, Customer, Order, OrderItem
+    from integrations.documents.printing import ShippingPrinter
+    from tests.support.sandbox import SENDER
+
+    request = booking()
+    order = Order(
+        channel=Channel.STORE, external_id="5601", placed_at=datetime(2026, 12, 1, tzinfo=UTC),
+        customer=Customer(name="Maria Souza", cpf="52998224725",
+                          address=request.recipient_address),
+        items=(OrderItem(sku="RTG-CAN-002", quantity=2, unit_price=Decimal("39.90")),),
+        total=Decimal("79.80"),
+    )  # fmt: skip
+    shipment = Booking(order_id="order:store:5601", shipment_id="COL-000042",
+                       tracking_code="ES700000042BR", carrier="Expresso Serra",
+                       service="Rodoviário", price=Decimal("15.25"))  # fmt: skip
+    printer = ShippingPrinter(pool, SENDER)
+    docs = ShippingDocumentsRequest(order_id="order:store:5601", order=order, booking=shipment,
+                                    invoice_key="35" + "1" * 42, invoice_number=42)  # fmt: skip
+
+    assert "<svg" in printer.html("label.html", docs)  # the barcode, inline
+    label = PdfReader(io.BytesIO(await printer.label(docs))).pages[0].extract_text()
+    slip = PdfReader(io.BytesIO(await printer.packing_slip(docs))).pages[0].extract_text()
+
+    assert "ES700000042BR" in label
+    assert "13010-000" in label
+    assert "Maria Souza" in label
+    assert "Romaneio" in slip
+    assert "RTG-CAN-002" in slip
+    assert "R$ 79,80" in slip
