@@ -395,6 +395,29 @@ def bench_pipeline(
     Console().print(table)
 
 
+@bench_app.command("portal")
+def bench_portal(
+    bookings: Annotated[int, typer.Option(min=1, help="pickups to book in each mode")] = 60,
+    concurrency: Annotated[int, typer.Option(min=1, help="bookings at once (pool size)")] = 2,
+    trace: Annotated[bool, typer.Option(help="record a Playwright trace per task")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Pickups booked per minute on the sandbox carrier portal: one Chromium reused (a
+    fresh context per booking) against a Chromium launched per booking."""
+    from retaguarda.bench.portal import run_portal_bench
+
+    result = run_portal_bench(_settings(), bookings=bookings, concurrency=concurrency, trace=trace)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title="bench portal", show_header=False)
+        for key, value in result.items():
+            table.add_row(key, str(value))
+        Console().print(table)
+    if not result["all_booked_once"]:
+        raise typer.Exit(1)
+
+
 @bench_app.command("intake")
 def bench_intake(
     rate: Annotated[float, typer.Option(min=1, help="webhooks offered per second")] = 500,
