@@ -47,6 +47,8 @@ def test_demo_with_faults_ends_every_order_terminal_and_the_audit_passes(tmp_pat
     assert set(summary["statuses"]) <= {"delivered", "cancelled"}
     assert summary["statuses"].get("delivered", 0) >= 1
     assert sum(summary["faults_injected"].values()) > 0
+    assert set(summary["bookings"]) == {"api", "portal", "marketplace"}
+    assert sum(summary["bookings"].values()) == summary["statuses"].get("delivered", 0)
 
     audit = subprocess.run(
         [*CLI, "audit", "--json"], env=env, capture_output=True, text=True, timeout=120
@@ -58,3 +60,4 @@ def test_demo_with_faults_ends_every_order_terminal_and_the_audit_passes(tmp_pat
     names = {c["name"] for c in report["checks"]}
     assert any("one authorised NF-e" in n for n in names)
     assert any("stock conserved" in n for n in names)
+    assert any("label stored" in n for n in names)
