@@ -60,7 +60,7 @@ from integrations.sefaz.client import (
 log = logging.getLogger(__name__)
 
 AUTHORISED, CANCELLED, NOT_FOUND = 100, 101, 217
-IN_PROCESS = frozenset({103, 105})
+IN_PROCESS = frozenset({103, 105, 106})  # received, processing, receipt not found yet
 DUPLICITY = frozenset({204, 539})
 EVENT_REGISTERED = frozenset({135, 136, 155})
 EVENT_DUPLICITY = 573
