@@ -119,6 +119,7 @@ class ProviderSettings(BaseModel):
     marketplace_url: str = ""
     payments_url: str = ""
     sefaz_url: str = ""
+    sefaz_contingency_url: str = ""  # the SVC's host; empty: the same base as sefaz_url
     carrier_url: str = ""
     timeout_s: float = 10.0
 
@@ -177,6 +178,7 @@ class Durations(BaseModel):
     webhook_tolerance_s: float = 300
     order_arrival_sla_s: float = 3600  # a payment held for an order that has not arrived
     warehouse_sla_s: float = 24 * 3600  # picked, packed and checked within this
+    sefaz_contingency_after_s: float = 15 * 60  # of 108/109 before NF-e go to the SVC
 
 
 def _default_issuer() -> Issuer:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -212,6 +213,11 @@ class InvoiceNumber(Base):
     # SEFAZ homologated the voiding (NFeInutilizacao4, cStat 102): the gap is declared
     sefaz_voided_at: Mapped[datetime | None]
     voiding_protocol: Mapped[str | None] = mapped_column(String(20))
+    # the emission's journal: a normal send with no answer yet, or a contingency (SVC)
+    in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
+    contingency: Mapped[str | None] = mapped_column(String(1))
+    contingency_since: Mapped[datetime | None]
+    contingency_reason: Mapped[str | None] = mapped_column(String(256))
 
 
 class InvoiceRow(Base):
@@ -227,6 +233,19 @@ class InvoiceRow(Base):
     authorised_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     xml: Mapped[str | None] = mapped_column(Text)
+
+
+class SefazOutage(Base):
+    """An authoriser answering 108/109 since `since` (cleared when it answers again)."""
+
+    __tablename__ = "sefaz_outages"
+
+    authoriser: Mapped[str] = mapped_column(String(20), primary_key=True)
+    since: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    cstat: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    cleared_at: Mapped[datetime | None]
 
 
 class ReturnInvoiceRow(Base):

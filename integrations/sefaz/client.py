@@ -178,9 +178,7 @@ class SefazClient:
         ret = received
         for _ in range(self._receipt_polls):
             await asyncio.sleep(wait)
-            message = etree.Element(
-                f"{{{NFE_NS}}}consReciNFe", nsmap={None: NFE_NS}, versao="4.00"
-            )
+            message = etree.Element(f"{{{NFE_NS}}}consReciNFe", nsmap={None: NFE_NS}, versao="4.00")
             _sub(message, "tpAmb", str(self._environment))
             _sub(message, "nRec", number)
             ret = await self._call("NFeRetAutorizacao4", message, "retConsReciNFe")
