@@ -221,6 +221,7 @@ def create_app(
             "temporal": temporal,
             "inbox": await ctx.inbox.counts(),
             "payment_window_s": ctx.settings.durations.payment_window_s,
+            "invoice_cancel_window_s": ctx.settings.durations.invoice_cancel_window_s,
         }
 
     return app
