@@ -150,6 +150,7 @@ def create_app(
         on_stored=relay.notify,
     )
     audit = AuditLog(sessionmaker)
+    invoices, lifecycle = InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker)
     ctx = ApiContext(
         settings=settings,
         engine=engine,
@@ -167,9 +168,9 @@ def create_app(
         audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
         actions=OpsActions(gateway, read_model, tasks, audit),
-        corrections=InvoiceCorrections(
-            gateway, InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker), audit
-        ),
+        corrections=InvoiceCorrections(gateway, invoices, lifecycle, audit),
+        invoices=invoices,
+        lifecycle=lifecycle,
         documents=FileDocumentStore(settings.documents_dir),
     )
 
