@@ -65,7 +65,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
     return OrderPolicy(
         payment_window_s=d.payment_window_s,
         delivery_window_s=d.delivery_window_s,
-        invoice_cancel_window_s=d.invoice_cancel_window_s,
+        invoice_cancel_window_s=settings.fiscal.cancel_window_s(settings.issuer.address.state),
         late_payment_grace_s=d.late_payment_grace_s,
         order_arrival_sla_s=d.order_arrival_sla_s,
         warehouse_sla_s=d.warehouse_sla_s,
