@@ -65,7 +65,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
     return OrderPolicy(
         payment_window_s=d.payment_window_s,
         delivery_window_s=d.delivery_window_s,
-        invoice_cancel_window_s=d.invoice_cancel_window_s,
+        invoice_cancel_window_s=settings.fiscal.cancel_window_s(settings.issuer.address.state),
         late_payment_grace_s=d.late_payment_grace_s,
         order_arrival_sla_s=d.order_arrival_sla_s,
         warehouse_sla_s=d.warehouse_sla_s,
@@ -150,6 +150,7 @@ def create_app(
         on_stored=relay.notify,
     )
     audit = AuditLog(sessionmaker)
+    invoices, lifecycle = InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker)
     ctx = ApiContext(
         settings=settings,
         engine=engine,
@@ -167,9 +168,9 @@ def create_app(
         audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
         actions=OpsActions(gateway, read_model, tasks, audit),
-        corrections=InvoiceCorrections(
-            gateway, InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker), audit
-        ),
+        corrections=InvoiceCorrections(gateway, invoices, lifecycle, audit),
+        invoices=invoices,
+        lifecycle=lifecycle,
         documents=FileDocumentStore(settings.documents_dir),
     )
 

@@ -16,7 +16,9 @@ from config.settings import Settings
 from db.api_keys import ApiKeyRepository
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
+from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.inbox import InboxRepository
+from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.stock import StockRepository
@@ -43,4 +45,6 @@ class ApiContext:
     api_keys: ApiKeyRepository
     actions: OpsActions
     corrections: InvoiceCorrections
+    invoices: InvoiceRepository
+    lifecycle: FiscalLifecycleRepository
     documents: DocumentStore

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.fiscal import FiscalSettings
 from domain.cities import CityUnresolved, resolve_city_code
 from domain.fiscal import Issuer
 from domain.nfe_fields import Intermediary, TechnicalContact
@@ -173,12 +174,22 @@ class Durations(BaseModel):
 
     payment_window_s: float = 3 * 24 * 3600
     delivery_window_s: float = 30 * 24 * 3600
-    invoice_cancel_window_s: float = 24 * 3600
     late_payment_grace_s: float = 7 * 24 * 3600
     webhook_tolerance_s: float = 300
     order_arrival_sla_s: float = 3600  # a payment held for an order that has not arrived
     warehouse_sla_s: float = 24 * 3600  # picked, packed and checked within this
     sefaz_contingency_after_s: float = 15 * 60  # of 108/109 before NF-e go to the SVC
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "invoice_cancel_window_s" in value:
+            raise ValueError(
+                "the NF-e cancellation window is per state now, in hours: set "
+                "RETAGUARDA_FISCAL__CANCEL_WINDOW_H__<UF> (e.g. __SP=24) instead of "
+                "RETAGUARDA_DURATIONS__INVOICE_CANCEL_WINDOW_S"
+            )
+        return value
 
 
 def _default_issuer() -> Issuer:
@@ -273,6 +284,7 @@ class Settings(BaseSettings):
     documents: DocumentSettings = DocumentSettings()
     secrets: SecretSettings = SecretSettings()
     durations: Durations = Durations()
+    fiscal: FiscalSettings = FiscalSettings()
     issuer: Issuer = Field(default_factory=_default_issuer)
     taxes: TaxRules = Field(default_factory=TaxRules)
     nfe: NfeSettings = Field(default_factory=NfeSettings)

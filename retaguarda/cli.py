@@ -1,5 +1,5 @@
 """`retaguarda`: the command line (typer + rich). Stable commands: up, demo, audit, ops,
-reconcile; plus the process entry points api, worker, sandbox and db."""
+documents, reconcile; plus the process entry points api, worker, sandbox and db."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 ops_app = typer.Typer(no_args_is_help=True, help="Stuck orders and ops decisions.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (method in docs/BENCHMARKS.md).")
+documents_app = typer.Typer(no_args_is_help=True, help="The NF-e document store.")
 app.add_typer(ops_app, name="ops")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(documents_app, name="documents")
 console = Console(stderr=True)
 
 
@@ -274,6 +276,55 @@ def audit(
                 out.print(f"    - {violation}")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@documents_app.command("check")
+def documents_check(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="the store (default: RETAGUARDA_DOCUMENTS__DIR)")
+    ] = None,
+) -> None:
+    """Check every stored NF-e document: XSD, signature (xmlsec1), DANFE showing its key;
+    exit 1 on any failure."""
+    from retaguarda.documents_check import XmlsecMissing, check_documents
+
+    root = directory or _settings().documents_dir
+    if not root.is_dir():
+        console.print(f"[red]no document store at {root} (RETAGUARDA_DOCUMENTS__DIR, --dir)[/]")
+        raise typer.Exit(1)
+    try:
+        report = check_documents(root)
+    except XmlsecMissing as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(report.as_dict()))
+    else:
+        _print_documents(report.as_dict())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_documents(report: dict[str, Any]) -> None:
+    out = Console()
+    out.print(f"document store: {report['root']}", markup=False, highlight=False)
+    table = Table()
+    for col in ("kind", "checked", "failed"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    for kind, count in report["counts"].items():
+        if count["checked"] or kind != "unknown":
+            table.add_row(kind, str(count["checked"]), str(count["failed"]))
+    out.print(table)
+    for failure in report["failures"]:
+        out.print(f"[red]FAIL[/] {failure['path']}")
+        for problem in failure["problems"]:
+            out.print(f"    - {problem}", markup=False, highlight=False)
+    total = sum(c["checked"] for c in report["counts"].values())
+    if report["ok"]:
+        out.print(f"[green]ok[/]: {total} file(s) checked" + ("" if total else ", none stored"))
+    else:
+        out.print(f"[red]{len(report['failures'])} of {total} file(s) failed[/]")
 
 
 # ------------------------------------------------------------------ ops
