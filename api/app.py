@@ -222,7 +222,9 @@ def create_app(
             "temporal": temporal,
             "inbox": await ctx.inbox.counts(),
             "payment_window_s": ctx.settings.durations.payment_window_s,
-            "invoice_cancel_window_s": ctx.settings.durations.invoice_cancel_window_s,
+            "invoice_cancel_window_s": ctx.settings.fiscal.cancel_window_s(
+                ctx.settings.issuer.address.state
+            ),
         }
 
     return app

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 
 from domain.fiscal import mod11_check_digit
+from domain.nfe_text import folded
 from domain.orders import Frozen
 
 # A CC-e is accepted up to 720 h (30 days) after the NF-e's authorisation, at most 20
@@ -117,8 +118,9 @@ def correction_workflow_id(access_key: str, sequence: int) -> str:
 
 
 def correction_text(text: str) -> str:
-    """The xCorrecao as sent: single spaces, trimmed (SEFAZ counts these characters)."""
-    return " ".join(text.split())
+    """The xCorrecao as sent: NF-e text (Latin-1, single spaces, trimmed; no emoji or
+    control characters), the characters SEFAZ counts."""
+    return folded(text)
 
 
 def _plain(text: str) -> str:

@@ -14,7 +14,8 @@ from typing import Protocol
 from nfelib.nfe.bindings.v4_0.nfe_v4_00 import Nfe
 
 from domain.fiscal_lifecycle import EmissionFacts, Outage, contingency_key
-from integrations.fiscal.nfe import BuiltNfe, brasilia_time, text
+from domain.nfe_text import text
+from integrations.fiscal.nfe import BuiltNfe, brasilia_time
 from integrations.fiscal.xml import render
 
 

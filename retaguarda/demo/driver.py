@@ -33,8 +33,9 @@ from sandbox.core import PROVIDERS, FaultConfig
 # Durations for a demo that runs in minutes (the stack the demo starts uses them).
 DEMO_ENV = {
     "RETAGUARDA_DURATIONS__PAYMENT_WINDOW_S": "20",
-    # the NF-e's 24 h cancellation window, compressed: later, a return NF-e undoes it
-    "RETAGUARDA_DURATIONS__INVOICE_CANCEL_WINDOW_S": "30",
+    # the NF-e's 24 h cancellation window (the demo issuer's state, SP), compressed to
+    # 30 s: a cancellation later than that is undone by a return NF-e
+    "RETAGUARDA_FISCAL__CANCEL_WINDOW_H__SP": str(30 / 3600),
     "RETAGUARDA_DURATIONS__DELIVERY_WINDOW_S": "900",
     "RETAGUARDA_DURATIONS__LATE_PAYMENT_GRACE_S": "30",
     "RETAGUARDA_SANDBOX__CARRIER_STEP_S": "1.0",
