@@ -132,6 +132,11 @@ def make_orders(
                 cancel_after_s=rng.uniform(2.0, 6.0),
             )
         )
+    if count >= 30:  # a demo that long shows every fate of an NF-e at least once
+        for fate in sorted(AFTER_INVOICE):
+            paid = [o for o in orders if o.fate == "paid"]
+            if paid and not any(o.fate == fate for o in orders):
+                rng.choice(paid).fate = fate
     return orders
 
 
