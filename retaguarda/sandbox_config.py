@@ -29,6 +29,8 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         marketplace_client_secret=s.marketplace_client_secret.get_secret_value(),
         marketplace_token_ttl_s=settings.sandbox.marketplace_token_ttl_s,
         carrier_step_s=settings.sandbox.carrier_step_s,
+        timezone=settings.finance.timezone,
+        release_days=settings.sandbox.release_days,
         ledger_path=ledger_path(settings),
     )
 
