@@ -1,0 +1,165 @@
+"""Finance activities (the `finance` queue): accrue receivables, reconcile a night.
+
+Reconciliation is heavy and resumable. It runs in stages, each leaving a file in the
+night's folder, and heartbeats the stage reached (and, while storing, the chunks stored):
+
+    fetched   the provider's release report, downloaded
+    exported  our receivables around the night, exported (COPY on PostgreSQL)
+    matched   the results, classified by DuckDB, as numbered chunk files
+    stored    every chunk replaced in the database, the run marked done
+
+A retry after a worker died reads the last heartbeat and goes on from there with the
+same files, so it gives the same result as an attempt that was never interrupted; a new
+run of the same night (a rerun) starts from the top and replaces the night's results
+whole, so running a night twice changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
+from domain.receivables import ChannelTerms
+from domain.reconciliation import (
+    NEEDS_PERSON,
+    AccrualResult,
+    AccrueRequest,
+    ReconcileRequest,
+    ReconcileResult,
+    ReconKind,
+)
+from integrations.finance.marketplace_match import Chunk, MatchOutcome, match_marketplace
+from integrations.payments.client import PaymentsClient, release_report_name
+from workflows import steps
+from workflows.steps import implements
+
+STAGES = ("fetched", "exported", "matched", "stored")
+
+
+@dataclass(frozen=True)
+class FinanceConfig:
+    terms: Mapping[str, ChannelTerms]
+    timezone: str
+    work_dir: Path
+    window_days: int = 120
+    chunk_rows: int = 250_000
+
+
+@dataclass
+class Progress:
+    """What the last heartbeat of this night said (empty on a first attempt)."""
+
+    day: str = ""
+    stage: str = ""
+    chunks: int = 0
+    lines: int = 0
+    classified: dict[str, int] | None = None
+
+    def reached(self, stage: str) -> bool:
+        return bool(self.stage) and STAGES.index(self.stage) >= STAGES.index(stage)
+
+    @classmethod
+    def resumed(cls, day: date) -> Progress:
+        details = activity.info().heartbeat_details
+        if details and isinstance(details[0], dict) and details[0].get("day") == day.isoformat():
+            known = {k: v for k, v in details[0].items() if k in cls.__dataclass_fields__}
+            return cls(**known)
+        return cls(day=day.isoformat())
+
+    def beat(self, stage: str, **changes: Any) -> None:
+        self.stage = stage
+        for name, value in changes.items():
+            setattr(self, name, value)
+        activity.heartbeat(
+            {"day": self.day, "stage": self.stage, "chunks": self.chunks, "lines": self.lines,
+             "classified": self.classified}
+        )  # fmt: skip
+
+
+class FinanceActivities:
+    def __init__(
+        self,
+        receivables: ReceivableRepository,
+        results: ReconciliationRepository,
+        payments: PaymentsClient,
+        config: FinanceConfig,
+    ) -> None:
+        self._receivables = receivables
+        self._results = results
+        self._payments = payments
+        self._config = config
+
+    @implements(steps.ACCRUE_RECEIVABLES)
+    async def accrue_receivables(self, request: AccrueRequest) -> AccrualResult:
+        return await self._receivables.accrue(self._config.terms, self._config.timezone)
+
+    @implements(steps.RECONCILE_MARKETPLACE)
+    async def reconcile_marketplace(self, request: ReconcileRequest) -> ReconcileResult:
+        day = request.day
+        if day is None:
+            raise ValueError("the workflow names the night to reconcile")
+        kind = ReconKind.MARKETPLACE.value
+        folder = self._config.work_dir / kind / day.isoformat()
+        progress = Progress.resumed(day)
+        report = folder / release_report_name(day)
+        if not (progress.reached("fetched") and report.exists()):
+            progress = Progress(day=day.isoformat())
+            await self._payments.release_report(day, folder)
+            progress.beat("fetched")
+        receivables = folder / "receivables.csv"
+        if not (progress.reached("exported") and receivables.exists()):
+            await self._receivables.export(receivables, day, self._config.window_days)
+            progress.beat("exported")
+        outcome = self._chunks_on_disk(folder, progress)
+        if outcome is None:
+            _clear_results(folder)
+            outcome = await asyncio.to_thread(
+                match_marketplace, report, receivables, day, folder,
+                chunk_rows=self._config.chunk_rows, tolerance=request.tolerance,
+            )  # fmt: skip
+            progress.beat("matched", chunks=0, lines=outcome.lines, classified=outcome.classified)
+            await self._results.begin(kind, day, report.name)
+        for index, chunk in enumerate(outcome.chunks):
+            if index < progress.chunks:
+                continue  # stored before this attempt started
+            await self._results.store_chunk(kind, day, chunk.path, chunk.first, chunk.last)
+            progress.beat("matched", chunks=index + 1)
+        alerts = sum(n for cls, n in outcome.classified.items() if cls in NEEDS_PERSON)
+        await self._results.finish(kind, day, outcome.lines, outcome.classified, alerts)
+        progress.beat("stored")
+        return ReconcileResult(
+            kind=ReconKind.MARKETPLACE,
+            day=day,
+            lines=outcome.lines,
+            classified=outcome.classified,
+            alerts=alerts,
+            source=report.name,
+        )
+
+    def _chunks_on_disk(self, folder: Path, progress: Progress) -> MatchOutcome | None:
+        """The outcome of an earlier attempt's matching, when this attempt resumes it."""
+        if not progress.reached("matched") or progress.classified is None:
+            return None
+        paths = sorted(folder.glob("results-*.csv"))
+        size = self._config.chunk_rows
+        chunks = [
+            Chunk(path, 1 + i * size, min((i + 1) * size, progress.lines))
+            for i, path in enumerate(paths)
+        ]
+        if len(chunks) != -(-progress.lines // size):
+            return None  # files gone or not all written: match again
+        return MatchOutcome(progress.lines, dict(progress.classified), chunks)
+
+
+def _clear_results(folder: Path) -> None:
+    for path in folder.glob("results-*.csv"):
+        path.unlink()
+    shutil.rmtree(folder / "tmp", ignore_errors=True)
