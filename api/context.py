@@ -19,6 +19,8 @@ from db.catalogue import CatalogueRepository
 from db.inbox import InboxRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from integrations.documents.store import DocumentStore
@@ -44,3 +46,5 @@ class ApiContext:
     actions: OpsActions
     corrections: InvoiceCorrections
     documents: DocumentStore
+    receivables: ReceivableRepository
+    reconciliations: ReconciliationRepository

@@ -25,6 +25,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 ops_app = typer.Typer(no_args_is_help=True, help="Stuck orders and ops decisions.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (method in docs/BENCHMARKS.md).")
+reconcile_app = typer.Typer(
+    no_args_is_help=True, help="Nightly reconciliations, run now for one day."
+)
+app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(ops_app, name="ops")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
@@ -277,14 +281,18 @@ def audit(
 
 
 # ------------------------------------------------------------------ ops
-def _api(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _api(method: str, path: str, body: dict[str, Any] | None = None, *, timeout: float = 40) -> Any:
     settings = _settings()
     key = os.environ.get("RETAGUARDA_API_KEY") or (
         settings.secrets.bootstrap_admin_key.get_secret_value()
     )
     try:
         response = httpx.request(
-            method, f"{settings.api.url}{path}", json=body, headers={"X-API-Key": key}, timeout=40
+            method,
+            f"{settings.api.url}{path}",
+            json=body,
+            headers={"X-API-Key": key},
+            timeout=timeout,
         )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the API at {settings.api.url}: {exc}[/]")
@@ -370,6 +378,51 @@ def ops_correct(
         print(f"sending: SEFAZ has not answered yet (workflow {answer['workflow_id']})")
         return
     print(f"CC-e {answer['sequence']} {answer['status']}: protocol {answer['protocol']}")
+
+
+# ------------------------------------------------------------------ reconcile
+DateOption = Annotated[
+    str, typer.Option("--date", help="the day to reconcile, YYYY-MM-DD (default: today)")
+]
+
+
+def _reconcile(kind: str, day: str, as_json: bool) -> None:
+    from datetime import date
+
+    if day:
+        try:
+            date.fromisoformat(day)
+        except ValueError as exc:
+            console.print(f"[red]--date must be YYYY-MM-DD, got {day!r}[/]")
+            raise typer.Exit(2) from exc
+    query = f"?date={day}" if day else ""
+    answer = _api("POST", f"/finance/reconciliations/{kind}{query}", timeout=130)
+    summary = {k: answer[k] for k in ("date", "lines", "classified", "alerts", "status")}
+    summary["workflow_id"] = answer["workflow_id"]
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        table = Table(title=f"{kind} reconciliation {answer['date']} ({answer['status']})")
+        table.add_column("class")
+        table.add_column("lines", justify="right")
+        for cls, count in answer["classified"].items():
+            table.add_row(cls, str(count))
+        table.add_row("[bold]total[/]", str(answer["lines"]))
+        Console().print(table)
+    if answer["status"] != "done":
+        console.print(f"still running: workflow {answer['workflow_id']}")
+        raise typer.Exit(3)
+
+
+@reconcile_app.command("marketplace")
+def reconcile_marketplace(
+    day: DateOption = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The payment provider's release report against our receivables: every line
+    classified (matched, fee or amount divergence, missing or unexpected payout,
+    chargeback, anticipated)."""
+    _reconcile("marketplace", day, as_json)
 
 
 # ------------------------------------------------------------------ bench
