@@ -51,6 +51,7 @@ class FinanceConfig:
     work_dir: Path
     window_days: int = 120
     chunk_rows: int = 250_000
+    store_concurrency: int = 2  # chunks loaded at once (one connection each)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Progress:
 
     day: str = ""
     stage: str = ""
-    chunks: int = 0
+    stored: list[int] | None = None  # chunk indices stored
     lines: int = 0
     classified: dict[str, int] | None = None
 
@@ -79,8 +80,8 @@ class Progress:
         for name, value in changes.items():
             setattr(self, name, value)
         activity.heartbeat(
-            {"day": self.day, "stage": self.stage, "chunks": self.chunks, "lines": self.lines,
-             "classified": self.classified}
+            {"day": self.day, "stage": self.stage, "stored": sorted(self.stored or []),
+             "lines": self.lines, "classified": self.classified}
         )  # fmt: skip
 
 
@@ -125,13 +126,9 @@ class FinanceActivities:
                 match_marketplace, report, receivables, day, folder,
                 chunk_rows=self._config.chunk_rows, tolerance=request.tolerance,
             )  # fmt: skip
-            progress.beat("matched", chunks=0, lines=outcome.lines, classified=outcome.classified)
+            progress.beat("matched", stored=[], lines=outcome.lines, classified=outcome.classified)
             await self._results.begin(kind, day, report.name)
-        for index, chunk in enumerate(outcome.chunks):
-            if index < progress.chunks:
-                continue  # stored before this attempt started
-            await self._results.store_chunk(kind, day, chunk.path, chunk.first, chunk.last)
-            progress.beat("matched", chunks=index + 1)
+        await self._store(kind, day, outcome.chunks, progress)
         alerts = sum(n for cls, n in outcome.classified.items() if cls in NEEDS_PERSON)
         await self._results.finish(kind, day, outcome.lines, outcome.classified, alerts)
         progress.beat("stored")
@@ -143,6 +140,25 @@ class FinanceActivities:
             alerts=alerts,
             source=report.name,
         )
+
+    async def _store(self, kind: str, day: date, chunks: list[Chunk], progress: Progress) -> None:
+        """Load the chunks not stored yet, a few at once; heartbeat each one stored."""
+        done = set(progress.stored or [])
+        gate = asyncio.Semaphore(self._config.store_concurrency)
+
+        async def one(index: int, chunk: Chunk) -> None:
+            async with gate:
+                await self._results.store_chunk(kind, day, chunk.path, chunk.first, chunk.last)
+                done.add(index)
+                progress.beat("matched", stored=sorted(done))
+
+        try:
+            async with asyncio.TaskGroup() as group:  # one failing cancels the others
+                for index, chunk in enumerate(chunks):
+                    if index not in done:
+                        group.create_task(one(index, chunk))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the error itself, for Temporal and ops
 
     def _chunks_on_disk(self, folder: Path, progress: Progress) -> MatchOutcome | None:
         """The outcome of an earlier attempt's matching, when this attempt resumes it."""

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,7 +23,7 @@ from db.session import dialect_insert, read_session
 
 LINE_COLUMNS = (
     "kind", "day", "seq", "class", "key", "order_id", "description", "reference", "amount",
-    "line_gross", "line_fees", "expected_gross", "expected_fees", "expected_net", "detail",
+    "line_gross", "line_fees", "expected_gross", "expected_fees", "expected_net",
 )  # fmt: skip
 MONEY = frozenset(
     {"amount", "line_gross", "line_fees", "expected_gross", "expected_fees", "expected_net"}
@@ -60,7 +60,20 @@ class LineView(BaseModel):
     expected_gross: Decimal | None
     expected_fees: Decimal | None
     expected_net: Decimal | None
-    detail: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def detail(self) -> str:
+        """What a person reads first: how the line differs from what was expected."""
+        if self.cls == "fee_divergence":
+            return f"fees {self.line_fees}, expected {self.expected_fees}"
+        if self.cls == "amount_divergence":
+            return f"gross {self.line_gross}, expected {self.expected_gross}"
+        if self.cls == "missing_payout":
+            return f"expected net {self.expected_net} not released"
+        if self.cls == "unexpected_payout":
+            return f"no receivable for {self.key}"
+        return ""
 
 
 class ReconciliationRepository:

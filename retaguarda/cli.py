@@ -483,6 +483,34 @@ def bench_intake(
         raise typer.Exit(1)
 
 
+@bench_app.command("reconcile")
+def bench_reconcile(
+    lines: Annotated[int, typer.Option(min=100, help="release lines and receivables")] = 100_000,
+    db_url: Annotated[
+        str,
+        typer.Option(
+            help="a PostgreSQL server to make a throwaway database on "
+            "(default: a throwaway SQLite file)"
+        ),
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """N release-report lines matched, classified and stored against N receivables, as the
+    nightly run does it; the classes found checked against those seeded."""
+    from retaguarda.bench.reconcile import run_reconcile_bench
+
+    result = run_reconcile_bench(lines, db_url)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title="bench reconcile", show_header=False)
+        for key, value in result.items():
+            table.add_row(key, str(value))
+        Console().print(table)
+    if not result["classified_as_seeded"]:
+        raise typer.Exit(1)
+
+
 def _exit_on_sigterm(*_: Any) -> None:
     raise KeyboardInterrupt  # unwinds context managers: the embedded stack stops cleanly
 

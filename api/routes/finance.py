@@ -110,7 +110,7 @@ async def lines_csv(
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(LINE_COLUMNS)
+        writer.writerow((*LINE_COLUMNS, "detail"))
         offset = 0
         while True:
             page = await ctx.reconciliations.lines(kind.value, day, limit=5000, offset=offset)

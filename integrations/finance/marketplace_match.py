@@ -50,7 +50,7 @@ RECEIVABLE_COLUMNS = {
 # The results, in the column order of the `reconciliation_lines` table.
 RESULT_COLUMNS = (
     "kind", "day", "seq", "class", "key", "order_id", "description", "reference", "amount",
-    "line_gross", "line_fees", "expected_gross", "expected_fees", "expected_net", "detail",
+    "line_gross", "line_fees", "expected_gross", "expected_fees", "expected_net",
 )  # fmt: skip
 
 
@@ -174,16 +174,9 @@ RESULTS = """
 CREATE TEMP TABLE results AS
     SELECT
         'marketplace' AS kind, DATE '{day}' AS day,
-        row_number() OVER (ORDER BY key, description, moment, reference, amount, class) AS seq,
+        row_number() OVER (ORDER BY key, description, reference, amount, moment) AS seq,
         class, key, order_id, description, reference, amount, line_gross, line_fees,
-        expected_gross, expected_fees, expected_net,
-        CASE class
-            WHEN 'fee_divergence' THEN 'fees ' || line_fees || ', expected ' || expected_fees
-            WHEN 'amount_divergence' THEN 'gross ' || line_gross || ', expected '
-                                          || expected_gross
-            WHEN 'missing_payout' THEN 'expected net ' || expected_net || ' not released'
-            WHEN 'unexpected_payout' THEN 'no receivable for ' || key
-            ELSE '' END AS detail
+        expected_gross, expected_fees, expected_net
     FROM classified
 """
 CHUNK = (
@@ -201,7 +194,7 @@ def match_marketplace(
     chunk_rows: int = 250_000,
     tolerance: Decimal = Decimal("0.00"),
     threads: int = 2,
-    memory_limit: str = "700MB",
+    memory_limit: str = "500MB",
 ) -> MatchOutcome:
     """Classify every release line of `report` and every receivable expected on `day`
     without a payout; write the results to `out_dir` as CSV chunks of `chunk_rows` lines

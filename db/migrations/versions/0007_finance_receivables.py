@@ -50,13 +50,9 @@ def upgrade() -> None:
     sa.Column('expected_gross', sa.Numeric(precision=12, scale=2), nullable=True),
     sa.Column('expected_fees', sa.Numeric(precision=12, scale=2), nullable=True),
     sa.Column('expected_net', sa.Numeric(precision=12, scale=2), nullable=True),
-    sa.Column('detail', sa.Text(), nullable=False),
     sa.CheckConstraint("class IN ('matched', 'fee_divergence', 'amount_divergence', 'missing_payout', 'unexpected_payout', 'chargeback', 'anticipated', 'unmatched_line', 'unmatched_expected')", name=op.f('ck_reconciliation_lines_class')),
     sa.PrimaryKeyConstraint('kind', 'day', 'seq', name=op.f('pk_reconciliation_lines'))
     )
-    with op.batch_alter_table('reconciliation_lines', schema=None) as batch_op:
-        batch_op.create_index('ix_reconciliation_lines_kind_day_class', ['kind', 'day', 'class'], unique=False)
-
     op.create_table('reconciliation_runs',
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -104,9 +100,6 @@ def downgrade() -> None:
 
     op.drop_table('receivables')
     op.drop_table('reconciliation_runs')
-    with op.batch_alter_table('reconciliation_lines', schema=None) as batch_op:
-        batch_op.drop_index('ix_reconciliation_lines_kind_day_class')
-
     op.drop_table('reconciliation_lines')
     with op.batch_alter_table('anticipations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_anticipations_taken_on'))
