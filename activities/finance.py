@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +27,7 @@ from temporalio import activity
 
 from db.receivables import ReceivableRepository
 from db.reconciliation import ReconciliationRepository
+from domain.errors import ProviderRejected
 from domain.receivables import ChannelTerms
 from domain.reconciliation import (
     NEEDS_PERSON,
@@ -36,6 +37,8 @@ from domain.reconciliation import (
     ReconcileResult,
     ReconKind,
 )
+from integrations.bank.client import BankClient
+from integrations.finance.bank_match import match_bank
 from integrations.finance.marketplace_match import Chunk, MatchOutcome, match_marketplace
 from integrations.payments.client import PaymentsClient, release_report_name
 from workflows import steps
@@ -92,11 +95,13 @@ class FinanceActivities:
         results: ReconciliationRepository,
         payments: PaymentsClient,
         config: FinanceConfig,
+        bank: BankClient | None = None,
     ) -> None:
         self._receivables = receivables
         self._results = results
         self._payments = payments
         self._config = config
+        self._bank = bank
 
     @implements(steps.ACCRUE_RECEIVABLES)
     async def accrue_receivables(self, request: AccrueRequest) -> AccrualResult:
@@ -104,42 +109,86 @@ class FinanceActivities:
 
     @implements(steps.RECONCILE_MARKETPLACE)
     async def reconcile_marketplace(self, request: ReconcileRequest) -> ReconcileResult:
-        day = request.day
-        if day is None:
-            raise ValueError("the workflow names the night to reconcile")
-        kind = ReconKind.MARKETPLACE.value
-        folder = self._config.work_dir / kind / day.isoformat()
+        day = _night(request)
+
+        async def fetch(folder: Path) -> Path:
+            return await self._payments.release_report(day, folder)
+
+        async def export(folder: Path) -> Path:
+            await self._receivables.export(
+                folder / "receivables.csv", day, self._config.window_days
+            )
+            return folder / "receivables.csv"
+
+        def match(source: Path, expected: Path, folder: Path) -> MatchOutcome:
+            return match_marketplace(
+                source, expected, day, folder,
+                chunk_rows=self._config.chunk_rows, tolerance=request.tolerance,
+            )  # fmt: skip
+
+        return await self._reconcile(ReconKind.MARKETPLACE, day, fetch, export, match)
+
+    @implements(steps.RECONCILE_BANK)
+    async def reconcile_bank(self, request: ReconcileRequest) -> ReconcileResult:
+        day = _night(request)
+        if self._bank is None:
+            raise ProviderRejected("no bank is configured for this worker", provider="bank")
+        bank = self._bank
+
+        async def fetch(folder: Path) -> Path:
+            return await bank.statement(day, folder, self._config.timezone)
+
+        async def export(folder: Path) -> Path:
+            path = folder / "expected.csv"
+            await self._results.export_expected(path, day, request.date_tolerance_days)
+            return path
+
+        def match(source: Path, expected: Path, folder: Path) -> MatchOutcome:
+            return match_bank(
+                source, expected, day, folder, tolerance=request.tolerance,
+                date_tolerance_days=request.date_tolerance_days,
+                chunk_rows=self._config.chunk_rows,
+            )  # fmt: skip
+
+        return await self._reconcile(ReconKind.BANK, day, fetch, export, match)
+
+    async def _reconcile(
+        self,
+        kind: ReconKind,
+        day: date,
+        fetch: Callable[[Path], Awaitable[Path]],
+        export: Callable[[Path], Awaitable[Path]],
+        match: Callable[[Path, Path, Path], MatchOutcome],
+    ) -> ReconcileResult:
+        """The stages (module docstring), each skipped when this attempt resumes past it."""
+        folder = self._config.work_dir / kind.value / day.isoformat()
         progress = Progress.resumed(day)
-        report = folder / release_report_name(day)
-        if not (progress.reached("fetched") and report.exists()):
+        fetched = folder / (
+            release_report_name(day) if kind is ReconKind.MARKETPLACE else "statement.csv"
+        )
+        if not (progress.reached("fetched") and fetched.exists()):
             progress = Progress(day=day.isoformat())
-            await self._payments.release_report(day, folder)
+            _clear_results(folder)
+            fetched = await fetch(folder)
             progress.beat("fetched")
-        receivables = folder / "receivables.csv"
-        if not (progress.reached("exported") and receivables.exists()):
-            await self._receivables.export(receivables, day, self._config.window_days)
+        expected = folder / _EXPECTED[kind]
+        if not (progress.reached("exported") and expected.exists()):
+            expected = await export(folder)
             progress.beat("exported")
         outcome = self._chunks_on_disk(folder, progress)
         if outcome is None:
             _clear_results(folder)
-            outcome = await asyncio.to_thread(
-                match_marketplace, report, receivables, day, folder,
-                chunk_rows=self._config.chunk_rows, tolerance=request.tolerance,
-            )  # fmt: skip
+            outcome = await asyncio.to_thread(match, fetched, expected, folder)
             progress.beat("matched", stored=[], lines=outcome.lines, classified=outcome.classified)
-            await self._results.begin(kind, day, report.name)
-        await self._store(kind, day, outcome.chunks, progress)
+            await self._results.begin(kind.value, day, fetched.name)
+        await self._store(kind.value, day, outcome.chunks, progress)
         alerts = sum(n for cls, n in outcome.classified.items() if cls in NEEDS_PERSON)
-        await self._results.finish(kind, day, outcome.lines, outcome.classified, alerts)
+        await self._results.finish(kind.value, day, outcome.lines, outcome.classified, alerts)
         progress.beat("stored")
         return ReconcileResult(
-            kind=ReconKind.MARKETPLACE,
-            day=day,
-            lines=outcome.lines,
-            classified=outcome.classified,
-            alerts=alerts,
-            source=report.name,
-        )
+            kind=kind, day=day, lines=outcome.lines, classified=outcome.classified,
+            alerts=alerts, source=fetched.name,
+        )  # fmt: skip
 
     async def _store(self, kind: str, day: date, chunks: list[Chunk], progress: Progress) -> None:
         """Load the chunks not stored yet, a few at once; heartbeat each one stored."""
@@ -173,6 +222,15 @@ class FinanceActivities:
         if len(chunks) != -(-progress.lines // size):
             return None  # files gone or not all written: match again
         return MatchOutcome(progress.lines, dict(progress.classified), chunks)
+
+
+_EXPECTED = {ReconKind.MARKETPLACE: "receivables.csv", ReconKind.BANK: "expected.csv"}
+
+
+def _night(request: ReconcileRequest) -> date:
+    if request.day is None:
+        raise ValueError("the workflow names the night to reconcile")
+    return request.day
 
 
 def _clear_results(folder: Path) -> None:

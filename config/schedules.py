@@ -36,7 +36,7 @@ def schedule_id(kind: ReconKind) -> str:
 def nightly_schedules(settings: Settings) -> dict[str, Schedule]:
     f = settings.finance
     queue = settings.temporal.finance_queue
-    crons = {ReconKind.MARKETPLACE: f.marketplace_cron}
+    crons = {ReconKind.MARKETPLACE: f.marketplace_cron, ReconKind.BANK: f.bank_cron}
     out = {}
     for kind, cron in crons.items():
         request = ReconcileRequest(

@@ -130,7 +130,7 @@ class FinanceSettings(BaseModel):
     )
     schedule: bool = Field(default=True, description="create the nightly schedules")
     marketplace_cron: str = "30 3 * * *"  # every night at 03:30 (UTC): yesterday's report
-    bank_cron: str = "0 4 * * *"
+    bank_cron: str = "0 4 * * *"  # after the marketplace run: its payouts are expected
     work_dir: Path | None = Field(default=None, description="empty: <var_dir>/finance")
 
     @field_validator("work_dir", mode="before")
@@ -178,6 +178,7 @@ class ProviderSettings(BaseModel):
     payments_url: str = ""
     sefaz_url: str = ""
     carrier_url: str = ""
+    bank_url: str = ""
     timeout_s: float = 10.0
 
 
@@ -191,6 +192,7 @@ class SecretSettings(BaseModel):
     marketplace_client_secret: SecretStr = SecretStr(DEV_SECRET + "-ml-secret")
     payments_api_token: SecretStr = SecretStr(DEV_SECRET + "-payments-token")
     carrier_api_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-token")
+    bank_api_token: SecretStr = SecretStr(DEV_SECRET + "-bank-token")
     codec_key: SecretStr = SecretStr("ZGV2LW9ubHktY29kZWMta2V5LWNoYW5nZS1tZS0wMDA=")
     certificate_path: str = ""  # empty in local mode: a self-signed A1 made under var/
     certificate_password: SecretStr = SecretStr(DEV_SECRET + "-cert")

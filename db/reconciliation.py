@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import ReconciliationLine, ReconciliationRun
+from db.models import AnticipationRow, ReconciliationLine, ReconciliationRun
 from db.session import dialect_insert, read_session
 
 LINE_COLUMNS = (
@@ -172,6 +172,38 @@ class ReconciliationRepository:
                 .group_by(ReconciliationLine.cls)
             )
             return {cls: int(n) for cls, n in rows}
+
+    async def export_expected(self, path: Path, day: date, tolerance_days: int) -> int:
+        """What should reach the bank around `day`, as CSV (ref, what, expected_on, amount):
+        the net the provider released each reconciled marketplace night (its transfer
+        names the night) and the net of each anticipation. Returns the rows."""
+        low, high = day - timedelta(days=tolerance_days), day + timedelta(days=tolerance_days)
+        async with read_session(self._sessionmaker) as s:
+            payouts = await s.execute(
+                select(ReconciliationLine.day, func.sum(ReconciliationLine.amount))
+                .where(
+                    ReconciliationLine.kind == "marketplace",
+                    ReconciliationLine.day.between(low, high),
+                    ReconciliationLine.amount.is_not(None),
+                )
+                .group_by(ReconciliationLine.day)
+            )
+            advances = await s.execute(
+                select(
+                    AnticipationRow.reference, AnticipationRow.taken_on, AnticipationRow.net
+                ).where(AnticipationRow.taken_on.between(low, high))
+            )
+            rows = [
+                (night.isoformat(), "payout", night, Decimal(str(total)))
+                for night, total in payouts
+                if total is not None
+            ] + [(ref, "anticipation", on, net) for ref, on, net in advances]
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(("ref", "what", "expected_on", "amount"))
+            for ref, what, on, amount in rows:
+                writer.writerow((ref, what, on.isoformat(), f"{Decimal(str(amount)):.2f}"))
+        return len(rows)
 
     async def fingerprint(self, kind: str, day: date) -> list[tuple[Any, ...]]:
         """Every stored line of the night as plain tuples (tests compare two runs)."""

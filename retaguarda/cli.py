@@ -425,6 +425,16 @@ def reconcile_marketplace(
     _reconcile("marketplace", day, as_json)
 
 
+@reconcile_app.command("bank")
+def reconcile_bank(
+    day: DateOption = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The bank's OFX statement against the payouts of the reconciled marketplace nights
+    and the anticipations: matched, unmatched lines, unmatched expected."""
+    _reconcile("bank", day, as_json)
+
+
 # ------------------------------------------------------------------ bench
 @bench_app.command("pipeline")
 def bench_pipeline(

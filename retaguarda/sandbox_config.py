@@ -24,6 +24,7 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
             "store": s.store_api_token.get_secret_value(),
             "payments": s.payments_api_token.get_secret_value(),
             "carrier": s.carrier_api_token.get_secret_value(),
+            "bank": s.bank_api_token.get_secret_value(),
         },
         marketplace_client_id=s.marketplace_client_id,
         marketplace_client_secret=s.marketplace_client_secret.get_secret_value(),

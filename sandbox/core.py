@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-PROVIDERS = ("store", "marketplace", "payments", "sefaz", "carrier")
+PROVIDERS = ("store", "marketplace", "payments", "sefaz", "carrier", "bank")
 SIGNATURE_HEADER = "X-Signature"  # "t=<unix seconds>,v1=<hex hmac-sha256 of '<t>.<raw body>'>"
 
 

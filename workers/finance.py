@@ -16,6 +16,7 @@ from config.settings import Settings
 from db.receivables import ReceivableRepository
 from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
+from integrations.bank.client import BankClient
 from integrations.payments.client import PaymentsClient
 from workers.runtime import run_worker
 from workflows.reconciliation import ReconciliationWorkflow
@@ -44,12 +45,16 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         settings.provider_url("payments"),
         settings.secrets.payments_api_token.get_secret_value(),
     )
+    bank = BankClient(
+        http, settings.provider_url("bank"), settings.secrets.bank_api_token.get_secret_value()
+    )
     return [
         FinanceActivities(
             ReceivableRepository(sessions),
             ReconciliationRepository(sessions),
             payments,
             finance_config(settings),
+            bank,
         )
     ]
 

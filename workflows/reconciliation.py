@@ -35,6 +35,7 @@ class ReconciliationWorkflow:
         await calls.call(steps.ACCRUE_RECEIVABLES, AccrueRequest(day=day))
         step = {
             ReconKind.MARKETPLACE: steps.RECONCILE_MARKETPLACE,
+            ReconKind.BANK: steps.RECONCILE_BANK,
         }[request.kind]
         result = await calls.call(step, request.model_copy(update={"day": day}))
         workflow.upsert_search_attributes([NEEDS_ATTENTION.value_set(result.alerts > 0)])

@@ -195,6 +195,11 @@ RECONCILE_MARKETPLACE = _step(
     queue=Queue.FINANCE, timing=FINANCE_HEAVY,
 )  # fmt: skip
 
+RECONCILE_BANK = _step(
+    "reconcile_bank", ReconcileRequest, ReconcileResult, local=False,
+    queue=Queue.FINANCE, timing=FINANCE_HEAVY,
+)  # fmt: skip
+
 # Local activities: short database writes in the worker's process. Each is idempotent
 # per order and correct even when the workflow never learns that it ran (see
 # docs/architecture.md, "Effects survive a lost workflow task").

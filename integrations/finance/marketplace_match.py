@@ -216,15 +216,25 @@ def match_marketplace(
                 provider="payments",
             ) from exc
         con.execute(RESULTS.format(day=day.isoformat()))
-        counts = dict(con.execute("SELECT class, count(*) FROM results GROUP BY 1").fetchall())
-        total = int(sum(counts.values()))
-        chunks = []
-        for index, first in enumerate(range(1, total + 1, chunk_rows)):
-            last = min(first + chunk_rows - 1, total)
-            path = out_dir / f"results-{index:04d}.csv"
-            con.execute(CHUNK.format(first=first, last=last, out=_quoted(path)))
-            chunks.append(Chunk(path, first, last))
+        counts, chunks = write_chunks(con, out_dir, chunk_rows)
     finally:
         con.close()
     classified = {c.value: int(counts.get(c.value, 0)) for c in LineClass}
-    return MatchOutcome(lines=total, classified=classified, chunks=chunks)
+    return MatchOutcome(lines=sum(classified.values()), classified=classified, chunks=chunks)
+
+
+def write_chunks(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, chunk_rows: int
+) -> tuple[dict[str, int], list[Chunk]]:
+    """The temp table `results` (RESULT_COLUMNS, seq 1..n) as CSV chunks of `chunk_rows`
+    lines; the count per class."""
+    rows = con.execute("SELECT class, count(*) FROM results GROUP BY 1").fetchall()
+    counts = {str(cls): int(n) for cls, n in rows}
+    total = sum(counts.values())
+    chunks = []
+    for index, first in enumerate(range(1, total + 1, chunk_rows)):
+        last = min(first + chunk_rows - 1, total)
+        path = out_dir / f"results-{index:04d}.csv"
+        con.execute(CHUNK.format(first=first, last=last, out=_quoted(path)))
+        chunks.append(Chunk(path, first, last))
+    return counts, chunks

@@ -58,6 +58,7 @@ def finance_activities(
         FinanceConfig(
             terms=default_terms(), timezone="UTC", work_dir=work_dir, chunk_rows=chunk_rows
         ),
+        world.bank(),
     )
 
 

@@ -97,13 +97,14 @@ async def test_the_nightly_schedule_is_created_once_and_a_paused_one_stays_pause
     )
     sid = schedule_id(ReconKind.MARKETPLACE)
     try:
-        assert await ensure_schedules(dev_env.client, settings) == [sid]
+        ids = [sid, schedule_id(ReconKind.BANK)]
+        assert await ensure_schedules(dev_env.client, settings) == ids
         handle = dev_env.client.get_schedule_handle(sid)
         await handle.pause(note="month closing: hold the nightly run")
         later = settings.model_copy(
             update={"finance": FinanceSettings(marketplace_cron="15 4 * * *")}
         )
-        assert await ensure_schedules(dev_env.client, later) == [sid]
+        assert await ensure_schedules(dev_env.client, later) == ids
         described = await handle.describe()
         assert described.schedule.state.paused, "starting a worker unpaused a held schedule"
         [calendar] = described.schedule.spec.calendars  # the server keeps cron as calendars
@@ -117,7 +118,8 @@ async def test_the_nightly_schedule_is_created_once_and_a_paused_one_stays_pause
         assert result["day"] == (world.day - timedelta(days=1)).isoformat()
         assert result["classified"]["unexpected_payout"] == 1  # the sandbox's stray payout
     finally:
-        await dev_env.client.get_schedule_handle(sid).delete()
+        for kind in ReconKind:
+            await dev_env.client.get_schedule_handle(schedule_id(kind)).delete()
 
 
 async def _next_run_result(client: Client, handle: Any) -> dict[str, Any]:
