@@ -31,6 +31,7 @@ from api.routes import (
     catalogue,
     codec,
     documents,
+    finance,
     fiscal,
     ops,
     orders,
@@ -50,6 +51,8 @@ from db.inbox_writer import InboxWriter
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
 from db.shipments import ShipmentRepository
 from db.stock import StockRepository
@@ -172,6 +175,8 @@ def create_app(
         invoices=invoices,
         lifecycle=lifecycle,
         documents=FileDocumentStore(settings.documents_dir),
+        receivables=ReceivableRepository(sessionmaker),
+        reconciliations=ReconciliationRepository(sessionmaker),
     )
 
     @asynccontextmanager
@@ -203,7 +208,9 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    routers = (webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec)
+    routers = (
+        webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(console.router)

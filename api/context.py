@@ -21,6 +21,8 @@ from db.inbox import InboxRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from integrations.documents.store import DocumentStore
@@ -48,3 +50,5 @@ class ApiContext:
     invoices: InvoiceRepository
     lifecycle: FiscalLifecycleRepository
     documents: DocumentStore
+    receivables: ReceivableRepository
+    reconciliations: ReconciliationRepository

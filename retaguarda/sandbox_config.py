@@ -24,11 +24,14 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
             "store": s.store_api_token.get_secret_value(),
             "payments": s.payments_api_token.get_secret_value(),
             "carrier": s.carrier_api_token.get_secret_value(),
+            "bank": s.bank_api_token.get_secret_value(),
         },
         marketplace_client_id=s.marketplace_client_id,
         marketplace_client_secret=s.marketplace_client_secret.get_secret_value(),
         marketplace_token_ttl_s=settings.sandbox.marketplace_token_ttl_s,
         carrier_step_s=settings.sandbox.carrier_step_s,
+        timezone=settings.finance.timezone,
+        release_days=settings.sandbox.release_days,
         ledger_path=ledger_path(settings),
     )
 

@@ -295,6 +295,7 @@ def build_router(state: SandboxState) -> APIRouter:
         order = order_or_404(order_id)
         if order["status"] != "cancelled":
             order["status"] = "cancelled"
+            order["date_cancelled"] = state.clock().isoformat()
             state.ledger.record(PROVIDER, "order_cancelled", order_id=order_id)
             notify(order_id)
         return order
@@ -396,6 +397,7 @@ def build_router(state: SandboxState) -> APIRouter:
         if order_id not in db.cancel_acks:
             db.cancel_acks.add(order_id)
             order["status"] = "cancelled"  # a seller-side cancellation cancels it too
+            order.setdefault("date_cancelled", state.clock().isoformat())
             state.ledger.record(PROVIDER, "channel_notified_cancelled", order_id=order_id)
         state.faults.after(PROVIDER)
         return {"order_id": order_id, "status": order["status"]}

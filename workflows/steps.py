@@ -42,6 +42,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.freight import Booking, BookingRequest, PickupCancellation, QuoteRequest, QuoteSet
     from domain.orders import Order
     from domain.payments import Refund, RefundRequest
+    from domain.reconciliation import (
+        AccrualResult,
+        AccrueRequest,
+        ReconcileRequest,
+        ReconcileResult,
+    )
     from domain.steps import (
         AttentionChange,
         DispatchRequest,
@@ -82,6 +88,7 @@ class Timing:
     start_to_close: timedelta
     retry: RetryPolicy
     deadline: timedelta | None = None  # schedule-to-close: then the step fails for good
+    heartbeat: timedelta | None = None  # a silent attempt this long is taken as dead
 
 
 # Transient provider failures are retried without an attempt limit, for a bounded time:
@@ -112,6 +119,14 @@ PROVIDER = Timing(timedelta(seconds=30), PROVIDER_RETRY, deadline=timedelta(minu
 SEFAZ = Timing(timedelta(seconds=60), PROVIDER_RETRY, deadline=timedelta(minutes=30))
 LOCAL = Timing(timedelta(seconds=15), LOCAL_RETRY)
 CHANNEL_STOCK = Timing(timedelta(seconds=30), CHANNEL_STOCK_RETRY)  # deadline: per call
+# Heavy finance work: long attempts that heartbeat their progress; a worker killed
+# halfway is noticed within the heartbeat timeout and the retry resumes from there.
+FINANCE_HEAVY = Timing(
+    timedelta(minutes=30),
+    PROVIDER_RETRY,
+    deadline=timedelta(hours=3),
+    heartbeat=timedelta(seconds=30),
+)
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,21 @@ SEND_CORRECTION = _step(
 )
 REFUND = _step("refund_payment", RefundRequest, Refund, local=False)
 NOTIFY_CANCELLED = _step("notify_cancelled", CancelledNotice, NONE, local=False)
+
+# The finance queue: receivables and the nightly reconciliations (heavy, heartbeating).
+ACCRUE_RECEIVABLES = _step(
+    "accrue_receivables", AccrueRequest, AccrualResult, local=False, queue=Queue.FINANCE,
+    timing=FINANCE_HEAVY,
+)  # fmt: skip
+RECONCILE_MARKETPLACE = _step(
+    "reconcile_marketplace", ReconcileRequest, ReconcileResult, local=False,
+    queue=Queue.FINANCE, timing=FINANCE_HEAVY,
+)  # fmt: skip
+
+RECONCILE_BANK = _step(
+    "reconcile_bank", ReconcileRequest, ReconcileResult, local=False,
+    queue=Queue.FINANCE, timing=FINANCE_HEAVY,
+)  # fmt: skip
 
 # Local activities: short database writes in the worker's process. Each is idempotent
 # per order and correct even when the workflow never learns that it ran (see
@@ -235,6 +265,7 @@ class Steps:
                 task_queue=queue,
                 start_to_close_timeout=timing.start_to_close,
                 schedule_to_close_timeout=deadline or timing.deadline,
+                heartbeat_timeout=timing.heartbeat,
                 retry_policy=timing.retry,
             )
         return checked(step, result)
