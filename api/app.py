@@ -31,6 +31,7 @@ from api.routes import (
     catalogue,
     codec,
     documents,
+    finance,
     fiscal,
     ops,
     orders,
@@ -50,6 +51,8 @@ from db.inbox_writer import InboxWriter
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
 from db.shipments import ShipmentRepository
 from db.stock import StockRepository
@@ -65,7 +68,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
     return OrderPolicy(
         payment_window_s=d.payment_window_s,
         delivery_window_s=d.delivery_window_s,
-        invoice_cancel_window_s=d.invoice_cancel_window_s,
+        invoice_cancel_window_s=settings.fiscal.cancel_window_s(settings.issuer.address.state),
         late_payment_grace_s=d.late_payment_grace_s,
         order_arrival_sla_s=d.order_arrival_sla_s,
         warehouse_sla_s=d.warehouse_sla_s,
@@ -151,6 +154,7 @@ def create_app(
         on_stored=relay.notify,
     )
     audit = AuditLog(sessionmaker)
+    invoices, lifecycle = InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker)
     ctx = ApiContext(
         settings=settings,
         engine=engine,
@@ -168,10 +172,12 @@ def create_app(
         audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
         actions=OpsActions(gateway, read_model, tasks, audit),
-        corrections=InvoiceCorrections(
-            gateway, InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker), audit
-        ),
+        corrections=InvoiceCorrections(gateway, invoices, lifecycle, audit),
+        invoices=invoices,
+        lifecycle=lifecycle,
         documents=FileDocumentStore(settings.documents_dir),
+        receivables=ReceivableRepository(sessionmaker),
+        reconciliations=ReconciliationRepository(sessionmaker),
     )
 
     @asynccontextmanager
@@ -203,7 +209,9 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    routers = (webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec)
+    routers = (
+        webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(console.router)
@@ -222,6 +230,9 @@ def create_app(
             "temporal": temporal,
             "inbox": await ctx.inbox.counts(),
             "payment_window_s": ctx.settings.durations.payment_window_s,
+            "invoice_cancel_window_s": ctx.settings.fiscal.cancel_window_s(
+                ctx.settings.issuer.address.state
+            ),
         }
 
     return app

@@ -16,9 +16,13 @@ from config.settings import Settings
 from db.api_keys import ApiKeyRepository
 from db.audit import AuditLog
 from db.catalogue import CatalogueRepository
+from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.inbox import InboxRepository
+from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
 from integrations.documents.store import DocumentStore
@@ -43,4 +47,8 @@ class ApiContext:
     api_keys: ApiKeyRepository
     actions: OpsActions
     corrections: InvoiceCorrections
+    invoices: InvoiceRepository
+    lifecycle: FiscalLifecycleRepository
     documents: DocumentStore
+    receivables: ReceivableRepository
+    reconciliations: ReconciliationRepository

@@ -58,3 +58,6 @@ DocumentsRole = Annotated[
     ApiPrincipal,
     Depends(require(ApiRole.OPS, ApiRole.FINANCE, ApiRole.WAREHOUSE, ApiRole.VIEWER)),
 ]
+FinanceRole = Annotated[ApiPrincipal, Depends(require(ApiRole.FINANCE))]
+# The books can be read by finance, ops and viewers; only finance acts on them.
+BooksRole = Annotated[ApiPrincipal, Depends(require(ApiRole.FINANCE, ApiRole.OPS, ApiRole.VIEWER))]

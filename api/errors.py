@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.gateway import OrderClosed, OrderNotFound, Rejected, TemporalUnavailable
 from api.intake import UnknownSource
@@ -85,4 +87,24 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"error": "invalid_request", "message": message, "field": field, "errors": details},
             status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """Routing's own errors (no such path, method not allowed) in the API's shape;
+        the console keeps its HTML pages."""
+        if request.url.path.startswith("/console"):
+            return await http_exception_handler(request, exc)
+        messages = {
+            404: f"no such resource: {request.method} {request.url.path} (see /docs)",
+            405: f"{request.method} is not allowed on {request.url.path} (see /docs)",
+        }
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        generic = detail in ("Not Found", "Method Not Allowed")
+        message = messages.get(exc.status_code, detail) if generic else detail
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": code, "message": message},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )

@@ -23,6 +23,7 @@ from domain.errors import DomainError, RetaguardaError
 from domain.events import EventKind, OrderEvent
 from domain.fiscal_lifecycle import Correction, CorrectionRequest, correction_workflow_id
 from domain.ids import order_workflow_id
+from domain.reconciliation import ReconcileRequest, ReconcileResult, reconciliation_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from workflows.search import STUCK_STEP
@@ -30,6 +31,7 @@ from workflows.search import STUCK_STEP
 ORDER_WORKFLOW = "OrderWorkflow"
 STOCK_SYNC_WORKFLOW = "StockSyncWorkflow"
 CORRECTION_WORKFLOW = "InvoiceCorrectionWorkflow"
+RECONCILIATION_WORKFLOW = "ReconciliationWorkflow"
 
 
 class StaleStockSync(BaseModel):
@@ -251,6 +253,37 @@ class TemporalGateway:
                 id=workflow_id,
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                rpc_timeout=self._rpc_timeout,
+            )
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        try:
+            result = await asyncio.wait_for(handle.result(), wait.total_seconds())
+        except TimeoutError:
+            return workflow_id, None
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return workflow_id, result
+
+    async def reconcile(
+        self, request: ReconcileRequest, wait: timedelta
+    ) -> tuple[str, ReconcileResult | None]:
+        """Run a night's reconciliation on the finance queue (its id is the kind and the
+        day: asking while it runs joins it, asking after it finished runs it again, which
+        changes nothing) and wait up to `wait` for its answer."""
+        assert request.day is not None
+        workflow_id = reconciliation_workflow_id(request.kind, request.day)
+        client = await self.client()
+        try:
+            handle = await client.start_workflow(
+                RECONCILIATION_WORKFLOW,
+                request.model_copy(update={"finance_queue": self._queues.finance}),
+                result_type=ReconcileResult,
+                id=workflow_id,
+                task_queue=self._queues.finance,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                execution_timeout=timedelta(hours=4),
                 rpc_timeout=self._rpc_timeout,
             )
         except RPCError as exc:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.fiscal import FiscalSettings
 from domain.cities import CityUnresolved, resolve_city_code
 from domain.fiscal import Issuer
 from domain.nfe_fields import Intermediary, TechnicalContact
 from domain.orders import Address, Channel
+from domain.receivables import ChannelTerms, default_terms
 from domain.steps import TaskQueues
 from domain.taxes import TaxRules
 
@@ -82,6 +86,9 @@ class SandboxSettings(BaseModel):
     webhook_target: str = ""  # empty: the API's /webhooks
     marketplace_token_ttl_s: float = 6 * 3600
     carrier_step_s: float = 2.0
+    release_days: int = Field(
+        default=0, ge=0, le=60, description="the payment provider releases money this late"
+    )
 
     @property
     def url(self) -> str:
@@ -105,6 +112,58 @@ class DocumentSettings(BaseModel):
         return self.dir or var_dir / "documents"
 
 
+class FinanceSettings(BaseModel):
+    """Receivables and the nightly reconciliations (RETAGUARDA_FINANCE__...)."""
+
+    timezone: str = Field(
+        default="UTC", description="where the books' days begin and end, e.g. America/Sao_Paulo"
+    )
+    terms: dict[str, ChannelTerms] = Field(
+        default_factory=default_terms,
+        description="channel -> commission, fees, freight share and release rule",
+    )
+    tolerance: Decimal = Field(
+        default=Decimal("0.00"), ge=0, description="amounts this close count as equal"
+    )
+    bank_date_tolerance_days: int = Field(default=2, ge=0, le=31)
+    window_days: int = Field(
+        default=120, ge=1, le=3650, description="receivables this old are still matched"
+    )
+    schedule: bool = Field(default=True, description="create the nightly schedules")
+    marketplace_cron: str = "30 3 * * *"  # every night at 03:30 (UTC): yesterday's report
+    bank_cron: str = "0 4 * * *"  # after the marketplace run: its payouts are expected
+    work_dir: Path | None = Field(default=None, description="empty: <var_dir>/finance")
+
+    @field_validator("work_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name)") from exc
+        return value
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_over_the_default(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        default = {k: t.model_dump() for k, t in default_terms().items()}
+        return _over(default, value)
+
+    @model_validator(mode="after")
+    def _every_channel_has_terms(self) -> FinanceSettings:
+        missing = sorted(c.value for c in Channel if c.value not in self.terms)
+        if missing:
+            raise ValueError(f"finance terms missing for channel(s) {', '.join(missing)}")
+        return self
+
+
 class RpaSettings(BaseModel):
     """The `rpa` worker: one Chromium per process, this many portal tasks at once."""
 
@@ -121,8 +180,10 @@ class ProviderSettings(BaseModel):
     marketplace_url: str = ""
     payments_url: str = ""
     sefaz_url: str = ""
+    sefaz_contingency_url: str = ""  # the SVC's host; empty: the same base as sefaz_url
     carrier_url: str = ""
     portal_url: str = ""  # the carrier portal without an API (its site's root)
+    bank_url: str = ""
     timeout_s: float = 10.0
 
 
@@ -138,6 +199,7 @@ class SecretSettings(BaseModel):
     carrier_api_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-token")
     carrier_portal_username: str = "retaguarda"
     carrier_portal_password: SecretStr = SecretStr(DEV_SECRET + "-portal")
+    bank_api_token: SecretStr = SecretStr(DEV_SECRET + "-bank-token")
     codec_key: SecretStr = SecretStr("ZGV2LW9ubHktY29kZWMta2V5LWNoYW5nZS1tZS0wMDA=")
     certificate_path: str = ""  # empty in local mode: a self-signed A1 made under var/
     certificate_password: SecretStr = SecretStr(DEV_SECRET + "-cert")
@@ -177,12 +239,23 @@ class Durations(BaseModel):
 
     payment_window_s: float = 3 * 24 * 3600
     delivery_window_s: float = 30 * 24 * 3600
-    invoice_cancel_window_s: float = 24 * 3600
     late_payment_grace_s: float = 7 * 24 * 3600
     webhook_tolerance_s: float = 300
     order_arrival_sla_s: float = 3600  # a payment held for an order that has not arrived
     warehouse_sla_s: float = 24 * 3600  # picked, packed and checked within this
     tracking_poll_s: float = 6 * 3600  # no tracking news this long: ask the carrier
+    sefaz_contingency_after_s: float = 15 * 60  # of 108/109 before NF-e go to the SVC
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "invoice_cancel_window_s" in value:
+            raise ValueError(
+                "the NF-e cancellation window is per state now, in hours: set "
+                "RETAGUARDA_FISCAL__CANCEL_WINDOW_H__<UF> (e.g. __SP=24) instead of "
+                "RETAGUARDA_DURATIONS__INVOICE_CANCEL_WINDOW_S"
+            )
+        return value
 
 
 def _default_issuer() -> Issuer:
@@ -275,8 +348,10 @@ class Settings(BaseSettings):
     providers: ProviderSettings = ProviderSettings()
     rpa: RpaSettings = RpaSettings()
     documents: DocumentSettings = DocumentSettings()
+    finance: FinanceSettings = Field(default_factory=FinanceSettings)
     secrets: SecretSettings = SecretSettings()
     durations: Durations = Durations()
+    fiscal: FiscalSettings = FiscalSettings()
     issuer: Issuer = Field(default_factory=_default_issuer)
     taxes: TaxRules = Field(default_factory=TaxRules)
     nfe: NfeSettings = Field(default_factory=NfeSettings)
@@ -352,6 +427,10 @@ class Settings(BaseSettings):
     @property
     def documents_dir(self) -> Path:
         return self.documents.resolved(self.var_dir)
+
+    @property
+    def finance_dir(self) -> Path:
+        return self.finance.work_dir or self.var_dir / "finance"
 
     @property
     def webhook_target(self) -> str:

@@ -57,6 +57,17 @@ class FiscalLifecycleRepository:
         async with read_session(self._sessionmaker) as s:
             return await _held(s, order_id, series)
 
+    async def numbers_of(self, order_id: str) -> list[NumberHeld]:
+        """Every number the order was given, in each series, and what became of it."""
+        async with read_session(self._sessionmaker) as s:
+            series = await s.scalars(
+                select(InvoiceNumber.series)
+                .where(InvoiceNumber.order_id == order_id)
+                .order_by(InvoiceNumber.series)
+            )
+            held = [await _held(s, order_id, number_series) for number_series in series.all()]
+        return [h for h in held if h is not None]
+
     async def give_up_number(self, order_id: str, series: int, at: datetime) -> NumberHeld | None:
         """Mark the order's number given up unless an NF-e holds it (idempotent)."""
         async with self._sessionmaker() as s:

@@ -6,7 +6,7 @@ ORM object leaves db/.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +18,11 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -51,6 +53,12 @@ INBOX_RESOLUTIONS = ("fixed", "redriven", "redelivered")
 TASK_STATUSES = ("pending", "picked", "packed", "checked", "cancelled")
 WAREHOUSE_STEPS = ("pick", "pack", "check")
 API_ROLES = ("admin", "ops", "warehouse", "finance", "viewer")
+RECEIVABLE_STATUSES = ("open", "refunded")
+RECON_KINDS = ("marketplace", "bank")
+RECON_CLASSES = (
+    "matched", "fee_divergence", "amount_divergence", "missing_payout", "unexpected_payout",
+    "chargeback", "anticipated", "unmatched_line", "unmatched_expected",
+)  # fmt: skip
 
 
 class Base(DeclarativeBase):
@@ -212,6 +220,11 @@ class InvoiceNumber(Base):
     # SEFAZ homologated the voiding (NFeInutilizacao4, cStat 102): the gap is declared
     sefaz_voided_at: Mapped[datetime | None]
     voiding_protocol: Mapped[str | None] = mapped_column(String(20))
+    # the emission's journal: a normal send with no answer yet, or a contingency (SVC)
+    in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
+    contingency: Mapped[str | None] = mapped_column(String(1))
+    contingency_since: Mapped[datetime | None]
+    contingency_reason: Mapped[str | None] = mapped_column(String(256))
 
 
 class InvoiceRow(Base):
@@ -227,6 +240,19 @@ class InvoiceRow(Base):
     authorised_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     xml: Mapped[str | None] = mapped_column(Text)
+
+
+class SefazOutage(Base):
+    """An authoriser answering 108/109 since `since` (cleared when it answers again)."""
+
+    __tablename__ = "sefaz_outages"
+
+    authoriser: Mapped[str] = mapped_column(String(20), primary_key=True)
+    since: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    cstat: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    cleared_at: Mapped[datetime | None]
 
 
 class ReturnInvoiceRow(Base):
@@ -333,3 +359,85 @@ class ApiKeyRow(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AnticipationRow(Base):
+    """An advance of receivables: the provider paid `net` on `taken_on` for receivables
+    of `gross`, keeping `fee` (the discount); the receivables it covers point at it."""
+
+    __tablename__ = "anticipations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)  # idempotency
+    taken_on: Mapped[date] = mapped_column(index=True)
+    gross: Mapped[Decimal]
+    discount_rate: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    fee: Mapped[Decimal]
+    net: Mapped[Decimal]
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+
+
+class ReceivableRow(Base):
+    """What a paid order is owed by its channel (domain/receivables.py computes it)."""
+
+    __tablename__ = "receivables"
+    __table_args__ = (CheckConstraint(_in("status", RECEIVABLE_STATUSES), name="status"),)
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    gross: Mapped[Decimal]
+    commission: Mapped[Decimal]
+    fixed_fee: Mapped[Decimal]
+    freight: Mapped[Decimal]
+    net: Mapped[Decimal]
+    refunded: Mapped[Decimal]
+    paid_at: Mapped[datetime]
+    expected_release: Mapped[date] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    anticipation_id: Mapped[int | None] = mapped_column(ForeignKey("anticipations.id"), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ReconciliationRun(Base):
+    """One night of one kind: what it read and how its lines were classified."""
+
+    __tablename__ = "reconciliation_runs"
+    __table_args__ = (CheckConstraint(_in("kind", RECON_KINDS), name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))  # running | done
+    source: Mapped[str] = mapped_column(String(200), server_default=text("''"))
+    lines: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    classified: Mapped[dict[str, Any]]
+    alerts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class ReconciliationLine(Base):
+    """One classified line of a run (a report or statement line, or something expected
+    that did not come). Written in bulk (COPY on PostgreSQL)."""
+
+    __tablename__ = "reconciliation_lines"
+    # No index besides the key: a night's lines are read by (kind, day) and written a
+    # million at a time (each index costs the bulk load more than it saves the reads).
+    __table_args__ = (CheckConstraint(_in("class", RECON_CLASSES), name="class"),)
+
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    cls: Mapped[str] = mapped_column("class", String(20))
+    key: Mapped[str] = mapped_column(String(200))
+    order_id: Mapped[str | None] = mapped_column(String(ORDER_ID))
+    description: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal | None]
+    line_gross: Mapped[Decimal | None]
+    line_fees: Mapped[Decimal | None]
+    expected_gross: Mapped[Decimal | None]
+    expected_fees: Mapped[Decimal | None]
+    expected_net: Mapped[Decimal | None]

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
+from domain.fiscal import mod11_check_digit
+from domain.nfe_text import folded
 from domain.orders import Frozen
 
 # A CC-e is accepted up to 720 h (30 days) after the NF-e's authorisation, at most 20
@@ -116,8 +118,9 @@ def correction_workflow_id(access_key: str, sequence: int) -> str:
 
 
 def correction_text(text: str) -> str:
-    """The xCorrecao as sent: single spaces, trimmed (SEFAZ counts these characters)."""
-    return " ".join(text.split())
+    """The xCorrecao as sent: NF-e text (Latin-1, single spaces, trimmed; no emoji or
+    control characters), the characters SEFAZ counts."""
+    return folded(text)
 
 
 def _plain(text: str) -> str:
@@ -188,3 +191,55 @@ def return_cfop(sale_cfop: str) -> str:
     origin = {"5": "1", "6": "2", "7": "3"}[sale_cfop[0]]
     produced = sale_cfop[1:] in {"101", "103", "105", "109", "116", "118", "122", "401"}
     return origin + ("201" if produced else "202")
+
+
+# -- contingency (SVC-AN / SVC-RS) ---------------------------------------------------------
+
+CONTINGENCY_TYPES = frozenset({"6", "7"})  # tpEmis: 6 SVC-AN, 7 SVC-RS
+
+
+class Outage(Frozen):
+    """An authoriser answering 108/109 (service paralysed) since `since`."""
+
+    authoriser: str
+    since: datetime
+    last_seen: datetime
+    cstat: int
+    reason: str
+
+
+class EmissionFacts(Frozen):
+    """What an order's NF-e emission has been through, kept across attempts: a normal
+    send whose outcome was never known (`in_doubt`), or a contingency emission (its
+    tpEmis, since and justification, so every attempt builds the same document)."""
+
+    in_doubt: bool = False
+    contingency: str | None = Field(default=None, pattern=r"^[67]$")
+    contingency_since: datetime | None = None
+    contingency_reason: str | None = None
+
+
+def contingency_due(outage: Outage | None, now: datetime, after: timedelta) -> bool:
+    """After `after` of 108/109 from the state's authoriser, emit in contingency."""
+    return outage is not None and now - outage.since >= after
+
+
+def contingency_reason(outage: Outage, name: str) -> str:
+    """xJust of the entry in contingency: 15 to 256 characters, plain text."""
+    since = outage.since.strftime("%d/%m/%Y %H:%M UTC")
+    text = f"{name} fora do ar desde {since}: {outage.cstat} {outage.reason}"
+    return " ".join(text.split())[:256].ljust(15, ".")
+
+
+def contingency_key(key: str, emission_type: str) -> str:
+    """The access key of the same NF-e emitted with tpEmis `emission_type`: the 35th
+    digit changes and so does the check digit."""
+    if (
+        len(key) != 44
+        or not key.isdigit()
+        or len(emission_type) != 1
+        or emission_type not in "12345679"
+    ):
+        raise ValueError(f"cannot re-key {key!r} to tpEmis {emission_type!r}")
+    body = key[:34] + emission_type + key[35:43]
+    return body + mod11_check_digit(body)

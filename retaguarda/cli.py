@@ -1,5 +1,5 @@
 """`retaguarda`: the command line (typer + rich). Stable commands: up, demo, audit, ops,
-reconcile; plus the process entry points api, worker, sandbox and db."""
+documents, reconcile; plus the process entry points api, worker, sandbox and db."""
 
 from __future__ import annotations
 
@@ -25,9 +25,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 ops_app = typer.Typer(no_args_is_help=True, help="Stuck orders and ops decisions.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (method in docs/BENCHMARKS.md).")
+documents_app = typer.Typer(no_args_is_help=True, help="The NF-e document store.")
+reconcile_app = typer.Typer(
+    no_args_is_help=True, help="Nightly reconciliations, run now for one day."
+)
+app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(ops_app, name="ops")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(documents_app, name="documents")
 console = Console(stderr=True)
 
 
@@ -276,15 +282,68 @@ def audit(
         raise typer.Exit(1)
 
 
+@documents_app.command("check")
+def documents_check(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="the store (default: RETAGUARDA_DOCUMENTS__DIR)")
+    ] = None,
+) -> None:
+    """Check every stored NF-e document: XSD, signature (xmlsec1), DANFE showing its key;
+    exit 1 on any failure."""
+    from retaguarda.documents_check import XmlsecMissing, check_documents
+
+    root = directory or _settings().documents_dir
+    if not root.is_dir():
+        console.print(f"[red]no document store at {root} (RETAGUARDA_DOCUMENTS__DIR, --dir)[/]")
+        raise typer.Exit(1)
+    try:
+        report = check_documents(root)
+    except XmlsecMissing as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(report.as_dict()))
+    else:
+        _print_documents(report.as_dict())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_documents(report: dict[str, Any]) -> None:
+    out = Console()
+    out.print(f"document store: {report['root']}", markup=False, highlight=False)
+    table = Table()
+    for col in ("kind", "checked", "failed"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    for kind, count in report["counts"].items():
+        if count["checked"] or kind != "unknown":
+            table.add_row(kind, str(count["checked"]), str(count["failed"]))
+    out.print(table)
+    for failure in report["failures"]:
+        out.print(f"[red]FAIL[/] {failure['path']}")
+        for problem in failure["problems"]:
+            out.print(f"    - {problem}", markup=False, highlight=False)
+    total = sum(c["checked"] for c in report["counts"].values())
+    if report["ok"]:
+        out.print(f"[green]ok[/]: {total} file(s) checked" + ("" if total else ", none stored"))
+    else:
+        out.print(f"[red]{len(report['failures'])} of {total} file(s) failed[/]")
+
+
 # ------------------------------------------------------------------ ops
-def _api(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _api(method: str, path: str, body: dict[str, Any] | None = None, *, timeout: float = 40) -> Any:
     settings = _settings()
     key = os.environ.get("RETAGUARDA_API_KEY") or (
         settings.secrets.bootstrap_admin_key.get_secret_value()
     )
     try:
         response = httpx.request(
-            method, f"{settings.api.url}{path}", json=body, headers={"X-API-Key": key}, timeout=40
+            method,
+            f"{settings.api.url}{path}",
+            json=body,
+            headers={"X-API-Key": key},
+            timeout=timeout,
         )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the API at {settings.api.url}: {exc}[/]")
@@ -372,6 +431,61 @@ def ops_correct(
     print(f"CC-e {answer['sequence']} {answer['status']}: protocol {answer['protocol']}")
 
 
+# ------------------------------------------------------------------ reconcile
+DateOption = Annotated[
+    str, typer.Option("--date", help="the day to reconcile, YYYY-MM-DD (default: today)")
+]
+
+
+def _reconcile(kind: str, day: str, as_json: bool) -> None:
+    from datetime import date
+
+    if day:
+        try:
+            date.fromisoformat(day)
+        except ValueError as exc:
+            console.print(f"[red]--date must be YYYY-MM-DD, got {day!r}[/]")
+            raise typer.Exit(2) from exc
+    query = f"?date={day}" if day else ""
+    answer = _api("POST", f"/finance/reconciliations/{kind}{query}", timeout=130)
+    summary = {k: answer[k] for k in ("date", "lines", "classified", "alerts", "status")}
+    summary["workflow_id"] = answer["workflow_id"]
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        table = Table(title=f"{kind} reconciliation {answer['date']} ({answer['status']})")
+        table.add_column("class")
+        table.add_column("lines", justify="right")
+        for cls, count in answer["classified"].items():
+            table.add_row(cls, str(count))
+        table.add_row("[bold]total[/]", str(answer["lines"]))
+        Console().print(table)
+    if answer["status"] != "done":
+        console.print(f"still running: workflow {answer['workflow_id']}")
+        raise typer.Exit(3)
+
+
+@reconcile_app.command("marketplace")
+def reconcile_marketplace(
+    day: DateOption = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The payment provider's release report against our receivables: every line
+    classified (matched, fee or amount divergence, missing or unexpected payout,
+    chargeback, anticipated)."""
+    _reconcile("marketplace", day, as_json)
+
+
+@reconcile_app.command("bank")
+def reconcile_bank(
+    day: DateOption = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The bank's OFX statement against the payouts of the reconciled marketplace nights
+    and the anticipations: matched, unmatched lines, unmatched expected."""
+    _reconcile("bank", day, as_json)
+
+
 # ------------------------------------------------------------------ bench
 @bench_app.command("pipeline")
 def bench_pipeline(
@@ -450,6 +564,34 @@ def bench_intake(
             table.add_row(name, str(value))
         Console().print(table)
     if result["lost"] or result["duplicates_started"] or not result["drained"]:
+        raise typer.Exit(1)
+
+
+@bench_app.command("reconcile")
+def bench_reconcile(
+    lines: Annotated[int, typer.Option(min=100, help="release lines and receivables")] = 100_000,
+    db_url: Annotated[
+        str,
+        typer.Option(
+            help="a PostgreSQL server to make a throwaway database on "
+            "(default: a throwaway SQLite file)"
+        ),
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """N release-report lines matched, classified and stored against N receivables, as the
+    nightly run does it; the classes found checked against those seeded."""
+    from retaguarda.bench.reconcile import run_reconcile_bench
+
+    result = run_reconcile_bench(lines, db_url)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title="bench reconcile", show_header=False)
+        for key, value in result.items():
+            table.add_row(key, str(value))
+        Console().print(table)
+    if not result["classified_as_seeded"]:
         raise typer.Exit(1)
 
 

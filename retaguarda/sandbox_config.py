@@ -24,6 +24,7 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
             "store": s.store_api_token.get_secret_value(),
             "payments": s.payments_api_token.get_secret_value(),
             "carrier": s.carrier_api_token.get_secret_value(),
+            "bank": s.bank_api_token.get_secret_value(),
         },
         marketplace_client_id=s.marketplace_client_id,
         marketplace_client_secret=s.marketplace_client_secret.get_secret_value(),
@@ -31,6 +32,8 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         carrier_step_s=settings.sandbox.carrier_step_s,
         portal_username=s.carrier_portal_username,
         portal_password=s.carrier_portal_password.get_secret_value(),
+        timezone=settings.finance.timezone,
+        release_days=settings.sandbox.release_days,
         ledger_path=ledger_path(settings),
     )
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-PROVIDERS = ("store", "marketplace", "payments", "sefaz", "carrier")
+PROVIDERS = ("store", "marketplace", "payments", "sefaz", "carrier", "bank")
 SIGNATURE_HEADER = "X-Signature"  # "t=<unix seconds>,v1=<hex hmac-sha256 of '<t>.<raw body>'>"
 
 
@@ -64,6 +64,8 @@ class SandboxConfig(BaseModel):
     carrier_step_s: float = 2.0  # seconds between tracking states
     portal_username: str = "retaguarda"  # the carrier portal's one account
     portal_password: str = "dev-only-change-me-portal"
+    timezone: str = "UTC"  # where the payment provider's report days begin and end
+    release_days: int = Field(default=0, ge=0, le=60)  # payment approved -> money released
     ledger_path: Path | None = None
 
     def fault_config(self, provider: str) -> FaultConfig:

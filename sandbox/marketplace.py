@@ -299,6 +299,7 @@ def build_router(state: SandboxState) -> APIRouter:
         if order["status"] != "cancelled":
             order["status"] = "cancelled"
             cancel_shipment(state, order)
+            order["date_cancelled"] = state.clock().isoformat()
             state.ledger.record(PROVIDER, "order_cancelled", order_id=order_id)
             notify(order_id)
         return order
@@ -400,6 +401,7 @@ def build_router(state: SandboxState) -> APIRouter:
         if order_id not in db.cancel_acks:
             db.cancel_acks.add(order_id)
             order["status"] = "cancelled"  # a seller-side cancellation cancels it too
+            order.setdefault("date_cancelled", state.clock().isoformat())
             state.ledger.record(PROVIDER, "channel_notified_cancelled", order_id=order_id)
         state.faults.after(PROVIDER)
         return {"order_id": order_id, "status": order["status"]}

@@ -4,24 +4,29 @@ Payments are created pending and approved after a delay (Pix/boleto/card confirm
 which is announced by a signed webhook; refunds take an `X-Idempotency-Key`.
 
 - Control (no faults): `POST /admin/payments`, `POST /admin/payments/{id}/approve`.
-- API (bearer): `GET /v1/payments/{id}`, `POST /v1/payments/{id}/refunds`.
+- API (bearer): `GET /v1/payments/{id}`, `POST /v1/payments/{id}/refunds`,
+  `GET /v1/account/release_report/release-report-<YYYY-MM-DD>.csv` (sandbox/settlement.py).
+- Control: `GET /admin/release_report/<YYYY-MM-DD>/seeded`: the divergences seeded that day.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from sandbox.core import SandboxState
+from sandbox.settlement import build_report
 from sandbox.store import bearer_check
 
 PROVIDER = "payments"
@@ -214,6 +219,31 @@ def build_router(state: SandboxState) -> APIRouter:
         state.faults.after(PROVIDER)
         return created
 
+    @api.get("/account/release_report/{file_name}")
+    async def release_report(file_name: str) -> Response:
+        await state.faults.before(PROVIDER)
+        day = _report_day(file_name)
+        body = build_report(state, day).csv()
+        state.faults.after(PROVIDER)
+        return Response(body, media_type="text/csv")
+
+    @admin.get("/release_report/{day}/seeded")
+    async def seeded(day: date) -> list[dict[str, str]]:
+        return build_report(state, day).seeded
+
     router.include_router(admin)
     router.include_router(api)
     return router
+
+
+REPORT_NAME = re.compile(r"^release-report-(\d{4}-\d{2}-\d{2})\.csv$")
+
+
+def _report_day(file_name: str) -> date:
+    found = REPORT_NAME.match(file_name)
+    try:
+        return date.fromisoformat(found.group(1)) if found else date.fromisoformat("")
+    except ValueError:
+        raise HTTPException(
+            404, f"no report {file_name[:80]!r}: names are release-report-YYYY-MM-DD.csv"
+        ) from None

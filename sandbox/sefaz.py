@@ -15,15 +15,25 @@ Faults: `faults.before` may answer HTTP 503/429; then, with probability error_ra
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from lxml import etree
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sandbox.core import SandboxState
+from sandbox.sefaz_authorisers import (
+    AUTHORISATION,
+    AUTHORISERS,
+    CONSULT,
+    EVENT,
+    RECEIPT,
+    STATUS,
+    VOIDING,
+    Authoriser,
+)
 from sandbox.sefaz_rules import HOMOLOGATION, check_event_time, check_nfe, parse_stamp
 from sandbox.sefaz_xml import (
     _N,
@@ -58,11 +68,22 @@ PARALYSED = {
     108: "Serviço Paralisado Momentaneamente (curto prazo)",
     109: "Serviço Paralisado sem Previsão",
 }
-Handler = Callable[[etree._Element], tuple[etree._Element, bool]]
+Handler = Callable[[etree._Element, Authoriser], tuple[etree._Element, bool]]
 
 
 class Paralysis(BaseModel):
     cstat: int | None = None  # 108 or 109; None resumes the service
+
+
+class Mode(BaseModel):
+    asynchronous: bool = False  # answer 103 and process the batch `processing_s` later
+    processing_s: float = Field(default=2.0, ge=0, le=600)
+    # 656 "Consumo Indevido": more than `max_calls` from one CNPJ (or for one access key)
+    # within `window_s` blocks that CNPJ for `block_s`
+    max_calls: int = Field(default=3000, ge=1)
+    max_same_key: int = Field(default=20, ge=1)
+    window_s: float = Field(default=60.0, gt=0)
+    block_s: float = Field(default=60.0, ge=0)
 
 
 def paralyse(state: SandboxState, cstat: int | None) -> None:
@@ -79,11 +100,24 @@ def build_router(state: SandboxState) -> APIRouter:
     data.setdefault("numbers", {})  # "cnpj/series/number" -> access key
     data.setdefault("voided", {})  # "cnpj/series/number" -> voiding protocol
     data.setdefault("voidings", {})  # "cnpj/series/first-last" -> voiding record
+    data.setdefault("batches", {})  # nRec -> asynchronous batch
     data.setdefault("sequence", 0)
     data.setdefault("paralysed", None)
+    data.setdefault("mode", Mode())
+    data.setdefault("calls", {})  # (cnpj or key) -> recent call times, for 656
+    data.setdefault("blocked", {})  # cnpj -> blocked until
     sefaz = _Sefaz(state, data)
+    roots = {
+        AUTHORISATION: ("enviNFe", sefaz.authorise),
+        RECEIPT: ("consReciNFe", sefaz.receipt),
+        CONSULT: ("consSitNFe", sefaz.consult),
+        EVENT: ("envEvento", sefaz.event),
+        STATUS: ("consStatServ", sefaz.status),
+        VOIDING: ("inutNFe", sefaz.void),
+    }
 
-    async def serve(request: Request, service: str, root: str, handler: Handler) -> Response:
+    async def serve(request: Request, auth: Authoriser, service: str) -> Response:
+        root, handler = roots[service]
         body = await request.body()
         await state.faults.before(PROVIDER)
         try:
@@ -93,42 +127,54 @@ def build_router(state: SandboxState) -> APIRouter:
         message = envelope.find(f".//{{{WSDL_NS}/{service}}}nfeDadosMsg/n:{root}", _N)
         if message is None:
             return soap_fault(f"expected soap12:Envelope/Body/nfeDadosMsg/{root} for {service}")
-        paralysed = data["paralysed"]
+        sefaz.advance()
+        paralysed = None if auth.contingency else data["paralysed"]
         cfg = state.faults.config_for(PROVIDER)
-        if paralysed is None and cfg.error_rate and state.faults.roll(PROVIDER, cfg.error_rate / 2):
+        if (
+            paralysed is None
+            and auth.contingency is None
+            and cfg.error_rate
+            and state.faults.roll(PROVIDER, cfg.error_rate / 2)
+        ):
             state.faults.injected[f"{PROVIDER}.paralysed"] += 1
             paralysed = 108 if state.faults.roll(PROVIDER, 0.5) else 109
         if paralysed is not None:
             return soap_response(service, sefaz.paralysed(root, message, paralysed))
-        answer, effect = handler(message)
+        misuse = sefaz.misuse(root, message)
+        if misuse is not None:
+            return soap_response(service, sefaz.refused(root, message, 656, misuse))
+        answer, effect = handler(message, auth)
         if effect:
             state.faults.after(PROVIDER)
         return soap_response(service, answer)
 
-    @router.post("/ws/NFeAutorizacao4.asmx")
-    async def authorisation(request: Request) -> Response:
-        return await serve(request, "NFeAutorizacao4", "enviNFe", sefaz.authorise)
+    def endpoint(auth: Authoriser, service: str) -> Callable[[Request], Awaitable[Response]]:
+        async def answer(request: Request) -> Response:
+            return await serve(request, auth, service)
 
-    @router.post("/ws/NFeConsultaProtocolo4.asmx")
-    async def consult(request: Request) -> Response:
-        return await serve(request, "NFeConsultaProtocolo4", "consSitNFe", sefaz.consult)
+        return answer
 
-    @router.post("/ws/NFeRecepcaoEvento4.asmx")
-    async def event(request: Request) -> Response:
-        return await serve(request, "NFeRecepcaoEvento4", "envEvento", sefaz.event)
-
-    @router.post("/ws/NFeInutilizacao4.asmx")
-    async def voiding(request: Request) -> Response:
-        return await serve(request, "NFeInutilizacao4", "inutNFe", sefaz.void)
-
-    @router.post("/ws/NFeStatusServico4.asmx")
-    async def status(request: Request) -> Response:
-        return await serve(request, "NFeStatusServico4", "consStatServ", sefaz.status)
+    for auth in AUTHORISERS.values():
+        for service, path in auth.paths.items():
+            router.add_api_route(
+                f"/{auth.slug}{path}",
+                endpoint(auth, service),
+                methods=["POST"],
+                name=f"{auth.name} {service}",
+                include_in_schema=False,
+            )
 
     @router.put("/admin/paralysis")
     async def set_paralysis(body: Paralysis) -> dict[str, int | None]:
         paralyse(state, body.cstat)
         return {"paralysed": body.cstat}
+
+    @router.put("/admin/mode")
+    async def set_mode(body: Mode) -> Mode:
+        """Asynchronous processing (103, then 105 until `processing_s` passed, then
+        104 at NFeRetAutorizacao4) and the misuse limits that answer 656."""
+        data["mode"] = body
+        return body
 
     return router
 
@@ -143,7 +189,7 @@ class _Sefaz:
 
     # -- NFeAutorizacao4 ------------------------------------------------------------------
 
-    def authorise(self, envi: etree._Element) -> tuple[etree._Element, bool]:
+    def authorise(self, envi: etree._Element, auth: Authoriser) -> tuple[etree._Element, bool]:
         now = self._now()
         nfes = envi.findall("n:NFe", _N)
         tp_amb = find_text(envi, "n:NFe/n:infNFe/n:ide/n:tpAmb") or "2"
@@ -165,20 +211,144 @@ class _Sefaz:
             ), False
         nfe = standalone(nfes[0])
         key = (nfe.find("n:infNFe", _N).get("Id") or "").removeprefix("NFe")
+        if not auth.serves(cuf):
+            reason = "Rejeição: Código da UF do Emitente diverge da UF autorizadora"
+            return batch(226, reason), False
+        mode: Mode = self.data["mode"]
+        if mode.asynchronous or find_text(envi, "n:indSinc") == "0" or self._busy():
+            return self._receive(nfe, key, tp_amb, auth, now, batch), True
+        return batch(104, "Lote processado", self._process(nfe, key, tp_amb, auth, now)), True
+
+    def _process(
+        self, nfe: etree._Element, key: str, tp_amb: str, auth: Authoriser, now: datetime
+    ) -> etree._Element:
+        """The protNFe of one NF-e: authorised (100) or rejected with the rule's code."""
         digest = find_text(nfe, "ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue")
         try:
-            record = self._check_and_authorise(nfe, key, digest, tp_amb, now)
+            record = self._check_and_authorise(nfe, key, digest, tp_amb, now, auth)
         except Rejection as rejection:
             if rejection.cstat != 204:  # a duplicate is not a new rejection
                 self._rejected(key, rejection.cstat, rejection.reason)
-            prot = prot_element(
+            return prot_element(
                 tp_amb, key, brasilia_stamp(now), None, digest, rejection.cstat, rejection.reason
             )
-            return batch(104, "Lote processado", prot), False
-        return batch(104, "Lote processado", parse_xml(record["prot_xml"])), True
+        return parse_xml(record["prot_xml"])
+
+    # -- asynchronous batches (103, then NFeRetAutorizacao4) ------------------------------
+
+    def _receive(
+        self,
+        nfe: etree._Element,
+        key: str,
+        tp_amb: str,
+        auth: Authoriser,
+        now: datetime,
+        batch: Callable[..., etree._Element],
+    ) -> etree._Element:
+        """103: the batch is received and gets a receipt number (nRec); it is processed
+        `processing_s` later, whether or not anyone asks (a batch sent again while
+        waiting gets the same receipt)."""
+        batches = self.data["batches"]
+        pending = next(
+            (n for n, b in batches.items() if b["key"] == key and b["prot_xml"] is None), None
+        )
+        if pending is None:
+            self.data["sequence"] += 1
+            pending = f"{key[:2]}{self.data['sequence']:013d}"
+            batches[pending] = {
+                "key": key,
+                "nfe": to_xml(nfe),
+                "tp_amb": tp_amb,
+                "authoriser": auth.slug,
+                "received_at": now,
+                "prot_xml": None,
+            }
+        receipt = etree.Element(f"{{{NFE_NS}}}infRec")
+        etree.SubElement(receipt, f"{{{NFE_NS}}}nRec").text = pending
+        seconds = max(1, round(self.data["mode"].processing_s))
+        etree.SubElement(receipt, f"{{{NFE_NS}}}tMed").text = str(seconds)
+        return batch(103, "Lote recebido com sucesso", receipt)
+
+    def _busy(self) -> bool:
+        """Under load a real authoriser answers even a synchronous request with 103: with
+        faults on, now and then this one does too."""
+        rate = self.state.faults.config_for(PROVIDER).error_rate
+        if rate and self.state.faults.roll(PROVIDER, rate / 4):
+            self.state.faults.injected[f"{PROVIDER}.asynchronous"] += 1
+            return True
+        return False
+
+    def advance(self) -> None:
+        """Process every batch whose time has come (on any request: SEFAZ does not
+        wait to be asked). The time is the mode's now: speeding processing up applies
+        to the batches waiting too."""
+        now = self._now()
+        ready = now - timedelta(seconds=self.data["mode"].processing_s)
+        for batch in self.data["batches"].values():
+            if batch["prot_xml"] is None and batch["received_at"] <= ready:
+                auth = AUTHORISERS[batch["authoriser"]]
+                prot = self._process(
+                    parse_xml(batch["nfe"]), batch["key"], batch["tp_amb"], auth, now
+                )
+                batch["prot_xml"] = to_xml(prot)
+
+    def receipt(self, cons: etree._Element, auth: Authoriser) -> tuple[etree._Element, bool]:
+        """NFeRetAutorizacao4: 105 while the batch waits, 104 with its protNFe after."""
+        now = self._now()
+        number, tp_amb = find_text(cons, "n:nRec"), find_text(cons, "n:tpAmb") or "2"
+        found = self.data["batches"].get(number)
+        fields = [("tpAmb", tp_amb), ("verAplic", VER_APLIC), ("nRec", number)]
+        errors = schema_errors("consReciNFe", cons)
+        if errors:
+            cstat, reason = 215, "Rejeição: Falha no schema XML: " + "; ".join(errors[:5])
+        elif found is None or found["authoriser"] != auth.slug:
+            cstat, reason = 106, "Lote não localizado"
+        elif found["prot_xml"] is None:
+            cstat, reason = 105, "Lote em processamento"
+        else:
+            cstat, reason = 104, "Lote processado"
+        fields += [("cStat", str(cstat)), ("xMotivo", reason)]
+        fields += [("cUF", number[:2] if number[:2].isdigit() else "35")]
+        fields += [("dhRecbto", brasilia_stamp(now))]
+        extra = [parse_xml(found["prot_xml"])] if cstat == 104 and found else []
+        return ret_element("retConsReciNFe", "4.00", fields, *extra), False
+
+    # -- 656: consumo indevido --------------------------------------------------------------
+
+    def misuse(self, root: str, message: etree._Element) -> str | None:
+        """Why this call is refused with 656, or None. An issuer calling more than
+        `max_calls` times in `window_s`, or consulting one key more than `max_same_key`
+        times, is blocked for `block_s`."""
+        mode: Mode = self.data["mode"]
+        now = self._now()
+        cnpj = find_text(message, ".//n:CNPJ") or find_text(message, "n:chNFe")[6:20]
+        until = self.data["blocked"].get(cnpj)
+        if until is not None and now < until:
+            return "Rejeição: Consumo Indevido (bloqueio temporário do emissor)"
+        horizon = now - timedelta(seconds=mode.window_s)
+        counters = [(cnpj, mode.max_calls)]
+        if root == "consSitNFe":
+            counters.append((f"key:{find_text(message, 'n:chNFe')}", mode.max_same_key))
+        refused = None
+        for name, limit in counters:
+            recent = [t for t in self.data["calls"].get(name, []) if t > horizon]
+            recent.append(now)
+            self.data["calls"][name] = recent
+            if len(recent) > limit:
+                refused = "Rejeição: Consumo Indevido"
+        if refused is not None:
+            self.data["blocked"][cnpj] = now + timedelta(seconds=mode.block_s)
+            self.state.faults.injected[f"{PROVIDER}.misuse_blocked"] += 1
+        return refused
 
     def _check_and_authorise(
-        self, nfe: etree._Element, key: str, digest: str, tp_amb: str, now: datetime
+        self,
+        nfe: etree._Element,
+        key: str,
+        digest: str,
+        tp_amb: str,
+        now: datetime,
+        auth: Authoriser,
     ) -> dict[str, Any]:
         inf = nfe.find("n:infNFe", _N)
         if mod11(key[:43]) != key[43]:
@@ -199,6 +369,7 @@ class _Sefaz:
                 f"concatenação dos campos correspondentes [esperado: {composed}]",
             )
         verify_signature(nfe, f"NFe{key}", cnpj)
+        self._check_emission_type(inf, ide["tpEmis"], auth, now)
         check_nfe(inf, now)
         if tp_amb == "2" and find_text(inf, "n:dest/n:xNome") != HOMOLOGATION_NAME:
             raise Rejection(
@@ -259,9 +430,45 @@ class _Sefaz:
         )
         return record
 
+    def _check_emission_type(
+        self, inf: etree._Element, emission: str, auth: Authoriser, now: datetime
+    ) -> None:
+        """Normal emission at the state's authoriser; tpEmis 6/7 only at the SVC that
+        takes over while the state is down (NT 2013.007; MOC B22-30, B22-60, B28)."""
+        since = parse_stamp(find_text(inf, "n:ide/n:dhCont"))
+        why = find_text(inf, "n:ide/n:xJust")
+        if auth.contingency is None:
+            if emission in {"6", "7"}:
+                raise Rejection(
+                    570,
+                    "Rejeição: Tipo de Emissão 3, 6 ou 7 só é válido nas contingências SCAN/SVC",
+                )
+            if emission == "1" and (since or why):
+                raise Rejection(
+                    556,
+                    "Rejeição: Justificativa de entrada em contingência não deve ser informada "
+                    "para tipo de emissão normal",
+                )
+            return
+        if emission != auth.contingency:
+            raise Rejection(
+                713,
+                "Rejeição: Tipo de Emissão diferente de 6 ou 7 para contingência da SVC acessada",
+            )
+        if self.data["paralysed"] is None and not self.data.get("svc_active"):
+            raise Rejection(114, f"{auth.name} desabilitada pela SEFAZ de Origem")
+        if since is None or not why:
+            raise Rejection(
+                557, "Rejeição: A Justificativa de entrada em contingência deve ser informada"
+            )
+        if since - now > timedelta(minutes=5):
+            raise Rejection(
+                558, "Rejeição: Data de entrada em contingência posterior a data de recebimento"
+            )
+
     # -- NFeConsultaProtocolo4 ------------------------------------------------------------
 
-    def consult(self, cons: etree._Element) -> tuple[etree._Element, bool]:
+    def consult(self, cons: etree._Element, auth: Authoriser) -> tuple[etree._Element, bool]:
         key, tp_amb = find_text(cons, "n:chNFe"), find_text(cons, "n:tpAmb") or "2"
         record = self.data["nfes"].get(key)
         errors = schema_errors("consSitNFe", cons)
@@ -290,7 +497,7 @@ class _Sefaz:
 
     # -- NFeRecepcaoEvento4 ---------------------------------------------------------------
 
-    def event(self, env: etree._Element) -> tuple[etree._Element, bool]:
+    def event(self, env: etree._Element, auth: Authoriser) -> tuple[etree._Element, bool]:
         now = self._now()
         inf = env.find("n:evento/n:infEvento", _N)
         tp_amb = find_text(env, "n:evento/n:infEvento/n:tpAmb") or "2"
@@ -432,7 +639,7 @@ class _Sefaz:
 
     # -- NFeInutilizacao4 -----------------------------------------------------------------
 
-    def void(self, inut: etree._Element) -> tuple[etree._Element, bool]:
+    def void(self, inut: etree._Element, auth: Authoriser) -> tuple[etree._Element, bool]:
         """Voiding (inutilização) of a range of numbers never used: 102, or 241 when one
         was used, 256 when one is voided already, 563 when the same range was before."""
         now = self._now()
@@ -527,7 +734,7 @@ class _Sefaz:
 
     # -- NFeStatusServico4 and paralysis --------------------------------------------------
 
-    def status(self, cons: etree._Element) -> tuple[etree._Element, bool]:
+    def status(self, cons: etree._Element, auth: Authoriser) -> tuple[etree._Element, bool]:
         fields = [("tpAmb", find_text(cons, "n:tpAmb") or "2"), ("verAplic", VER_APLIC)]
         fields += [("cStat", "107"), ("xMotivo", "Serviço em Operação")]
         fields += [
@@ -537,9 +744,15 @@ class _Sefaz:
         return ret_element("retConsStatServ", "4.00", [*fields, ("tMed", "1")]), False
 
     def paralysed(self, root: str, message: etree._Element, cstat: int) -> etree._Element:
+        return self.refused(root, message, cstat, PARALYSED[cstat])
+
+    def refused(
+        self, root: str, message: etree._Element, cstat: int, reason: str
+    ) -> etree._Element:
+        """The service's answer refusing the whole call (108/109 paralysed, 656)."""
         tp_amb = find_text(message, ".//n:tpAmb") or "2"
         head = [("tpAmb", tp_amb), ("verAplic", VER_APLIC), ("cStat", str(cstat))]
-        head.append(("xMotivo", PARALYSED[cstat]))
+        head.append(("xMotivo", reason))
         tail = [
             ("cUF", find_text(message, ".//n:cUF") or "35"),
             ("dhRecbto", brasilia_stamp(self._now())),
@@ -554,6 +767,9 @@ class _Sefaz:
             lot = [("idLote", find_text(message, "n:idLote") or "0")]
             organ = ("cOrgao", find_text(message, ".//n:cOrgao") or "35")
             return ret_element("retEnvEvento", "1.00", lot + head[:2] + [organ] + head[2:])
+        if root == "consReciNFe":
+            number = ("nRec", find_text(message, "n:nRec"))
+            return ret_element("retConsReciNFe", "4.00", head[:2] + [number] + head[2:] + tail)
         if root == "inutNFe":
             ret = etree.Element(f"{{{NFE_NS}}}retInutNFe", nsmap={None: NFE_NS}, versao="4.00")
             info = etree.SubElement(ret, f"{{{NFE_NS}}}infInut")

@@ -40,6 +40,7 @@ _XSD = {
     "envEvento/110111": _NFELIB / "nfe_evento_cancel/schemas/v1_0/envEventoCancNFe_v1.00.xsd",
     "envEvento/110110": _NFELIB / "nfe_evento_cce/schemas/v1_0/envCCe_v1.00.xsd",
     "inutNFe": _NFELIB / "nfe/schemas/v4_0/inutNFe_v4.00.xsd",
+    "consReciNFe": _NFELIB / "nfe/schemas/v4_0/consReciNFe_v4.00.xsd",
 }
 
 

@@ -1,21 +1,36 @@
-"""The `finance` worker's composition root: the database and the steps of the `finance`
-queue (reconciliation, heavy data), away from the order flow's worker."""
+"""The `finance` worker's composition root: the database, the payment provider's API, the
+reconciliation workflow and the steps of the `finance` queue (receivables, nightly
+reconciliations: heavy data), away from the order flow's worker. It creates the nightly
+schedules when it starts (config/schedules.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import httpx
 from temporalio.client import Client
 
+from activities.finance import FinanceActivities, FinanceConfig
+from config.schedules import ensure_schedules
 from config.settings import Settings
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
+from integrations.bank.client import BankClient
+from integrations.payments.client import PaymentsClient
 from workers.runtime import run_worker
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.steps import Queue
 
-# Each finance holder is built from the database sessions. None is declared yet.
-FINANCE_HOLDERS: tuple[Callable[[async_sessionmaker[AsyncSession]], object], ...] = ()
+WORKFLOWS = (ReconciliationWorkflow,)
+
+
+def finance_config(settings: Settings) -> FinanceConfig:
+    f = settings.finance
+    return FinanceConfig(
+        terms=f.terms, timezone=f.timezone, work_dir=settings.finance_dir,
+        window_days=f.window_days,
+    )  # fmt: skip
 
 
 async def build_holders(settings: Settings, stack: AsyncExitStack, client: Client) -> list[object]:
@@ -23,9 +38,34 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     engine = create_engine(settings.database_url)
     stack.push_async_callback(engine.dispose)
     sessions = create_sessionmaker(engine)
-    return [holder(sessions) for holder in FINANCE_HOLDERS]
+    http = httpx.AsyncClient(timeout=httpx.Timeout(max(settings.providers.timeout_s, 60.0)))
+    stack.push_async_callback(http.aclose)
+    payments = PaymentsClient(
+        http,
+        settings.provider_url("payments"),
+        settings.secrets.payments_api_token.get_secret_value(),
+    )
+    bank = BankClient(
+        http, settings.provider_url("bank"), settings.secrets.bank_api_token.get_secret_value()
+    )
+    return [
+        FinanceActivities(
+            ReceivableRepository(sessions),
+            ReconciliationRepository(sessions),
+            payments,
+            finance_config(settings),
+            bank,
+        )
+    ]
 
 
 async def run(settings: Settings, client: Client | None = None) -> None:
     """Run the `finance` worker until cancelled."""
-    await run_worker(settings, Queue.FINANCE, build_holders, client=client)
+
+    async def started(client: Client) -> None:
+        await ensure_schedules(client, settings)
+
+    await run_worker(
+        settings, Queue.FINANCE, build_holders, workflows=WORKFLOWS, client=client,
+        on_connect=started,
+    )  # fmt: skip

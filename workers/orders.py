@@ -5,6 +5,7 @@ the order and stock-sync workflows and the steps of the `orders` queue."""
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from activities.stock import CoalescedRequests, StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from db.audit import AuditLog
+from db.emissions import EmissionJournalRepository
 from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
@@ -110,6 +112,12 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     certificate = load_certificate(
         certificate_path(settings), secrets.certificate_password.get_secret_value()
     )
+    sefaz = SefazClient(
+        http,
+        settings.provider_url("sefaz"),
+        settings.issuer.address.state,
+        settings.issuer.environment,
+    )
     invoicing = InvoicingService(
         NfeBuilder(
             settings.issuer,
@@ -119,12 +127,12 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
             technical_contact=settings.nfe.technical_contact,
         ),
         NfeSigner(certificate),
-        SefazClient(
-            http,
-            settings.provider_url("sefaz"),
-            settings.issuer.address.state,
-            settings.issuer.environment,
+        sefaz,
+        journal=EmissionJournalRepository(sessions),
+        contingency=sefaz.contingency(
+            settings.providers.sefaz_contingency_url or settings.provider_url("sefaz")
         ),
+        contingency_after=timedelta(seconds=settings.durations.sefaz_contingency_after_s),
     )
     carrier = CarrierClient(
         http,

@@ -70,6 +70,7 @@ async def run_worker(
     workflows: Sequence[type] = (),
     client: Client | None = None,
     tuning: dict[str, Any] | None = None,
+    on_connect: Callable[[Client], Awaitable[None]] | None = None,
 ) -> None:
     """Run one queue's worker until cancelled."""
     if not queue_steps(queue) and not workflows:
@@ -80,6 +81,8 @@ async def run_worker(
             await register_search_attributes(client, settings.temporal.namespace)
         except RPCError as exc:  # e.g. no operator rights: the server may have them already
             log.warning("could not register search attributes: %s", exc.message)
+        if on_connect is not None:
+            await on_connect(client)
         activities = activities_of(await build(settings, stack, client), queue)
         worker = Worker(
             client,

@@ -55,6 +55,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.orders import Order
     from domain.payments import Refund, RefundRequest
+    from domain.reconciliation import (
+        AccrualResult,
+        AccrueRequest,
+        ReconcileRequest,
+        ReconcileResult,
+    )
     from domain.steps import (
         AttentionChange,
         DispatchRequest,
@@ -95,7 +101,7 @@ class Timing:
     start_to_close: timedelta
     retry: RetryPolicy
     deadline: timedelta | None = None  # schedule-to-close: then the step fails for good
-    heartbeat: timedelta | None = None  # a worker that stops beating is taken as dead
+    heartbeat: timedelta | None = None  # a silent attempt this long is taken as dead
 
 
 # Transient provider failures are retried without an attempt limit, for a bounded time:
@@ -136,6 +142,14 @@ PORTAL = Timing(
 )
 # A quote or a tracking poll is worth little late: the choice goes on without it.
 QUOTE_DEADLINE = timedelta(minutes=2)
+# Heavy finance work: long attempts that heartbeat their progress; a worker killed
+# halfway is noticed within the heartbeat timeout and the retry resumes from there.
+FINANCE_HEAVY = Timing(
+    timedelta(minutes=30),
+    PROVIDER_RETRY,
+    deadline=timedelta(hours=3),
+    heartbeat=timedelta(seconds=30),
+)
 
 
 @dataclass(frozen=True)
@@ -214,6 +228,21 @@ TRACK_PORTAL_PICKUP = _step(
     queue=Queue.RPA,
 )  # fmt: skip
 NOTIFY_CANCELLED = _step("notify_cancelled", CancelledNotice, NONE, local=False)
+
+# The finance queue: receivables and the nightly reconciliations (heavy, heartbeating).
+ACCRUE_RECEIVABLES = _step(
+    "accrue_receivables", AccrueRequest, AccrualResult, local=False, queue=Queue.FINANCE,
+    timing=FINANCE_HEAVY,
+)  # fmt: skip
+RECONCILE_MARKETPLACE = _step(
+    "reconcile_marketplace", ReconcileRequest, ReconcileResult, local=False,
+    queue=Queue.FINANCE, timing=FINANCE_HEAVY,
+)  # fmt: skip
+
+RECONCILE_BANK = _step(
+    "reconcile_bank", ReconcileRequest, ReconcileResult, local=False,
+    queue=Queue.FINANCE, timing=FINANCE_HEAVY,
+)  # fmt: skip
 
 # Local activities: short database writes in the worker's process. Each is idempotent
 # per order and correct even when the workflow never learns that it ran (see

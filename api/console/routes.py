@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
 from api.console.session import (
     ConsoleRoute,
     Problem,
@@ -39,9 +40,11 @@ from api.console.views import (
 )
 from api.deps import ContextDep
 from api.documents import document_response
+from api.errors import BadRequest
 from api.gateway import TemporalUnavailable
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
+from domain.fiscal_lifecycle import CorrectionStatus
 from domain.warehouse import WarehouseAction, WarehouseStep
 
 log = logging.getLogger("retaguarda.console")
@@ -192,6 +195,7 @@ async def order(
         task=await ctx.warehouse.get(order_id),
         audit=await ctx.audit.list(order_id=order_id, limit=200),
         documents=await ctx.documents.documents_of(view.invoice_key) if view.invoice_key else [],
+        fiscal=await load_panel(order_id, ctx.invoices, ctx.lifecycle),
     )
     return html(request, page)
 
@@ -244,6 +248,57 @@ async def cancel(order_id: str, request: Request, ctx: ContextDep, session: Sess
     except RetaguardaError as exc:
         return redirect(back, Flash("error", f"Refused: {exc.message}"))
     return redirect(back, Flash("ok", f"Cancellation accepted: {result}."))
+
+
+@router.post("/orders/{order_id}/corrections")
+async def correct_invoice(
+    order_id: str, request: Request, ctx: ContextDep, session: SessionDep
+) -> Response:
+    """Send a CC-e through the same service as the API; the outcome, or why it was not
+    sent, comes back as a flash (a refused text stays in the form)."""
+    form = await checked_form(request, session)
+    session.allow(OPS_ROLES, "send correction letters")
+    back = order_url(order_id, "#invoice")
+    raw = form.get("text")
+    wording = raw.strip() if isinstance(raw, str) else ""
+
+    def refused(message: str) -> Response:
+        kept = wording[:TEXT_MAX]
+        return redirect(back, Flash("error", f"CC-e not sent: {message}", kept, "correction"))
+
+    if len(wording) > TEXT_MAX:
+        return refused(f"the text has {len(wording)} characters; a CC-e takes {CORRECTION_RANGE}.")
+    try:
+        workflow_id, result = await ctx.corrections.ask(order_id, wording, session.principal.name)
+    except BadRequest as exc:
+        return refused(_sentence(exc.message.removeprefix("this correction cannot be sent: ")))
+    except TemporalUnavailable as exc:
+        return refused(f"Temporal is unreachable ({exc.message}); nothing was sent, try again.")
+    except RetaguardaError as exc:  # NotFound, CorrectionRefused: the NF-e's state
+        return refused(_sentence(exc.message))
+    if result is None:
+        return redirect(
+            back,
+            Flash(
+                "ok",
+                f"CC-e still sending: SEFAZ has not answered yet ({workflow_id}). It is "
+                "retried until SEFAZ answers; reload this page in a minute to see it.",
+            ),
+        )
+    if result.status is CorrectionStatus.REJECTED:
+        return refused(f"SEFAZ rejected CC-e nº {result.sequence}: {result.message}")
+    return redirect(
+        back,
+        Flash(
+            "ok",
+            f"CC-e nº {result.sequence} registered by SEFAZ, protocol {result.protocol} "
+            f"({session.principal.name}).",
+        ),
+    )
+
+
+def _sentence(message: str) -> str:
+    return message.strip().rstrip(".") + "."
 
 
 @router.get("/warehouse")

@@ -109,7 +109,8 @@ def read_flash(request: Request) -> Flash | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()))
-        return Flash("error" if data["k"] == "error" else "ok", str(data["t"]), str(data["d"]))
+        message, kept, form = str(data["t"]), str(data["d"]), str(data.get("f", ""))
+        return Flash("error" if data["k"] == "error" else "ok", message, kept, form)
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
 
@@ -117,13 +118,22 @@ def read_flash(request: Request) -> Flash | None:
 def redirect(url: str, flash: Flash | None = None) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     if flash is not None:
-        data = flash.data if len(flash.data) <= 1200 else ""
-        payload = json.dumps({"k": flash.kind, "t": flash.text[:800], "d": data})
-        value = base64.urlsafe_b64encode(payload.encode()).decode()
+        value = _flash_cookie(flash, flash.data if len(flash.data) <= 1200 else "")
+        if len(value) > FLASH_COOKIE_MAX:  # a browser drops a larger cookie, flash and all
+            value = _flash_cookie(flash, "")
         response.set_cookie(
             FLASH_COOKIE, value, max_age=60, path="/console", httponly=True, samesite="strict"
         )
     return response
+
+
+FLASH_COOKIE_MAX = 3800  # bytes of the cookie's value; browsers keep up to 4096 a cookie
+
+
+def _flash_cookie(flash: Flash, data: str) -> str:
+    payload = {"k": flash.kind, "t": flash.text[:800], "d": data, "f": flash.form}
+    encoded = json.dumps(payload, ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(encoded).decode()
 
 
 def html(request: Request, page: Renderable, status: int = 200) -> HTMLResponse:

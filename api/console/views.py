@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 
+from api.console.invoice import InvoicePanel
 from api.documents import describe, document_url
 from api.gateway import StaleStockSync
 from db.api_keys import ApiPrincipal, ApiRole
@@ -53,7 +54,8 @@ SECURITY_HEADERS = {
 class Flash:
     kind: Literal["ok", "error"]
     text: str
-    data: str = ""  # the skip JSON a refused form carried, so nobody types it twice
+    data: str = ""  # what a refused form carried (skip JSON, CC-e text): never typed twice
+    form: str = ""  # which form `data` belongs to: "" the skip form, "correction" the CC-e
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class OrderPage:
     task: WarehouseTaskView | None = None
     audit: list[AuditEntry] = field(default_factory=list)
     documents: list[StoredDocument] = field(default_factory=list)
+    fiscal: InvoicePanel | None = None
 
     @property
     def document_links(self) -> list[tuple[str, str, int]]:

@@ -11,7 +11,8 @@ from nfelib.nfe_evento_cce.bindings.v1_0.cce_v1_00 import Evento as CorrectionEv
 
 from domain.fiscal import CUF_BY_UF, InvoiceCancellationRequest, Issuer
 from domain.fiscal_lifecycle import CORRECTION_CONDITIONS, CorrectionRequest
-from integrations.fiscal.nfe import brasilia_time, text
+from domain.nfe_text import text
+from integrations.fiscal.nfe import brasilia_time
 from integrations.fiscal.xml import render
 
 CANCELLATION = "110111"

@@ -5,7 +5,6 @@ signed NF-e to SEFAZ's protocol. Signing: `integrations.fiscal.signing`; XSD:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,6 +17,7 @@ from nfelib.nfe.bindings.v4_0.nfe_v4_00 import Nfe
 from domain.fiscal import CUF_BY_UF, InvoiceLine, InvoiceRequest, Issuer, access_key, numeric_code
 from domain.money import cents
 from domain.nfe_fields import Intermediary, TechnicalContact, nfe_gtin, payment_means
+from domain.nfe_text import text
 from domain.orders import Address, Channel
 from domain.taxes import (
     LineTaxes,
@@ -51,32 +51,6 @@ class BuiltNfe:
     def reference_id(self) -> str:
         """The infNFe Id the signature references."""
         return f"NFe{self.access_key}"
-
-
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-    }
-)
-
-
-def _ascii(ch: str) -> str:
-    return unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-
-
-def text(value: str, max_length: int) -> str:
-    """Fit free text to the NF-e string type: Latin-1 only, no control characters,
-    single spaces, trimmed. Accents stay; emoji and typographic dashes do not."""
-    value = unicodedata.normalize("NFC", value).translate(_TYPOGRAPHY)
-    value = "".join(ch if ord(ch) < 256 else _ascii(ch) for ch in value)
-    value = re.sub(r"[\x00-\x1f\x7f-\x9f\s]+", " ", value).strip()
-    return value[:max_length].rstrip() or "-"
 
 
 def brasilia_time(moment: datetime) -> datetime:

@@ -14,7 +14,8 @@ from nfelib.nfe.bindings.v4_0.nfe_v4_00 import Nfe
 
 from domain.fiscal import Issuer, access_key, numeric_code
 from domain.fiscal_lifecycle import ReturnInvoiceRequest, return_cfop
-from integrations.fiscal.nfe import BuiltNfe, brasilia_time, text
+from domain.nfe_text import text
+from integrations.fiscal.nfe import BuiltNfe, brasilia_time
 from integrations.fiscal.xml import render
 
 NFE_NS = "http://www.portalfiscal.inf.br/nfe"

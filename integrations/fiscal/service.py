@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from domain.errors import ProviderRejected, ProviderUnavailable
 from domain.fiscal import (
@@ -28,11 +28,18 @@ from domain.fiscal_lifecycle import (
     Correction,
     CorrectionRequest,
     CorrectionStatus,
+    EmissionFacts,
+    Outage,
     ReturnInvoice,
     ReturnInvoiceRequest,
+    contingency_due,
+    contingency_key,
+    contingency_reason,
 )
+from integrations.fiscal.contingency import EmissionJournal, in_contingency
 from integrations.fiscal.events import cancellation_event, correction_event, voiding_request
 from integrations.fiscal.nfe import (
+    BuiltNfe,
     NfeBuilder,
     brasilia_time,
     digest_value,
@@ -60,13 +67,14 @@ from integrations.sefaz.client import (
 log = logging.getLogger(__name__)
 
 AUTHORISED, CANCELLED, NOT_FOUND = 100, 101, 217
-IN_PROCESS = frozenset({103, 105})
+IN_PROCESS = frozenset({103, 105, 106})  # received, processing, receipt not found yet
 DUPLICITY = frozenset({204, 539})
 EVENT_REGISTERED = frozenset({135, 136, 155})
 EVENT_DUPLICITY = 573
 # Past the window (501) or once the goods circulated (219) only a return NF-e undoes it.
 TOO_LATE_TO_CANCEL = frozenset({"sefaz_501", "sefaz_219"})
 VOIDED = frozenset({102})
+PARALYSED = frozenset({"sefaz_108", "sefaz_109"})
 ALREADY_VOIDED = frozenset({256, 563})
 
 
@@ -91,6 +99,10 @@ class InvoicingService:
         *,
         schema: XsdValidator | None = None,
         event_schema: XsdValidator | None = None,
+        journal: EmissionJournal | None = None,
+        contingency: SefazClient | None = None,
+        contingency_after: timedelta = timedelta(minutes=15),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._builder = builder
         self._signer = signer
@@ -99,20 +111,122 @@ class InvoicingService:
         self._event_schema = event_schema or cancellation_event_schema()
         self._correction_schema = correction_event_schema()
         self._voiding_schema = voiding_schema()
+        self._journal = journal
+        self._svc = contingency
+        self._contingency_after = contingency_after
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     async def emit(self, request: InvoiceRequest) -> EmittedInvoice:
         """Authorise the request's NF-e once, however many times it is called.
 
+        With a journal and a contingency client: after `contingency_after` of 108/109
+        from the state's authoriser the NF-e goes to the SVC (tpEmis 6/7, another key),
+        unless an earlier normal send of it got no answer; an NF-e sent to the SVC is
+        looked for there and at the state on every later attempt.
+
         Raises ProviderUnavailable (retry later: SEFAZ down, 103/105 still processing,
         lost response) or ProviderRejected (SEFAZ said no; code `sefaz_<cStat>`)."""
         key = self._builder.access_key(request)
+        what = f"NF-e {request.series}/{request.number} of order {request.order_id}"
+        journal = self._journal
+        if journal is None or self._svc is None:
+            signed, found = await self._authorise_once(key, lambda: self._signed(request), what)
+            return _emitted(request, key, signed, found)
+        facts = await journal.facts(request.order_id, request.series)
+        authoriser = self._sefaz.authoriser
+        try:
+            if facts.contingency is not None:
+                earlier = await self._find_in_contingency(request, facts)
+                if earlier is not None:
+                    return earlier
+            signed, found = await self._authorise_once(
+                key, lambda: self._signed(request), what, doubt=(request.order_id, request.series)
+            )
+        except ProviderUnavailable as exc:
+            if exc.code not in PARALYSED:
+                raise
+            cstat = exc.code.removeprefix("sefaz_")
+            reason = exc.message.split(f": {cstat} ", 1)[-1]
+            outage = await journal.record_unavailable(
+                authoriser.slug, int(cstat), reason, self._clock()
+            )
+            return await self._emit_in_contingency(request, facts, outage, exc, what)
+        await journal.record_available(authoriser.slug, self._clock())
+        return _emitted(request, key, signed, found)
+
+    async def _emit_in_contingency(
+        self,
+        request: InvoiceRequest,
+        facts: EmissionFacts,
+        outage: Outage,
+        down: ProviderUnavailable,
+        what: str,
+    ) -> EmittedInvoice:
+        journal, svc = self._journal, self._svc
+        if journal is None or svc is None:
+            raise RuntimeError("contingency needs the journal and the SVC client")
+        if facts.contingency is None:
+            if not contingency_due(outage, self._clock(), self._contingency_after):
+                minutes = self._contingency_after.total_seconds() / 60
+                raise ProviderUnavailable(
+                    f"{down.message} (down since {outage.since:%H:%M} UTC; NF-e go to "
+                    f"{svc.authoriser.name} after {minutes:g} min of it)",
+                    provider=PROVIDER,
+                    code=down.code,
+                )
+            if facts.in_doubt:
+                raise ProviderUnavailable(
+                    f"{down.message}; an earlier send of {what} got no answer, so it is not "
+                    f"sent to {svc.authoriser.name} (it could be authorised twice): "
+                    "waiting for the authoriser to answer",
+                    provider=PROVIDER,
+                    code=down.code,
+                )
+            emission_type = svc.authoriser.emission_type
+            reason = contingency_reason(outage, self._sefaz.authoriser.name)
+            await journal.mark_contingency(
+                request.order_id, request.series, emission_type, outage.since, reason
+            )
+            facts = EmissionFacts(
+                contingency=emission_type, contingency_since=outage.since, contingency_reason=reason
+            )
+        built = self._contingency_document(request, facts)
         signed, found = await self._authorise_once(
-            key,
-            lambda: self._signed(request),
-            f"NF-e {request.series}/{request.number} of order {request.order_id}",
+            built.access_key,
+            lambda: self._signer.sign(built.xml, built.reference_id),
+            f"{what} in contingency ({svc.authoriser.name})",
+            sefaz=svc,
         )
-        invoice = _invoice(request.order_id, request.number, request.series, key, signed, found)
-        return EmittedInvoice(invoice=invoice, proc_xml=_proc(key, signed, found))
+        return _emitted(request, built.access_key, signed, found)
+
+    async def _find_in_contingency(
+        self, request: InvoiceRequest, facts: EmissionFacts
+    ) -> EmittedInvoice | None:
+        """The NF-e sent to the SVC by an earlier attempt, if authorised: at the state
+        (which receives the SVC's NF-e) and else at the SVC."""
+        assert self._svc is not None
+        built = self._contingency_document(request, facts)
+        for where in (self._sefaz, self._svc):
+            try:
+                found = await where.consult(built.access_key)
+            except ProviderUnavailable:
+                if where is self._sefaz:
+                    continue
+                raise
+            if found.cstat == AUTHORISED:
+                signed = self._signer.sign(built.xml, built.reference_id)
+                return _emitted(request, built.access_key, signed, found)
+        return None
+
+    def _contingency_document(self, request: InvoiceRequest, facts: EmissionFacts) -> BuiltNfe:
+        if not (facts.contingency and facts.contingency_since and facts.contingency_reason):
+            raise ValueError(f"{request.order_id}: no contingency recorded for its NF-e")
+        return in_contingency(
+            self._builder.build(request),
+            facts.contingency,
+            facts.contingency_since,
+            facts.contingency_reason,
+        )
 
     async def emit_return(
         self, request: ReturnInvoiceRequest, number: int, sale_xml: str
@@ -141,11 +255,19 @@ class InvoicingService:
         return EmittedReturn(invoice=returned, proc_xml=_proc(key, document, found))
 
     async def _authorise_once(
-        self, key: str, sign: Callable[[], str], what: str
+        self,
+        key: str,
+        sign: Callable[[], str],
+        what: str,
+        *,
+        sefaz: SefazClient | None = None,
+        doubt: tuple[str, int] | None = None,
     ) -> tuple[str, AuthorisationResult | ConsultResult]:
         """Consult SEFAZ by key, send only what is not there yet; the signed document
-        and the answer that holds its protocol."""
-        found = await self._sefaz.consult(key)
+        and the answer that holds its protocol. With `doubt` (order, series), the
+        journal knows while a send's outcome is unknown."""
+        sefaz = sefaz or self._sefaz
+        found = await sefaz.consult(key)
         if found.cstat == AUTHORISED:
             return await asyncio.to_thread(sign), found
         if found.cstat != NOT_FOUND:
@@ -156,17 +278,30 @@ class InvoicingService:
             )
         signed = await asyncio.to_thread(sign)
         self._schema.check(signed, f"{what} ({key})")
-        result = await self._sefaz.authorise(signed)
-        if result.cstat == AUTHORISED:
-            return signed, result
+        if doubt is not None and self._journal is not None:
+            await self._journal.mark_in_doubt(*doubt, True)
+        try:
+            result = await sefaz.authorise(signed)
+        except ProviderUnavailable as exc:
+            if exc.code in PARALYSED and doubt is not None and self._journal is not None:
+                await self._journal.mark_in_doubt(*doubt, False)  # not processed: no doubt
+            raise
+        except ProviderRejected:
+            if doubt is not None and self._journal is not None:
+                await self._journal.mark_in_doubt(*doubt, False)
+            raise
         if result.cstat in IN_PROCESS:
             raise ProviderUnavailable(
                 f"SEFAZ is still processing {what} ({key}): {result.cstat} {result.reason}",
                 provider=PROVIDER,
                 code=f"sefaz_{result.cstat}",
             )
+        if doubt is not None and self._journal is not None:
+            await self._journal.mark_in_doubt(*doubt, False)
+        if result.cstat == AUTHORISED:
+            return signed, result
         if result.cstat in DUPLICITY:
-            found = await self._sefaz.consult(key)
+            found = await sefaz.consult(key)
             if found.cstat == AUTHORISED:
                 return signed, found
         raise ProviderRejected(
@@ -244,7 +379,7 @@ class InvoicingService:
         if key is None:
             if request.emission is None:  # the request model refuses this
                 raise ValueError("a cancellation needs an access key or an emission")
-            key = self._builder.access_key(request.emission)
+            key = await self._emitted_key(request.emission)
         found = await self._sefaz.consult(key)
         if found.cstat == CANCELLED:
             return self._cancelled(key, found.cancellation_protocol, found.reason)
@@ -307,6 +442,19 @@ class InvoicingService:
         found = await self._sefaz.consult(access_key)
         return registered_events(found.events)
 
+    async def _emitted_key(self, emission: InvoiceRequest) -> str:
+        """The key an emission whose outcome is unknown went out with: its contingency
+        key when the journal says it was sent to the SVC and SEFAZ knows that one."""
+        key = self._builder.access_key(emission)
+        if self._journal is None:
+            return key
+        facts = await self._journal.facts(emission.order_id, emission.series)
+        if facts.contingency is None:
+            return key
+        moved = contingency_key(key, facts.contingency)
+        found = await self._sefaz.consult(moved)
+        return moved if found.cstat in (AUTHORISED, CANCELLED) else key
+
     def _signed(self, request: InvoiceRequest) -> str:
         built = self._builder.build(request)
         return self._signer.sign(built.xml, built.reference_id)
@@ -316,6 +464,13 @@ class InvoicingService:
         return InvoiceCancellation(
             access_key=key, status=InvoiceStatus.CANCELLED, protocol=protocol, message=reason
         )
+
+
+def _emitted(
+    request: InvoiceRequest, key: str, signed: str, found: AuthorisationResult | ConsultResult
+) -> EmittedInvoice:
+    invoice = _invoice(request.order_id, request.number, request.series, key, signed, found)
+    return EmittedInvoice(invoice=invoice, proc_xml=_proc(key, signed, found))
 
 
 def _invoice(

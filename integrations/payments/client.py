@@ -1,8 +1,12 @@
-"""The payment gateway's API (Mercado Pago-like): read a payment, refund it."""
+"""The payment gateway's API (Mercado Pago-like): read a payment, refund it, download
+the release report of a day."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -94,3 +98,30 @@ class PaymentsClient:
             refunded=out.transaction_amount_refunded,
             method=out.payment_method_id,
         )
+
+    async def release_report(self, day: date, into: Path) -> Path:
+        """Download the release report of `day` (Mercado Pago's
+        `/v1/account/release_report/{file_name}`) into the folder `into`, atomically;
+        returns the file."""
+        name = release_report_name(day)
+        response = await send(
+            self._http,
+            PROVIDER,
+            "GET",
+            f"{self._base}/v1/account/release_report/{name}",
+            headers=self._headers,
+        )
+        return await asyncio.to_thread(_write_atomically, into, name, response.content)
+
+
+def _write_atomically(folder: Path, name: str, content: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(content)
+    final = folder / name
+    partial.replace(final)
+    return final
+
+
+def release_report_name(day: date) -> str:
+    return f"release-report-{day.isoformat()}.csv"

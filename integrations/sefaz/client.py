@@ -13,6 +13,7 @@ configuration (`cert=`), made at the composition root.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from lxml import etree
 from domain.errors import ProviderRejected, ProviderUnavailable
 from domain.fiscal import CUF_BY_UF
 from integrations.http import send
+from integrations.sefaz.endpoints import Authoriser, authoriser_of, contingency_of
 
 PROVIDER = "sefaz"
 NFE_NS = "http://www.portalfiscal.inf.br/nfe"
@@ -36,13 +38,15 @@ SERVICES = {
     "NFeRecepcaoEvento4": "nfeRecepcaoEvento",
     "NFeStatusServico4": "nfeStatusServicoNF",
     "NFeInutilizacao4": "nfeInutilizacaoNF",
+    "NFeRetAutorizacao4": "nfeRetAutorizacaoLote",
 }
 UNAVAILABLE = frozenset({108, 109})
 # 656 "Consumo Indevido": the authoriser blocks an issuer that calls too often (the same
 # consult repeated, a loop). Not a rejection of the document: back off, then retry.
 MISUSE_BLOCK = 656
 MISUSE_BACKOFF_S = 300.0
-AUTHORISATION_EXPECTED = frozenset({100, 103, 105, 204, 539})
+RECEIVED, PROCESSING = 103, 105
+AUTHORISATION_EXPECTED = frozenset({100, 103, 104, 105, 106, 204, 539})
 CONSULT_EXPECTED = frozenset({100, 101, 110, 150, 151, 155, 217, 301, 302})
 EVENT_EXPECTED = frozenset({135, 136, 155, 573})
 # 102 voided; 241 a number of the range was used; 256 a number is voided already;
@@ -115,13 +119,28 @@ class SefazClient:
         *,
         endpoints: Mapping[str, str] | None = None,
         timeout: float = 30.0,
+        authoriser: Authoriser | None = None,
+        receipt_polls: int = 5,
     ) -> None:
         self._http = http
         self._uf = uf
         self._environment = environment
         self._timeout = timeout
-        base = base_url.rstrip("/")
-        self._urls = {s: f"{base}/ws/{s}.asmx" for s in SERVICES} | dict(endpoints or {})
+        self._receipt_polls = receipt_polls
+        self.authoriser = authoriser or authoriser_of(uf)
+        self._urls = self.authoriser.urls(base_url) | dict(endpoints or {})
+
+    def contingency(self, base_url: str) -> SefazClient:
+        """A client for the SVC that takes over this state's authorisations."""
+        return SefazClient(
+            self._http,
+            base_url,
+            self._uf,
+            self._environment,
+            timeout=self._timeout,
+            authoriser=contingency_of(self._uf),
+            receipt_polls=self._receipt_polls,
+        )
 
     async def authorise(self, signed_nfe: str) -> AuthorisationResult:
         """NFeAutorizacao4, one NF-e, synchronous (indSinc 1)."""
@@ -132,6 +151,8 @@ class SefazClient:
         _sub(message, "indSinc", "1")
         message.append(nfe)
         ret = await self._call("NFeAutorizacao4", message, "retEnviNFe")
+        if _cstat(ret) == RECEIVED:
+            ret = await self._wait_for_batch(ret)
         prot = ret.find("n:protNFe", _N)
         if prot is None:
             result = AuthorisationResult(cstat=_cstat(ret), reason=_text(ret, "n:xMotivo"))
@@ -146,6 +167,24 @@ class SefazClient:
             )
         _check(result.cstat, result.reason, AUTHORISATION_EXPECTED, "authorisation")
         return result
+
+    async def _wait_for_batch(self, received: etree._Element) -> etree._Element:
+        """103: the authoriser took the batch to process later. Ask NFeRetAutorizacao4
+        for its outcome, waiting tMed between asks; still 105 after the last ask gives
+        105 back (the next attempt consults by key before sending again)."""
+        number = _text(received, "n:infRec/n:nRec")
+        average = _text(received, "n:infRec/n:tMed")
+        wait = min(float(average) if average.isdigit() else 1.0, 5.0)
+        ret = received
+        for _ in range(self._receipt_polls):
+            await asyncio.sleep(wait)
+            message = etree.Element(f"{{{NFE_NS}}}consReciNFe", nsmap={None: NFE_NS}, versao="4.00")
+            _sub(message, "tpAmb", str(self._environment))
+            _sub(message, "nRec", number)
+            ret = await self._call("NFeRetAutorizacao4", message, "retConsReciNFe")
+            if _cstat(ret) != PROCESSING:
+                break
+        return ret
 
     async def consult(self, access_key: str) -> ConsultResult:
         """NFeConsultaProtocolo4: the NF-e's situation by access key."""

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from config.settings import Settings
 from retaguarda.demo.robot import WarehouseRobot
 from retaguarda.demo.world import (
+    AFTER_INVOICE,
     FISCAL,
     PRODUCTS,
     DemoOrder,
@@ -32,6 +33,9 @@ from sandbox.core import PROVIDERS, FaultConfig
 # Durations for a demo that runs in minutes (the stack the demo starts uses them).
 DEMO_ENV = {
     "RETAGUARDA_DURATIONS__PAYMENT_WINDOW_S": "20",
+    # the NF-e's 24 h cancellation window (the demo issuer's state, SP), compressed to
+    # 30 s: a cancellation later than that is undone by a return NF-e
+    "RETAGUARDA_FISCAL__CANCEL_WINDOW_H__SP": str(30 / 3600),
     "RETAGUARDA_DURATIONS__DELIVERY_WINDOW_S": "900",
     "RETAGUARDA_DURATIONS__LATE_PAYMENT_GRACE_S": "30",
     "RETAGUARDA_SANDBOX__CARRIER_STEP_S": "1.0",
@@ -120,15 +124,25 @@ async def drive_demo(
             Console(stderr=True).print(
                 f"this stack waits {window:g} s for a payment: the demo places no unpaid orders"
             )
+        cancel_window = float(health.get("invoice_cancel_window_s", 0))
         world = make_orders(rng, count, run, unpaid_allowed=unpaid_allowed)
+        if not 0 < cancel_window <= limit_s / 4:  # a real window: no late cancellations
+            world = [replace(o, fate="cancelled_invoiced") if o.fate == "returned" else o
+                     for o in world]  # fmt: skip
         if pace.all_paid:
             world = [replace(o, fate="paid", pay_after_s=0.0) for o in world]
         await _seed_catalogue(api, sandbox, world, run)
         stop = asyncio.Event()
         robot = WarehouseRobot(api, random.Random(seed + 1), mistake_rate=pace.mistake_rate)
+        robot.held.update(
+            o.workflow_id for o in world if o.fate in ("cancelled_invoiced", "returned")
+        )
         robot_task = asyncio.create_task(robot.run(stop, pace.robot_interval_s))
         placed_from = time.monotonic()
-        placing = asyncio.create_task(_place_all(sandbox, world, rng, pace.place_gap_s))
+        after = AfterInvoice(api, sandbox, cancel_window)
+        placing = asyncio.create_task(
+            _place_all(sandbox, world, rng, pace.place_gap_s, after=after)
+        )
         views = await _wait_terminal(api, world, limit_s, placing, watch, pace.poll_s)
         run_s = time.monotonic() - placed_from
         stop.set()
@@ -138,6 +152,7 @@ async def drive_demo(
         stats = (await sandbox.get("/admin/stats")).json()
         stats["portal"] = (await sandbox.get("/portal/admin/stats")).json()
         stats["bookings"] = await bookings(sandbox)
+        stats["fiscal"] = await _fiscal(sandbox, stats, after)
     summary = _summary(world, views, stats, robot, time.monotonic() - started, faults, seed, run)
     summary["run_s"] = round(run_s, 2)  # first order placed → every order terminal
     return summary
@@ -204,6 +219,8 @@ async def _place_all(
     world: list[DemoOrder],
     rng: random.Random,
     gap_s: tuple[float, float] = (0.01, 0.08),
+    *,
+    after: AfterInvoice | None = None,
 ) -> None:
     later: list[asyncio.Task[None]] = []
     for order in world:
@@ -211,7 +228,7 @@ async def _place_all(
         if order.channel == "store":
             r = await sandbox.post("/store/admin/orders", json=store_payload(order))
             r.raise_for_status()
-            if order.fate in ("paid", "cancelled"):
+            if order.fate != "unpaid":
                 payment = {
                     "external_reference": f"store:{order.external_id}",
                     "amount": str(r.json()["total"]),
@@ -223,7 +240,73 @@ async def _place_all(
             r.raise_for_status()
         if order.fate == "cancelled":
             later.append(asyncio.create_task(_cancel_later(sandbox, order)))
+        elif order.fate in AFTER_INVOICE and after is not None:
+            later.append(asyncio.create_task(after.act(order)))
     await asyncio.gather(*later)
+
+
+class AfterInvoice:
+    """What people do to an order once its NF-e is authorised: the customer cancels it
+    within the cancellation window, or after it, or ops send a correction letter."""
+
+    def __init__(
+        self, api: httpx.AsyncClient, sandbox: httpx.AsyncClient, cancel_window_s: float
+    ) -> None:
+        self._api = api
+        self._sandbox = sandbox
+        self._window_s = cancel_window_s
+        self.corrections: Counter[str] = Counter()
+
+    async def act(self, order: DemoOrder, limit_s: float = 300) -> None:
+        if not await self._invoiced(order, limit_s):
+            return
+        if order.fate == "corrected":
+            text = (
+                f"Endereco de entrega: {order.place[0]}, bloco B, apartamento 42; "
+                "entregar na portaria"
+            )
+            r = await self._api.post(
+                f"/orders/{order.workflow_id}/invoice/corrections", json={"text": text}
+            )
+            self.corrections[r.json().get("status", str(r.status_code))] += 1
+            return
+        wait = 1.0 if order.fate == "cancelled_invoiced" else self._window_s + 3
+        await asyncio.sleep(wait)
+        await _cancel_later(self._sandbox, replace(order, cancel_after_s=0))
+
+    async def _invoiced(self, order: DemoOrder, limit_s: float) -> bool:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            try:
+                view = (await self._api.get(f"/orders/{order.workflow_id}")).json()
+            except (httpx.HTTPError, ValueError):
+                view = {}
+            found = view.get("order") or {}
+            if found.get("invoice_key"):
+                return True
+            if found.get("status") in TERMINAL:
+                return False
+            await asyncio.sleep(1.0)
+        return False
+
+
+async def _fiscal(
+    sandbox: httpx.AsyncClient, stats: dict[str, Any], after: AfterInvoice
+) -> dict[str, Any]:
+    """What SEFAZ did in the demo (its ledger), and the correction letters' answers."""
+    kinds = stats.get("ledger", {})
+    authorised = (await sandbox.get("/admin/ledger", params={"kind": "invoice_authorised"})).json()
+    returns = sum(1 for e in authorised if e.get("purpose") == "return")
+    return {
+        "authorised": len(authorised) - returns,
+        "cancelled": kinds.get("invoice_cancelled", 0),
+        "returned": returns,
+        "numbers_voided": kinds.get("numbers_voided", 0),
+        "corrections": dict(after.corrections),
+        "contingency": sum(
+            1 for e in authorised if str(e.get("access_key", ""))[34:35] in ("6", "7")
+        ),
+    }
 
 
 async def _cancel_later(sandbox: httpx.AsyncClient, order: DemoOrder) -> None:
@@ -337,6 +420,7 @@ def _summary(
         "bookings": stats.get("bookings", {}),
         "portal": stats.get("portal", {}),
         "webhooks": stats.get("webhooks", {}),
+        "fiscal": stats.get("fiscal", {}),
         "warehouse": {
             "steps": dict(robot.done),
             "check_mistakes_caught": robot.mistakes_caught,

@@ -23,6 +23,7 @@ class WarehouseRobot:
         self.done: Counter[str] = Counter()
         self.mistakes_caught = 0
         self.refused: Counter[str] = Counter()
+        self.held: set[str] = set()  # orders left on the shelf (the demo cancels them)
 
     async def run(self, stop: asyncio.Event, interval_s: float = 0.3) -> None:
         while not stop.is_set():
@@ -40,6 +41,8 @@ class WarehouseRobot:
     async def _work(self, task: dict[str, Any]) -> None:
         """Work one task from the step the list shows, then follow the workflow's own
         answer (`next_step`) until it is checked or refused."""
+        if task["order_id"] in self.held:
+            return
         step = task.get("next_step")
         operator, shift = OPERATORS[hash(task["order_id"]) % len(OPERATORS)]
         while step is not None:

@@ -68,7 +68,7 @@ class DemoOrder:
     customer: dict[str, Any]
     place: tuple[str, str, str, str, str]
     shipping_cost: Decimal
-    fate: str  # paid | unpaid | cancelled
+    fate: str  # paid | unpaid | cancelled | cancelled_invoiced | returned | corrected
     pay_after_s: float = 1.0
     cancel_after_s: float = 3.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +84,25 @@ class DemoOrder:
         )
 
 
+# What becomes of an order, by a roll in [0, 1): most are paid and delivered; some are
+# never paid or cancelled early; after its NF-e, some are cancelled within the
+# cancellation window (SEFAZ cancels the NF-e), some past it (a return NF-e undoes it),
+# and some get a correction letter (CC-e) and are delivered.
+FATES = (
+    (0.80, "paid"),
+    (0.86, "unpaid"),
+    (0.90, "cancelled"),
+    (0.94, "cancelled_invoiced"),
+    (0.97, "returned"),
+    (1.00, "corrected"),
+)
+AFTER_INVOICE = frozenset({"cancelled_invoiced", "returned", "corrected"})
+
+
+def _fate(roll: float) -> str:
+    return next(fate for limit, fate in FATES if roll < limit)
+
+
 def make_orders(
     rng: random.Random, count: int, run: str, *, unpaid_allowed: bool = True
 ) -> list[DemoOrder]:
@@ -91,8 +110,7 @@ def make_orders(
     for i in range(count):
         channel = "store" if rng.random() < 0.6 else "marketplace"
         skus = rng.sample([p[0] for p in PRODUCTS], k=rng.randint(1, 3))
-        roll = rng.random()
-        fate = "paid" if roll < 0.86 else ("unpaid" if roll < 0.93 else "cancelled")
+        fate = _fate(rng.random())
         if fate == "unpaid" and (channel == "marketplace" or not unpaid_allowed):
             fate = "paid"  # marketplace orders arrive paid; or the window is too long
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -116,6 +134,11 @@ def make_orders(
                 extra={"mode": "me2"} if channel == "marketplace" and rng.random() < 0.5 else {},
             )
         )
+    if count >= 30:  # a demo that long shows every fate of an NF-e at least once
+        for fate in sorted(AFTER_INVOICE):
+            paid = [o for o in orders if o.fate == "paid"]
+            if paid and not any(o.fate == fate for o in orders):
+                rng.choice(paid).fate = fate
     return orders
 
 

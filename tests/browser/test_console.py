@@ -216,6 +216,63 @@ async def test_ops_retries_a_stuck_order_and_the_warehouse_works_it_to_delivery(
         assert_png(tmp_path / name)
 
 
+async def test_ops_sends_a_correction_letter_from_the_order_page_and_sees_it_registered(
+    browser: Browser, tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
+        base = live.settings.api.url
+        assert (await live.api.put("/products/CCE-1", json=PRODUCT)).status_code == 200
+        receipt = await live.api.post("/products/CCE-1/receipts", json={"quantity": 2})
+        assert receipt.status_code == 200, receipt.text
+        r = await live.sandbox.post("/store/admin/orders", json=store_order("8003", "CCE-1"))
+        assert r.status_code == 201, r.text
+        order_id = "order:store:8003"
+
+        async def invoiced() -> str:
+            order = await live.order(order_id)
+            return str(order.get("invoice_key") or "") if order else ""
+
+        key = await live.until(invoiced, f"the NF-e of {order_id}")
+        context = await browser.new_context(viewport={"width": 1366, "height": 900})
+        page = await context.new_page()
+        try:
+            await login(page, base, live.settings.secrets.bootstrap_admin_key.get_secret_value())
+            await page.goto(f"{base}/console/orders/{order_id}")
+            panel = page.locator("#invoice")
+            await expect(panel.locator("#invoice-status")).to_have_text("authorised")
+            await expect(panel).to_contain_text(key)
+            await expect(panel.locator("#corrections")).to_contain_text("none sent")
+
+            form = page.locator("#correct")
+            forbidden = "Valor unitario correto e 35,00 por unidade"
+            await form.get_by_label("Correction (CC-e)").fill(forbidden)
+            await form.get_by_role("button", name="Send CC-e").click()
+            await expect(page.locator(".flash.error")).to_contain_text(
+                "CC-e not sent: it may not change values, prices, quantities"
+            )
+            await expect(form.get_by_label("Correction (CC-e)")).to_have_value(forbidden)
+
+            text = "Endereco de entrega: casa dos fundos, portao azul, tocar a campainha"
+            await form.get_by_label("Correction (CC-e)").fill(text)
+            await form.get_by_role("button", name="Send CC-e").click()
+            await expect(page.locator(".flash.ok")).to_contain_text(
+                "CC-e nº 1 registered by SEFAZ, protocol"
+            )
+            row = page.locator("#correction-1")
+            await expect(row).to_contain_text(text)
+            await expect(row).to_contain_text("registered")
+            await expect(row).to_contain_text("admin")
+            listed = (await live.api.get(f"/orders/{order_id}/invoice/corrections")).json()
+            assert [(c["sequence"], c["status"]) for c in listed] == [(1, "registered")]
+            await expect(row).to_contain_text(listed[0]["protocol"])
+            await expect(page.locator("#audit")).to_contain_text("fiscal:correction")
+            await expect(page.locator("#documents")).to_contain_text("110110")
+            await page.screenshot(path=tmp_path / "order-cce.png", full_page=True)
+        finally:
+            await context.close()
+    assert_png(tmp_path / "order-cce.png")
+
+
 async def test_a_warehouse_key_sees_no_decide_forms_and_cannot_post_a_decision(
     browser: Browser, tmp_path: Path, sqlite_url: str, dev_env: WorkflowEnvironment
 ) -> None:
@@ -264,6 +321,13 @@ async def test_a_warehouse_key_sees_no_decide_forms_and_cannot_post_a_decision(
             )
             assert forged.status == 403
             assert "did not come from the console" in await forged.text()
+            correction = await page.request.post(
+                f"{base}/console/orders/{order_id}/corrections",
+                form={"csrf": csrf, "text": "Endereco de entrega: casa dos fundos"},
+                max_redirects=0,
+            )
+            assert correction.status == 403
+            assert "cannot send correction letters" in await correction.text()
 
             await page.goto(f"{base}/console/warehouse")
             await expect(page.get_by_role("heading", name="Warehouse")).to_be_visible()

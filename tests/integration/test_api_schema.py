@@ -80,3 +80,28 @@ def test_no_request_makes_the_api_fail_with_a_500(
         call()
         checked.append(operation.label)
     assert len(checked) >= 15, checked
+
+
+async def test_unknown_routes_answer_in_the_apis_error_shape(tmp_path):
+    import httpx
+
+    from api.app import create_app
+    from config.settings import DatabaseSettings, Settings
+
+    settings = Settings(
+        var_dir=tmp_path, db=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    )
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api"
+    ) as http:
+        missing = await http.get("/no/such/thing")
+        wrong_method = await http.delete("/health")
+
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "NotFound",
+        "message": "no such resource: GET /no/such/thing (see /docs)",
+    }
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "MethodNotAllowed"

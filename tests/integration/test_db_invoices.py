@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.invoices import InvoiceRepository
 from domain.fiscal import Invoice, InvoiceStatus, access_key
 
@@ -86,3 +87,19 @@ async def test_cancellation_is_final_and_repeatable(sessionmaker) -> None:
     assert cancelled.cancelled_at == at
     assert await invoices.list_authorised() == []
     assert await invoices.record_cancelled("order:store:404", InvoiceStatus.CANCELLED, at) is None
+
+
+async def test_an_orders_numbers_are_listed_with_their_voiding(sessionmaker) -> None:
+    invoices, lifecycle = InvoiceRepository(sessionmaker), FiscalLifecycleRepository(sessionmaker)
+    sold = await invoices.allocate_number("order:store:1", 1)
+    await invoices.record_authorised(invoice("order:store:1", sold), "<nfeProc/>")
+    unused = await invoices.allocate_number("order:store:1", 2)
+    await lifecycle.give_up_number("order:store:1", 2, T0)
+    await lifecycle.record_voided_at_sefaz("order:store:1", 2, "135240000000099", T0)
+
+    held = await lifecycle.numbers_of("order:store:1")
+
+    assert [(h.series, h.number, h.in_use) for h in held] == [(1, sold, True), (2, unused, False)]
+    assert held[1].voided_at == held[1].sefaz_voided_at == T0
+    assert held[1].voiding_protocol == "135240000000099"
+    assert await lifecycle.numbers_of("order:store:404") == []

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 
 from domain.fiscal import Issuer
 from domain.orders import Address
+from integrations.bank.client import BankClient
 from integrations.carrier.client import CarrierClient
 from integrations.documents.store import DocumentStore
 from integrations.marketplace.client import MarketplaceClient
@@ -90,6 +91,9 @@ class World:
 
     def payments(self) -> PaymentsClient:
         return PaymentsClient(self.http, f"{self.url}/payments", TOKENS["payments"])
+
+    def bank(self) -> BankClient:
+        return BankClient(self.http, f"{self.url}/bank", TOKENS["bank"])
 
     def carrier(self) -> CarrierClient:
         return CarrierClient(self.http, f"{self.url}/carrier", TOKENS["carrier"], sender=SENDER)

@@ -1,13 +1,18 @@
 """What may follow an authorisation: the return CFOP, the CC-e's text rules and window,
 the voiding justification."""
 
+import functools
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from pydantic import ValidationError
 
+from domain.fiscal import Issuer
 from domain.fiscal_lifecycle import (
     CORRECTION_MAX,
     CORRECTION_MIN,
@@ -18,10 +23,16 @@ from domain.fiscal_lifecycle import (
     void_reason,
     within_correction_window,
 )
+from domain.orders import Address
+from integrations.fiscal.certificate import load_certificate, make_dev_certificate
+from integrations.fiscal.events import correction_event
+from integrations.fiscal.schema import correction_event_schema
+from integrations.fiscal.signing import NfeSigner
 
 pytestmark = pytest.mark.unit
 
 KEY = "35261111222333000181550010000000011724612128"
+NFE = "http://www.portalfiscal.inf.br/nfe"
 
 
 @given(st.sampled_from("567"), st.integers(min_value=100, max_value=999))
@@ -113,3 +124,44 @@ def test_a_voiding_justification_always_fits_sefaz_limits(reason):
 
     assert 15 <= len(text) <= 255
     assert text == text.strip()
+
+
+@functools.cache
+def _signer() -> NfeSigner:
+    folder = Path(tempfile.mkdtemp())
+    make_dev_certificate(folder / "dev.pfx", ISSUER.cnpj, "dev-only")
+    return NfeSigner(load_certificate(folder / "dev.pfx", "dev-only"))
+
+
+ISSUER = Issuer(
+    cnpj="11222333000181",
+    name="Retaguarda Comercio Eletronico Ltda",
+    ie="123456789110",
+    address=Address(
+        street="Avenida Paulista", number="1000", district="Bela Vista", city="São Paulo",
+        city_code="3550308", state="SP", postal_code="01310100",
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=0, max_size=1100))
+def test_any_accepted_correction_text_is_what_sefaz_counts_and_its_schema_takes(text):
+    if correction_problems(text):
+        return
+    request = CorrectionRequest(
+        order_id="o", access_key=KEY, sequence=1, text=text, requested_at=datetime.now(UTC)
+    )
+    event = correction_event(ISSUER, request)
+    signed = _signer().sign(event.xml, event.reference_id)
+    sent = etree.fromstring(signed.encode()).findtext(f".//{{{NFE}}}xCorrecao")
+
+    assert sent == request.text
+    assert CORRECTION_MIN <= len(sent or "") <= CORRECTION_MAX
+    assert correction_event_schema().errors(signed) == []
+
+
+def test_emoji_do_not_count_towards_a_correction_length():
+    problems = correction_problems("Apto " + "\U0001f3e0" * 11)
+
+    assert any("characters" in p for p in problems)

@@ -14,9 +14,10 @@ from lxml import etree
 
 from domain.fiscal import InvoiceLine, InvoiceRequest, Issuer, is_valid_access_key
 from domain.nfe_fields import Intermediary, TechnicalContact
+from domain.nfe_text import text
 from domain.orders import Address, Channel, Customer, Order, OrderItem
 from integrations.fiscal.certificate import load_certificate, make_dev_certificate
-from integrations.fiscal.nfe import HOMOLOGATION_NAME, NfeBuilder, text
+from integrations.fiscal.nfe import HOMOLOGATION_NAME, NfeBuilder
 from integrations.fiscal.schema import nfe_schema
 from integrations.fiscal.signing import NfeSigner
 

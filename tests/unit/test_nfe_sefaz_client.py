@@ -47,7 +47,7 @@ async def test_consult_speaks_soap_12_to_the_consultation_service():
 
     assert (result.cstat, result.reason, result.access_key) == (217, "Não consta", KEY)
     request = seen[0]
-    assert request.url == "https://sefaz.test/ws/NFeConsultaProtocolo4.asmx"
+    assert request.url == "https://sefaz.test/sp/ws/nfeconsultaprotocolo4.asmx"  # SP: lower case
     assert request.headers["Content-Type"].startswith("application/soap+xml")
     assert "NFeConsultaProtocolo4/nfeConsultaNF" in request.headers["Content-Type"]
     assert b"<nfeDadosMsg" in request.content
@@ -100,3 +100,32 @@ async def test_a_soap_fault_is_a_rejection():
     )
     with pytest.raises(ProviderRejected, match="bad envelope"):
         await consult_with(httpx.Response(200, content=fault))
+
+
+@pytest.mark.parametrize(
+    ("uf", "path"),
+    [
+        ("SP", "/sp/ws/nfeautorizacao4.asmx"),
+        ("MG", "/mg/nfe2/services/NFeAutorizacao4"),
+        ("RJ", "/svrs/ws/NfeAutorizacao/NFeAutorizacao4.asmx"),
+        ("SC", "/svrs/ws/NfeAutorizacao/NFeAutorizacao4.asmx"),
+    ],
+)
+def test_each_state_reaches_its_own_authoriser_at_its_real_path(uf, path):
+    from integrations.sefaz.endpoints import authoriser_of
+
+    assert authoriser_of(uf).urls("https://sefaz.test")["NFeAutorizacao4"] == (
+        "https://sefaz.test" + path
+    )
+
+
+@pytest.mark.parametrize(
+    ("uf", "svc", "emission"),
+    [("SP", "svc-an", "6"), ("RJ", "svc-an", "6"), ("BA", "svc-rs", "7"), ("PR", "svc-rs", "7")],
+)
+def test_each_state_has_its_contingency_authoriser(uf, svc, emission):
+    from integrations.sefaz.endpoints import contingency_of
+
+    backup = contingency_of(uf)
+
+    assert (backup.slug, backup.emission_type) == (svc, emission)

@@ -1,0 +1,239 @@
+"""Finance activities (the `finance` queue): accrue receivables, reconcile a night.
+
+Reconciliation is heavy and resumable. It runs in stages, each leaving a file in the
+night's folder, and heartbeats the stage reached (and, while storing, the chunks stored):
+
+    fetched   the provider's release report, downloaded
+    exported  our receivables around the night, exported (COPY on PostgreSQL)
+    matched   the results, classified by DuckDB, as numbered chunk files
+    stored    every chunk replaced in the database, the run marked done
+
+A retry after a worker died reads the last heartbeat and goes on from there with the
+same files, so it gives the same result as an attempt that was never interrupted; a new
+run of the same night (a rerun) starts from the top and replaces the night's results
+whole, so running a night twice changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+
+from db.receivables import ReceivableRepository
+from db.reconciliation import ReconciliationRepository
+from domain.errors import ProviderRejected
+from domain.receivables import ChannelTerms
+from domain.reconciliation import (
+    NEEDS_PERSON,
+    AccrualResult,
+    AccrueRequest,
+    ReconcileRequest,
+    ReconcileResult,
+    ReconKind,
+)
+from integrations.bank.client import BankClient
+from integrations.finance.bank_match import match_bank
+from integrations.finance.marketplace_match import Chunk, MatchOutcome, match_marketplace
+from integrations.payments.client import PaymentsClient, release_report_name
+from workflows import steps
+from workflows.steps import implements
+
+STAGES = ("fetched", "exported", "matched", "stored")
+
+
+@dataclass(frozen=True)
+class FinanceConfig:
+    terms: Mapping[str, ChannelTerms]
+    timezone: str
+    work_dir: Path
+    window_days: int = 120
+    chunk_rows: int = 250_000
+    store_concurrency: int = 2  # chunks loaded at once (one connection each)
+
+
+@dataclass
+class Progress:
+    """What the last heartbeat of this night said (empty on a first attempt)."""
+
+    day: str = ""
+    stage: str = ""
+    stored: list[int] | None = None  # chunk indices stored
+    lines: int = 0
+    classified: dict[str, int] | None = None
+
+    def reached(self, stage: str) -> bool:
+        return bool(self.stage) and STAGES.index(self.stage) >= STAGES.index(stage)
+
+    @classmethod
+    def resumed(cls, day: date) -> Progress:
+        details = activity.info().heartbeat_details
+        if details and isinstance(details[0], dict) and details[0].get("day") == day.isoformat():
+            known = {k: v for k, v in details[0].items() if k in cls.__dataclass_fields__}
+            return cls(**known)
+        return cls(day=day.isoformat())
+
+    def beat(self, stage: str, **changes: Any) -> None:
+        self.stage = stage
+        for name, value in changes.items():
+            setattr(self, name, value)
+        activity.heartbeat(
+            {"day": self.day, "stage": self.stage, "stored": sorted(self.stored or []),
+             "lines": self.lines, "classified": self.classified}
+        )  # fmt: skip
+
+
+class FinanceActivities:
+    def __init__(
+        self,
+        receivables: ReceivableRepository,
+        results: ReconciliationRepository,
+        payments: PaymentsClient,
+        config: FinanceConfig,
+        bank: BankClient | None = None,
+    ) -> None:
+        self._receivables = receivables
+        self._results = results
+        self._payments = payments
+        self._config = config
+        self._bank = bank
+
+    @implements(steps.ACCRUE_RECEIVABLES)
+    async def accrue_receivables(self, request: AccrueRequest) -> AccrualResult:
+        return await self._receivables.accrue(self._config.terms, self._config.timezone)
+
+    @implements(steps.RECONCILE_MARKETPLACE)
+    async def reconcile_marketplace(self, request: ReconcileRequest) -> ReconcileResult:
+        day = _night(request)
+
+        async def fetch(folder: Path) -> Path:
+            return await self._payments.release_report(day, folder)
+
+        async def export(folder: Path) -> Path:
+            await self._receivables.export(
+                folder / "receivables.csv", day, self._config.window_days
+            )
+            return folder / "receivables.csv"
+
+        def match(source: Path, expected: Path, folder: Path) -> MatchOutcome:
+            return match_marketplace(
+                source, expected, day, folder,
+                chunk_rows=self._config.chunk_rows, tolerance=request.tolerance,
+            )  # fmt: skip
+
+        return await self._reconcile(ReconKind.MARKETPLACE, day, fetch, export, match)
+
+    @implements(steps.RECONCILE_BANK)
+    async def reconcile_bank(self, request: ReconcileRequest) -> ReconcileResult:
+        day = _night(request)
+        if self._bank is None:
+            raise ProviderRejected("no bank is configured for this worker", provider="bank")
+        bank = self._bank
+
+        async def fetch(folder: Path) -> Path:
+            return await bank.statement(day, folder, self._config.timezone)
+
+        async def export(folder: Path) -> Path:
+            path = folder / "expected.csv"
+            await self._results.export_expected(path, day, request.date_tolerance_days)
+            return path
+
+        def match(source: Path, expected: Path, folder: Path) -> MatchOutcome:
+            return match_bank(
+                source, expected, day, folder, tolerance=request.tolerance,
+                date_tolerance_days=request.date_tolerance_days,
+                chunk_rows=self._config.chunk_rows,
+            )  # fmt: skip
+
+        return await self._reconcile(ReconKind.BANK, day, fetch, export, match)
+
+    async def _reconcile(
+        self,
+        kind: ReconKind,
+        day: date,
+        fetch: Callable[[Path], Awaitable[Path]],
+        export: Callable[[Path], Awaitable[Path]],
+        match: Callable[[Path, Path, Path], MatchOutcome],
+    ) -> ReconcileResult:
+        """The stages (module docstring), each skipped when this attempt resumes past it."""
+        folder = self._config.work_dir / kind.value / day.isoformat()
+        progress = Progress.resumed(day)
+        fetched = folder / (
+            release_report_name(day) if kind is ReconKind.MARKETPLACE else "statement.csv"
+        )
+        if not (progress.reached("fetched") and fetched.exists()):
+            progress = Progress(day=day.isoformat())
+            _clear_results(folder)
+            fetched = await fetch(folder)
+            progress.beat("fetched")
+        expected = folder / _EXPECTED[kind]
+        if not (progress.reached("exported") and expected.exists()):
+            expected = await export(folder)
+            progress.beat("exported")
+        outcome = self._chunks_on_disk(folder, progress)
+        if outcome is None:
+            _clear_results(folder)
+            outcome = await asyncio.to_thread(match, fetched, expected, folder)
+            progress.beat("matched", stored=[], lines=outcome.lines, classified=outcome.classified)
+            await self._results.begin(kind.value, day, fetched.name)
+        await self._store(kind.value, day, outcome.chunks, progress)
+        alerts = sum(n for cls, n in outcome.classified.items() if cls in NEEDS_PERSON)
+        await self._results.finish(kind.value, day, outcome.lines, outcome.classified, alerts)
+        progress.beat("stored")
+        return ReconcileResult(
+            kind=kind, day=day, lines=outcome.lines, classified=outcome.classified,
+            alerts=alerts, source=fetched.name,
+        )  # fmt: skip
+
+    async def _store(self, kind: str, day: date, chunks: list[Chunk], progress: Progress) -> None:
+        """Load the chunks not stored yet, a few at once; heartbeat each one stored."""
+        done = set(progress.stored or [])
+        gate = asyncio.Semaphore(self._config.store_concurrency)
+
+        async def one(index: int, chunk: Chunk) -> None:
+            async with gate:
+                await self._results.store_chunk(kind, day, chunk.path, chunk.first, chunk.last)
+                done.add(index)
+                progress.beat("matched", stored=sorted(done))
+
+        try:
+            async with asyncio.TaskGroup() as group:  # one failing cancels the others
+                for index, chunk in enumerate(chunks):
+                    if index not in done:
+                        group.create_task(one(index, chunk))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the error itself, for Temporal and ops
+
+    def _chunks_on_disk(self, folder: Path, progress: Progress) -> MatchOutcome | None:
+        """The outcome of an earlier attempt's matching, when this attempt resumes it."""
+        if not progress.reached("matched") or progress.classified is None:
+            return None
+        paths = sorted(folder.glob("results-*.csv"))
+        size = self._config.chunk_rows
+        chunks = [
+            Chunk(path, 1 + i * size, min((i + 1) * size, progress.lines))
+            for i, path in enumerate(paths)
+        ]
+        if len(chunks) != -(-progress.lines // size):
+            return None  # files gone or not all written: match again
+        return MatchOutcome(progress.lines, dict(progress.classified), chunks)
+
+
+_EXPECTED = {ReconKind.MARKETPLACE: "receivables.csv", ReconKind.BANK: "expected.csv"}
+
+
+def _night(request: ReconcileRequest) -> date:
+    if request.day is None:
+        raise ValueError("the workflow names the night to reconcile")
+    return request.day
+
+
+def _clear_results(folder: Path) -> None:
+    for path in folder.glob("results-*.csv"):
+        path.unlink()
+    shutil.rmtree(folder / "tmp", ignore_errors=True)

@@ -1,0 +1,162 @@
+"""Finance (role `finance` acts; finance, ops and viewers read): the nightly
+reconciliations (run one, read its lines, download them as CSV), receivables and
+anticipations."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from api.deps import BooksRole, ContextDep, FinanceRole
+from api.errors import NotFound
+from db.receivables import AnticipationView, ReceivableView
+from db.reconciliation import LINE_COLUMNS, LineView, RunView
+from domain.receivables import business_day
+from domain.reconciliation import ReconcileRequest, ReconKind
+
+router = APIRouter(prefix="/finance", tags=["finance"])
+WAIT = timedelta(seconds=110)
+
+
+class ReconcileAnswer(BaseModel):
+    workflow_id: str
+    status: str = Field(description="done, or running (ask again later: GET the run)")
+    date: date
+    lines: int = 0
+    classified: dict[str, int] = Field(default_factory=dict)
+    alerts: int = 0
+    source: str = ""
+
+
+class AnticipationBody(BaseModel):
+    reference: str = Field(min_length=1, max_length=100, description="the provider's id")
+    taken_on: date
+    order_ids: list[str] = Field(min_length=1, max_length=10_000)
+    discount_rate: Decimal = Field(ge=0, lt=1, description="e.g. 0.0299 for 2.99%")
+    fee: Decimal = Field(ge=0, description="what the provider kept, in reais")
+
+
+def _day(ctx: ContextDep, given: date | None) -> date:
+    return given or business_day(datetime.now(UTC), ctx.settings.finance.timezone)
+
+
+@router.post("/reconciliations/{kind}", response_model=ReconcileAnswer)
+async def reconcile(
+    kind: ReconKind,
+    ctx: ContextDep,
+    _: FinanceRole,
+    response: Response,
+    day: Annotated[date | None, Query(alias="date", description="default: today")] = None,
+) -> ReconcileAnswer:
+    """Reconcile a night now (the schedule does it every night for the day before)."""
+    f = ctx.settings.finance
+    request = ReconcileRequest(
+        kind=kind, day=_day(ctx, day), timezone=f.timezone, tolerance=f.tolerance,
+        date_tolerance_days=f.bank_date_tolerance_days,
+    )  # fmt: skip
+    workflow_id, result = await ctx.gateway.reconcile(request, WAIT)
+    assert request.day is not None
+    if result is None:
+        response.status_code = 202
+        return ReconcileAnswer(workflow_id=workflow_id, status="running", date=request.day)
+    return ReconcileAnswer(
+        workflow_id=workflow_id, status="done", date=result.day, lines=result.lines,
+        classified=result.classified, alerts=result.alerts, source=result.source,
+    )  # fmt: skip
+
+
+@router.get("/reconciliations", response_model=list[RunView])
+async def runs(ctx: ContextDep, _: BooksRole, kind: ReconKind | None = None) -> list[RunView]:
+    return await ctx.reconciliations.runs(kind.value if kind else None)
+
+
+@router.get("/reconciliations/{kind}/{day}", response_model=RunView)
+async def run(kind: ReconKind, day: date, ctx: ContextDep, _: BooksRole) -> RunView:
+    found = await ctx.reconciliations.run(kind.value, day)
+    if found is None:
+        raise NotFound(f"no {kind.value} reconciliation for {day.isoformat()} yet")
+    return found
+
+
+@router.get("/reconciliations/{kind}/{day}/lines", response_model=list[LineView])
+async def lines(
+    kind: ReconKind,
+    day: date,
+    ctx: ContextDep,
+    _: BooksRole,
+    cls: Annotated[str | None, Query(alias="class", max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[LineView]:
+    return await ctx.reconciliations.lines(kind.value, day, cls=cls, limit=limit, offset=offset)
+
+
+@router.get("/reconciliations/{kind}/{day}/csv", response_class=StreamingResponse)
+async def lines_csv(
+    kind: ReconKind, day: Annotated[date, Path()], ctx: ContextDep, _: BooksRole
+) -> StreamingResponse:
+    """Every line of the night as CSV (what the finance person opens in a spreadsheet)."""
+    if await ctx.reconciliations.run(kind.value, day) is None:
+        raise NotFound(f"no {kind.value} reconciliation for {day.isoformat()} yet")
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow((*LINE_COLUMNS, "detail"))
+        offset = 0
+        while True:
+            page = await ctx.reconciliations.lines(kind.value, day, limit=5000, offset=offset)
+            for ln in page:
+                writer.writerow(
+                    [kind.value, day.isoformat(), ln.seq, ln.cls, ln.key, ln.order_id or "",
+                     ln.description, ln.reference, ln.amount, ln.line_gross, ln.line_fees,
+                     ln.expected_gross, ln.expected_fees, ln.expected_net, ln.detail]
+                )  # fmt: skip
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if len(page) < 5000:
+                return
+            offset += len(page)
+
+    name = f"reconciliation-{kind.value}-{day.isoformat()}.csv"
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/receivables", response_model=list[ReceivableView])
+async def receivables(
+    ctx: ContextDep,
+    _: BooksRole,
+    released_from: date | None = None,
+    released_to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[ReceivableView]:
+    return await ctx.receivables.between(
+        released_from=released_from, released_to=released_to, limit=limit
+    )
+
+
+@router.post("/anticipations", response_model=AnticipationView, status_code=201)
+async def anticipate(body: AnticipationBody, ctx: ContextDep, who: FinanceRole) -> AnticipationView:
+    """Record an advance of receivables and allocate it to the ones it covers (the same
+    reference again returns the advance already recorded)."""
+    return await ctx.receivables.anticipate(
+        body.reference, body.taken_on, body.order_ids, body.discount_rate, body.fee, who.name
+    )
+
+
+@router.get("/anticipations", response_model=list[AnticipationView])
+async def anticipations(ctx: ContextDep, _: BooksRole) -> list[AnticipationView]:
+    return await ctx.receivables.anticipations()

@@ -1,0 +1,311 @@
+"""Receivables: accrued from the order read model (and the refunds the audit log holds),
+exported for the matching engine, covered by anticipations.
+
+Accrual is a sweep, idempotent and repeatable: every order that changed since its
+receivable was computed (or has none yet) is computed again by the domain rule; a
+receivable already covered by an anticipation keeps it."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import AnticipationRow, AuditRow, OrderRow, ReceivableRow
+from db.session import dialect_insert, read_session
+from domain.errors import DomainError
+from domain.orders import Channel
+from domain.receivables import ChannelTerms, OrderFacts, Receivable, receivable_for
+from domain.reconciliation import AccrualResult
+
+EXPORT_COLUMNS = (
+    "key", "order_id", "gross", "fees", "net", "refunded", "expected_release", "anticipated",
+)  # fmt: skip
+BATCH = 1000
+
+
+class ReceivableView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    channel: str
+    key: str
+    gross: Decimal
+    commission: Decimal
+    fixed_fee: Decimal
+    freight: Decimal
+    net: Decimal
+    refunded: Decimal
+    paid_at: datetime
+    expected_release: date
+    status: str
+    anticipation_id: int | None
+
+
+class AnticipationView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    reference: str
+    taken_on: date
+    gross: Decimal
+    discount_rate: Decimal
+    fee: Decimal
+    net: Decimal
+    receivables: int
+    created_by: str
+
+
+class NothingToAnticipate(DomainError):
+    pass
+
+
+def _facts(row: OrderRow, refunds: Mapping[str, tuple[Decimal, datetime]]) -> OrderFacts:
+    def at(status: str) -> datetime | None:
+        value = row.phase_times.get(status)
+        return datetime.fromisoformat(value) if value else None
+
+    refunded, refunded_at = refunds.get(row.order_id, (Decimal("0"), None))
+    return OrderFacts(
+        order_id=row.order_id,
+        channel=Channel(row.channel),
+        external_id=row.external_id,
+        status=row.status,
+        total=row.total,
+        paid_at=at("paid"),
+        delivered_at=at("delivered"),
+        created_at=row.created_at,
+        refunded=refunded,
+        refunded_at=refunded_at,
+    )
+
+
+def _values(r: Receivable, now: datetime) -> dict[str, Any]:
+    return {
+        "order_id": r.order_id, "channel": r.channel.value, "key": r.key, "gross": r.gross,
+        "commission": r.commission, "fixed_fee": r.fixed_fee, "freight": r.freight,
+        "net": r.net, "refunded": r.refunded, "paid_at": r.paid_at,
+        "expected_release": r.expected_release, "status": r.status.value,
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+
+
+class ReceivableRepository:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def accrue(
+        self, terms: Mapping[str, ChannelTerms], tz: str, now: datetime | None = None
+    ) -> AccrualResult:
+        """Compute the receivable of every order changed since its receivable was (or
+        that has none yet), store it, and say how many were created and updated."""
+        now = now or datetime.now(UTC)
+        async with read_session(self._sessionmaker) as s:
+            stale = await s.execute(
+                select(OrderRow, ReceivableRow.order_id.is_not(None))
+                .outerjoin(ReceivableRow, ReceivableRow.order_id == OrderRow.order_id)
+                .where(
+                    or_(
+                        ReceivableRow.order_id.is_(None),
+                        OrderRow.updated_at >= ReceivableRow.updated_at,
+                    )
+                )
+            )
+            pairs = [(order, bool(has)) for order, has in stale]
+            orders = [order for order, _ in pairs]
+            known = {order.order_id for order, has in pairs if has}
+            refunds = await self._refunds(s)
+        computed = [
+            r
+            for o in orders
+            if (r := receivable_for(_facts(o, refunds), terms[o.channel], tz)) is not None
+        ]
+        async with self._sessionmaker() as s:
+            for start in range(0, len(computed), BATCH):
+                chunk = [_values(r, now) for r in computed[start : start + BATCH]]
+                stmt = dialect_insert(s, ReceivableRow).values(chunk)
+                excluded = stmt.excluded
+                await s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["order_id"],
+                        set_={
+                            name: getattr(excluded, name)
+                            for name in (
+                                "gross",
+                                "commission",
+                                "fixed_fee",
+                                "freight",
+                                "net",
+                                "refunded",
+                                "paid_at",
+                                "expected_release",
+                                "status",
+                                "updated_at",
+                            )  # fmt: skip
+                        },
+                    )
+                )
+            await s.commit()
+        created = sum(1 for r in computed if r.order_id not in known)
+        return AccrualResult(created=created, updated=len(computed) - created)
+
+    async def _refunds(self, s: AsyncSession) -> dict[str, tuple[Decimal, datetime]]:
+        rows = await s.execute(
+            select(AuditRow.order_id, AuditRow.details, AuditRow.at).where(
+                AuditRow.action == "refund"
+            )
+        )
+        out: dict[str, tuple[Decimal, datetime]] = {}
+        for order_id, details, at in rows:
+            if order_id is None or not details:
+                continue
+            total, first = out.get(order_id, (Decimal("0"), at))
+            out[order_id] = (total + Decimal(str(details.get("amount", "0"))), min(first, at))
+        return out
+
+    async def get(self, order_id: str) -> ReceivableView | None:
+        async with read_session(self._sessionmaker) as s:
+            row = await s.get(ReceivableRow, order_id)
+            return None if row is None else _view(row)
+
+    async def between(
+        self, *, released_from: date | None = None, released_to: date | None = None,
+        limit: int = 500,
+    ) -> list[ReceivableView]:  # fmt: skip
+        query = select(ReceivableRow).order_by(ReceivableRow.expected_release, ReceivableRow.key)
+        if released_from:
+            query = query.where(ReceivableRow.expected_release >= released_from)
+        if released_to:
+            query = query.where(ReceivableRow.expected_release <= released_to)
+        async with read_session(self._sessionmaker) as s:
+            return [_view(row) for row in await s.scalars(query.limit(limit))]
+
+    async def export(self, path: Path, day: date, window_days: int) -> int:
+        """Write the receivables released within `window_days` of `day` as CSV
+        (EXPORT_COLUMNS) for the matching engine; COPY on PostgreSQL. Returns the rows."""
+        low, high = day - timedelta(days=window_days), day + timedelta(days=window_days)
+        async with read_session(self._sessionmaker) as s:
+            if s.get_bind().dialect.name == "postgresql":
+                return await _copy_out(s, path, low, high)
+            rows = await s.execute(
+                select(
+                    ReceivableRow.key, ReceivableRow.order_id, ReceivableRow.gross,
+                    ReceivableRow.commission + ReceivableRow.fixed_fee + ReceivableRow.freight,
+                    ReceivableRow.net, ReceivableRow.refunded, ReceivableRow.expected_release,
+                    ReceivableRow.anticipation_id.is_not(None),
+                ).where(ReceivableRow.expected_release.between(low, high))
+            )  # fmt: skip
+            count = 0
+            with path.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(EXPORT_COLUMNS)
+                for row in rows:
+                    key, order_id, gross, fees, net, refunded, released, anticipated = row
+                    writer.writerow(
+                        [key, order_id, _money(gross), _money(fees), _money(net),
+                         _money(refunded), released, "true" if anticipated else "false"]
+                    )  # fmt: skip
+                    count += 1
+            return count
+
+    async def anticipate(
+        self,
+        reference: str,
+        taken_on: date,
+        order_ids: list[str],
+        discount_rate: Decimal,
+        fee: Decimal,
+        actor: str,
+        now: datetime | None = None,
+    ) -> AnticipationView:
+        """Record an advance of the open, not yet anticipated receivables `order_ids`
+        (idempotent by `reference`): gross is what they were to release, net what came."""
+        now = now or datetime.now(UTC)
+        async with self._sessionmaker() as s:
+            existing = await s.scalar(
+                select(AnticipationRow).where(AnticipationRow.reference == reference)
+            )
+            if existing is not None:
+                view = await _anticipation(s, existing)
+                await s.rollback()
+                return view
+            rows = list(
+                await s.scalars(
+                    select(ReceivableRow)
+                    .where(
+                        and_(
+                            ReceivableRow.order_id.in_(order_ids),
+                            ReceivableRow.anticipation_id.is_(None),
+                            ReceivableRow.status == "open",
+                        )
+                    )
+                    .with_for_update()
+                )
+            )
+            if not rows:
+                raise NothingToAnticipate(
+                    "none of these receivables is open and not yet anticipated: "
+                    + ", ".join(order_ids[:10])
+                )
+            gross = sum((r.net for r in rows), Decimal("0"))
+            if fee > gross:
+                raise NothingToAnticipate(f"the fee {fee} exceeds the receivables' net {gross}")
+            advance = AnticipationRow(
+                reference=reference, taken_on=taken_on, gross=gross, discount_rate=discount_rate,
+                fee=fee, net=gross - fee, created_by=actor, created_at=now,
+            )  # fmt: skip
+            s.add(advance)
+            await s.flush()
+            await s.execute(
+                update(ReceivableRow)
+                .where(ReceivableRow.order_id.in_([r.order_id for r in rows]))
+                .values(anticipation_id=advance.id, updated_at=now)
+            )
+            view = await _anticipation(s, advance)
+            await s.commit()
+            return view
+
+    async def anticipations(self, limit: int = 200) -> list[AnticipationView]:
+        async with read_session(self._sessionmaker) as s:
+            rows = await s.scalars(
+                select(AnticipationRow).order_by(AnticipationRow.taken_on.desc()).limit(limit)
+            )
+            return [await _anticipation(s, row) for row in rows]
+
+
+async def _anticipation(s: AsyncSession, row: AnticipationRow) -> AnticipationView:
+    covered = await s.scalar(select(func.count()).where(ReceivableRow.anticipation_id == row.id))
+    return AnticipationView(
+        id=row.id, reference=row.reference, taken_on=row.taken_on, gross=row.gross,
+        discount_rate=row.discount_rate, fee=row.fee, net=row.net, receivables=covered or 0,
+        created_by=row.created_by,
+    )  # fmt: skip
+
+
+def _view(row: ReceivableRow) -> ReceivableView:
+    return ReceivableView.model_validate(row, from_attributes=True)
+
+
+def _money(value: Any) -> str:
+    return f"{Decimal(str(value)):.2f}"
+
+
+async def _copy_out(s: AsyncSession, path: Path, low: date, high: date) -> int:
+    """COPY the export straight from PostgreSQL into the file (no row passes Python)."""
+    connection = await s.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    query = (
+        "SELECT key, order_id, gross, commission + fixed_fee + freight AS fees, net, refunded, "
+        "expected_release, anticipation_id IS NOT NULL AS anticipated FROM receivables "
+        f"WHERE expected_release BETWEEN '{low.isoformat()}' AND '{high.isoformat()}'"
+    )
+    status: str = await driver.copy_from_query(query, output=str(path), format="csv", header=True)
+    return int(status.rsplit(" ", 1)[-1])

@@ -1,0 +1,89 @@
+"""Reconciliation contracts: what a nightly run is asked, what it answers, and the
+classes every line ends in. The matching itself is set-based (integrations/finance)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from domain.money import Money
+from domain.orders import Frozen
+
+
+class ReconKind(StrEnum):
+    MARKETPLACE = "marketplace"  # the payment provider's release report vs receivables
+    BANK = "bank"  # the bank statement (OFX) vs payouts, anticipations and payables
+
+
+class LineClass(StrEnum):
+    """Where each line of a marketplace reconciliation ends."""
+
+    MATCHED = "matched"
+    FEE_DIVERGENCE = "fee_divergence"
+    AMOUNT_DIVERGENCE = "amount_divergence"
+    MISSING_PAYOUT = "missing_payout"
+    UNEXPECTED_PAYOUT = "unexpected_payout"
+    CHARGEBACK = "chargeback"
+    ANTICIPATED = "anticipated"
+
+
+class BankClass(StrEnum):
+    """Where each line of a bank reconciliation ends."""
+
+    MATCHED = "matched"  # a statement line explained by payouts, anticipations or payables
+    UNMATCHED_LINE = "unmatched_line"  # on the statement, nothing we expected explains it
+    UNMATCHED_EXPECTED = "unmatched_expected"  # we expected it, the statement lacks it
+
+
+# What needs a person: alerts are raised for these.
+NEEDS_PERSON = frozenset(
+    {
+        LineClass.FEE_DIVERGENCE,
+        LineClass.AMOUNT_DIVERGENCE,
+        LineClass.MISSING_PAYOUT,
+        LineClass.UNEXPECTED_PAYOUT,
+        LineClass.CHARGEBACK,
+        BankClass.UNMATCHED_LINE,
+        BankClass.UNMATCHED_EXPECTED,
+    }
+)
+
+
+def reconciliation_workflow_id(kind: ReconKind, day: date) -> str:
+    """One workflow per kind and day: asking twice for a night joins the run."""
+    return f"reconcile:{kind.value}:{day.isoformat()}"
+
+
+def night_to_reconcile(today: date) -> date:
+    """A nightly run closes the day before: its report is complete by then."""
+    return today - timedelta(days=1)
+
+
+class ReconcileRequest(Frozen):
+    kind: ReconKind
+    day: date | None = Field(default=None, description="None: the night before (schedules)")
+    timezone: str = Field(default="UTC", description="where the books' days begin and end")
+    finance_queue: str = "finance"
+    tolerance: Money = Field(default=Decimal("0.00"), ge=0, description="amounts within match")
+    date_tolerance_days: int = Field(default=2, ge=0, le=31, description="bank dates within")
+
+
+class AccrueRequest(Frozen):
+    day: date  # the night being closed (accrual itself covers every changed order)
+
+
+class AccrualResult(Frozen):
+    created: int = 0
+    updated: int = 0
+
+
+class ReconcileResult(Frozen):
+    kind: ReconKind
+    day: date
+    lines: int
+    classified: dict[str, int]
+    alerts: int = 0
+    source: str = ""  # where the report or statement came from (its file name)

@@ -1,0 +1,1 @@
+"""Finance adapters: the set-based matching engine (DuckDB) and the statement readers."""

@@ -1,0 +1,42 @@
+"""`reconcile:{kind}:{day}`: one night's reconciliation, started by a Temporal Schedule
+every night on the `finance` queue (or by a person: API, CLI).
+
+It accrues the receivables of orders that changed, then reconciles the night in one
+heavy, heartbeating activity, and raises `NeedsAttention` when lines need a person (the
+alerts). A rerun of the same night replaces its results whole: running it twice changes
+nothing."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.receivables import business_day
+    from domain.reconciliation import (
+        AccrueRequest,
+        ReconcileRequest,
+        ReconcileResult,
+        ReconKind,
+        night_to_reconcile,
+    )
+    from domain.steps import TaskQueues
+    from workflows import steps
+    from workflows.search import NEEDS_ATTENTION
+
+RECONCILIATION_WORKFLOW = "ReconciliationWorkflow"
+
+
+@workflow.defn(name=RECONCILIATION_WORKFLOW)
+class ReconciliationWorkflow:
+    @workflow.run
+    async def run(self, request: ReconcileRequest) -> ReconcileResult:
+        day = request.day or night_to_reconcile(business_day(workflow.now(), request.timezone))
+        calls = steps.Steps(TaskQueues(finance=request.finance_queue))
+        await calls.call(steps.ACCRUE_RECEIVABLES, AccrueRequest(day=day))
+        step = {
+            ReconKind.MARKETPLACE: steps.RECONCILE_MARKETPLACE,
+            ReconKind.BANK: steps.RECONCILE_BANK,
+        }[request.kind]
+        result = await calls.call(step, request.model_copy(update={"day": day}))
+        workflow.upsert_search_attributes([NEEDS_ATTENTION.value_set(result.alerts > 0)])
+        return result
