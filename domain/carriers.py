@@ -37,7 +37,7 @@ def _record(quote: FreightQuote) -> float:
     return -1.0 if quote.delivery_record is None else quote.delivery_record
 
 
-def _rank(quote: FreightQuote) -> tuple[Decimal, float, int, str, str, int]:
+def _rank(quote: FreightQuote) -> tuple[Decimal, float, int, str, str, int, str]:
     return (
         quote.price,
         -_record(quote),
@@ -45,10 +45,11 @@ def _rank(quote: FreightQuote) -> tuple[Decimal, float, int, str, str, int]:
         quote.kind.value,
         quote.carrier,
         quote.service_id,
+        quote.model_dump_json(),  # equal on all the above: still one answer, whatever order
     )
 
 
-def _fastest(quote: FreightQuote) -> tuple[int, Decimal, float, str, str, int]:
+def _fastest(quote: FreightQuote) -> tuple[int, Decimal, float, str, str, int, str]:
     return (
         quote.delivery_days,
         quote.price,
@@ -56,6 +57,7 @@ def _fastest(quote: FreightQuote) -> tuple[int, Decimal, float, str, str, int]:
         quote.kind.value,
         quote.carrier,
         quote.service_id,
+        quote.model_dump_json(),
     )
 
 
