@@ -41,7 +41,9 @@ class AnticipationBody(BaseModel):
     taken_on: date
     order_ids: list[str] = Field(min_length=1, max_length=10_000)
     discount_rate: Decimal = Field(ge=0, lt=1, description="e.g. 0.0299 for 2.99%")
-    fee: Decimal = Field(ge=0, description="what the provider kept, in reais")
+    fee: Decimal = Field(
+        ge=0, le=10**9, decimal_places=2, description="what the provider kept, in reais"
+    )
 
 
 def _day(ctx: ContextDep, given: date | None) -> date:
@@ -94,7 +96,7 @@ async def lines(
     _: BooksRole,
     cls: Annotated[str | None, Query(alias="class", max_length=30)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[LineView]:
     return await ctx.reconciliations.lines(kind.value, day, cls=cls, limit=limit, offset=offset)
 
