@@ -1,5 +1,6 @@
 """A whole Retaguarda in the test's process: sandbox and API over real HTTP on free
-ports, the orders worker, a real Temporal dev server, a real database."""
+ports, the orders and rpa workers (each on task queues of its own, as the Temporal dev
+server is shared by the session), a real Temporal dev server, a real database."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from retaguarda.sandbox_config import sandbox_config
 from sandbox.app import create_sandbox_app
 from tests.support.servers import free_port, serve
 from workers.orders import run as run_worker
+from workers.rpa import run as run_rpa_worker
 
 
 @dataclass
@@ -55,13 +57,16 @@ class Live:
 @asynccontextmanager
 async def live_stack(tmp_path: Path, db_url: str, temporal: Client) -> AsyncIterator[Live]:
     api_port, sandbox_port = free_port(), free_port()
+    run = uuid.uuid4().hex[:8]
     settings = Settings(
         var_dir=tmp_path,
         db=DatabaseSettings(url=db_url),
         api=ApiSettings(port=api_port),
         sandbox=SandboxSettings(port=sandbox_port, carrier_step_s=0.2),
-        temporal=TemporalSettings(orders_queue=f"orders-{uuid.uuid4().hex[:8]}"),
-        durations=Durations(payment_window_s=60, late_payment_grace_s=1),
+        temporal=TemporalSettings(
+            orders_queue=f"orders-{run}", rpa_queue=f"rpa-{run}", finance_queue=f"finance-{run}"
+        ),
+        durations=Durations(payment_window_s=60, late_payment_grace_s=1, tracking_poll_s=2),
     )
     sandbox_app = create_sandbox_app(sandbox_config(settings))
     api_app = create_app(settings, temporal_client=temporal, relay_interval_s=0.2)
@@ -72,10 +77,15 @@ async def live_stack(tmp_path: Path, db_url: str, temporal: Client) -> AsyncIter
         httpx.AsyncClient(base_url=api_url, headers={"X-API-Key": key}, timeout=30) as api,
         httpx.AsyncClient(base_url=sandbox_url, timeout=30) as sandbox,
     ):
-        worker = asyncio.create_task(run_worker(settings, client=temporal))
+        workers = [
+            asyncio.create_task(run_worker(settings, client=temporal)),
+            asyncio.create_task(run_rpa_worker(settings, client=temporal)),
+        ]
         try:
             yield Live(settings, api, sandbox, temporal)
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
