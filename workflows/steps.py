@@ -41,7 +41,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.freight import Booking, BookingRequest, PickupCancellation, QuoteRequest, QuoteSet
     from domain.orders import Order
-    from domain.payments import Refund, RefundRequest
+    from domain.payments import (
+        FetchPaymentRequest,
+        OrderDelivery,
+        Payment,
+        Refund,
+        RefundRequest,
+    )
     from domain.reconciliation import (
         AccrualResult,
         AccrueRequest,
@@ -184,6 +190,7 @@ SEND_CORRECTION = _step(
 )
 REFUND = _step("refund_payment", RefundRequest, Refund, local=False)
 NOTIFY_CANCELLED = _step("notify_cancelled", CancelledNotice, NONE, local=False)
+FETCH_PAYMENT = _step("fetch_payment", FetchPaymentRequest, Payment, local=False)
 
 # The finance queue: receivables and the nightly reconciliations (heavy, heartbeating).
 ACCRUE_RECEIVABLES = _step(
@@ -216,6 +223,8 @@ RECORD_STATUS = _step("record_status", StatusChange, NONE, local=True)
 RECORD_ATTENTION = _step("record_attention", AttentionChange, NONE, local=True)
 RECORD_TRACKING = _step("record_tracking", StatusChange, NONE, local=True)
 REQUEST_STOCK_SYNC = _step("request_stock_sync", StockPush, NONE, local=True)
+# Signal-with-start of an order workflow (idempotent: the order drops an event it saw).
+DELIVER_ORDER_EVENT = _step("deliver_order_event", OrderDelivery, str, local=True)
 
 # Error types activities raise as non-retryable ApplicationError (business rejections).
 OUT_OF_STOCK = "OutOfStock"
