@@ -39,7 +39,13 @@ from domain.reconciliation import (
 )
 from integrations.bank.client import BankClient
 from integrations.finance.bank_match import match_bank
-from integrations.finance.marketplace_match import Chunk, MatchOutcome, match_marketplace
+from integrations.finance.marketplace_match import (
+    CHARGEBACKS_FILE,
+    Chunk,
+    MatchOutcome,
+    match_marketplace,
+    read_chargebacks,
+)
 from integrations.payments.client import PaymentsClient, release_report_name
 from workflows import steps
 from workflows.steps import implements
@@ -182,6 +188,9 @@ class FinanceActivities:
             progress.beat("matched", stored=[], lines=outcome.lines, classified=outcome.classified)
             await self._results.begin(kind.value, day, fetched.name)
         await self._store(kind.value, day, outcome.chunks, progress)
+        if kind is ReconKind.MARKETPLACE:  # chargebacks adjust their receivables
+            taken = await asyncio.to_thread(read_chargebacks, folder / CHARGEBACKS_FILE)
+            await self._receivables.record_chargebacks(day, taken)
         alerts = sum(n for cls, n in outcome.classified.items() if cls in NEEDS_PERSON)
         await self._results.finish(kind.value, day, outcome.lines, outcome.classified, alerts)
         progress.beat("stored")
@@ -236,4 +245,5 @@ def _night(request: ReconcileRequest) -> date:
 def _clear_results(folder: Path) -> None:
     for path in folder.glob("results-*.csv"):
         path.unlink()
+    (folder / CHARGEBACKS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / "tmp", ignore_errors=True)

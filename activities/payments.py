@@ -16,10 +16,17 @@ OrderDeliverer = Callable[[OrderDelivery], Awaitable[str]]
 
 
 class PaymentActivities:
-    def __init__(self, payments: PaymentsClient, audit: AuditLog, deliver: OrderDeliverer) -> None:
+    def __init__(
+        self,
+        payments: PaymentsClient,
+        audit: AuditLog,
+        deliver: OrderDeliverer,
+        accrue: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
         self._payments = payments
         self._audit = audit
         self._deliver = deliver
+        self._accrue = accrue
 
     @implements(steps.REFUND)
     async def refund_payment(self, request: RefundRequest) -> Refund:
@@ -28,6 +35,8 @@ class PaymentActivities:
             "workflow", "refund", request.order_id, refund.model_dump(mode="json"),
             key=request.idempotency_key,
         )  # fmt: skip
+        if self._accrue is not None:  # the receivable follows the refund at once
+            await self._accrue(request.order_id)
         return refund
 
     @implements(steps.FETCH_PAYMENT)

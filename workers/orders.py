@@ -27,6 +27,7 @@ from db.emissions import EmissionJournalRepository
 from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
+from db.receivables import ReceivableRepository
 from db.session import create_engine, create_sessionmaker
 from db.shipments import ShipmentRepository
 from db.stock import StockRepository
@@ -175,17 +176,22 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     documents = NfeDocuments(store)
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
+    receivables, finance = ReceivableRepository(sessions), settings.finance
+
+    async def accrue(order_id: str) -> object:
+        return await receivables.accrue_orders([order_id], finance.terms, finance.timezone)
+
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
-        OrderActivities(orders, audit, shipments, channels),
+        OrderActivities(orders, audit, shipments, channels, accrue),
         InvoicingActivities(invoicing, invoices, orders, documents),
         FiscalLifecycleActivities(
             invoicing, invoices, FiscalLifecycleRepository(sessions), documents
         ),
         WarehouseActivities(warehouse, orders),
         ShippingActivities(carrier, shipments, orders),
-        PaymentActivities(payments, audit, order_deliverer(client)),
+        PaymentActivities(payments, audit, order_deliverer(client), accrue),
     ]
 
 

@@ -179,6 +179,25 @@ CREATE TEMP TABLE results AS
         expected_gross, expected_fees, expected_net
     FROM classified
 """
+# What the night took back per order (money lost to disputes: `chargeback` debits; a
+# `reserve-…` line only holds money), for the receivables (db/receivables.py).
+CHARGEBACKS_FILE = "chargebacks.csv"
+CHARGEBACKS = (
+    "COPY (SELECT key, sum(debit) AS amount FROM report WHERE description = 'chargeback' "
+    "GROUP BY key ORDER BY key) TO '{out}' (HEADER, DELIMITER ',')"
+)
+
+
+def read_chargebacks(path: Path) -> dict[str, Decimal]:
+    """The file CHARGEBACKS wrote (a handful of lines): key -> amount."""
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        next(fh, None)
+        pairs = (line.rstrip("\n").rsplit(",", 1) for line in fh if line.strip())
+        return {key.strip('"'): Decimal(amount) for key, amount in pairs}
+
+
 CHUNK = (
     "COPY (SELECT * FROM results WHERE seq BETWEEN {first} AND {last} ORDER BY seq) "
     "TO '{out}' (HEADER, DELIMITER ',')"
@@ -216,6 +235,8 @@ def match_marketplace(
                 provider="payments",
             ) from exc
         con.execute(RESULTS.format(day=day.isoformat()))
+        # before the chunks: a resumed run that finds its chunks finds this too
+        con.execute(CHARGEBACKS.format(out=_quoted(out_dir / CHARGEBACKS_FILE)))
         counts, chunks = write_chunks(con, out_dir, chunk_rows)
     finally:
         con.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,11 @@ async def test_a_thin_notification_pays_its_order_through_the_gateway(
         handle = live.temporal.get_workflow_handle(notices[0][1], result_type=PaymentNoticeResult)
         result = await handle.result()
         assert (result.status, result.order_id) == ("delivered", order_id)
+        # the receivable exists the moment the order is paid, not at the nightly sweep
+        receivables = (await live.api.get("/finance/receivables")).json()
+        (owed,) = [r for r in receivables if r["order_id"] == order_id]
+        assert Decimal(owed["gross"]) == Decimal("49.90")
+        assert Decimal(owed["commission"]) == Decimal("2.49")  # the store checkout's 4.99%
 
 
 async def test_the_api_verifies_payments_the_mercado_pago_way(
