@@ -102,16 +102,23 @@ class FinanceActivities:
         payments: PaymentsClient,
         config: FinanceConfig,
         bank: BankClient | None = None,
+        refresh_margins: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._receivables = receivables
         self._results = results
         self._payments = payments
         self._config = config
         self._bank = bank
+        self._refresh_margins = refresh_margins
 
     @implements(steps.ACCRUE_RECEIVABLES)
     async def accrue_receivables(self, request: AccrueRequest) -> AccrualResult:
-        return await self._receivables.accrue(self._config.terms, self._config.timezone)
+        """The sweep (orders the payment-time accrual missed), then the margins of the
+        orders that changed (the NF-e's taxes are known by now)."""
+        result = await self._receivables.accrue(self._config.terms, self._config.timezone)
+        if self._refresh_margins is not None:
+            await self._refresh_margins()
+        return result
 
     @implements(steps.RECONCILE_MARKETPLACE)
     async def reconcile_marketplace(self, request: ReconcileRequest) -> ReconcileResult:

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from api import console, errors
 from api.actions import OpsActions
+from api.books import Books
 from api.console import quarantine as console_quarantine
 from api.context import ApiContext
 from api.corrections import InvoiceCorrections
@@ -28,6 +29,7 @@ from api.limits import BodySizeLimit
 from api.quarantine import QuarantineDesk
 from api.relay import InboxRelay, RelayConfig
 from api.routes import (
+    books,
     catalogue,
     codec,
     documents,
@@ -177,6 +179,7 @@ def create_app(
         documents=FileDocumentStore(settings.documents_dir),
         receivables=ReceivableRepository(sessionmaker),
         reconciliations=ReconciliationRepository(sessionmaker),
+        books=Books.build(sessionmaker, settings.finance),
     )
 
     @asynccontextmanager
@@ -210,6 +213,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     routers = (
         webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
+        books,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
