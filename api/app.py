@@ -19,6 +19,7 @@ from temporalio.client import Client
 from api import console, errors
 from api.actions import OpsActions
 from api.books import Books
+from api.console import finance as console_finance
 from api.console import quarantine as console_quarantine
 from api.context import ApiContext
 from api.corrections import InvoiceCorrections
@@ -219,6 +220,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)
+    app.include_router(console_finance.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:
