@@ -8,14 +8,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
-from api.console.session import ConsoleRoute, Problem, SessionDep, chrome, html
-from api.console.views import BOOKS_ROLES, Chrome
+from api.console.session import (
+    ConsoleRoute,
+    Problem,
+    SessionDep,
+    checked_form,
+    chrome,
+    html,
+    redirect,
+)
+from api.console.views import BOOKS_ROLES, Chrome, Flash
 from api.deps import ContextDep
 from api.routes.finance import csv_download
+from db.api_keys import ApiRole
 from db.margins import By, MarginRow
 from db.reconciliation import LineView, RunView
 from domain.cashflow import CashFlow
@@ -27,6 +37,7 @@ router = APIRouter(
 )
 LINES_SHOWN = 100
 ALERTS_SHOWN = 200
+FINANCE_ROLES = frozenset({ApiRole.ADMIN, ApiRole.FINANCE})
 ALERT_CLASSES = frozenset(c.value for c in NEEDS_PERSON)
 BY_CHOICES: tuple[By, ...] = ("channel", "supplier", "sku", "order")
 # What a person does about each class that needs one.
@@ -98,6 +109,10 @@ class MarginPage:
     choices: tuple[By, ...] = BY_CHOICES
 
     @property
+    def can_refresh(self) -> bool:
+        return self.chrome.principal.role in FINANCE_ROLES
+
+    @property
     def total(self) -> MarginRow | None:
         if not self.rows:
             return None
@@ -158,6 +173,20 @@ async def margin(
     start = start or end - timedelta(days=30)
     rows = await ctx.books.margins.summary(by, start, end)
     return html(request, MarginPage(chrome(request, session), rows, by, start, end))
+
+
+@router.post("/margin/refresh")
+async def refresh_margin(
+    request: Request, ctx: ContextDep, session: SessionDep
+) -> RedirectResponse:
+    await checked_form(request, session)
+    session.allow(FINANCE_ROLES, "recompute the margins")
+    orders = await ctx.books.refresh_margins()
+    back = urlsplit(request.headers.get("referer", ""))  # back to the same period: path only
+    target = "/console/finance/margin"
+    if back.path == target and back.query:
+        target += "?" + back.query
+    return redirect(target, Flash("ok", f"Recomputed the margin of {orders} order(s)."))
 
 
 @router.get("/{kind}/{day}.csv")
