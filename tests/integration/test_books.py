@@ -12,6 +12,8 @@ import pytest
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.orders import OrderActivities
+from db.audit import AuditLog
 from db.cashflow import CashRepository
 from db.catalogue import CatalogueRepository
 from db.margins import MarginRepository
@@ -19,9 +21,12 @@ from db.models import InvoiceRow, ReconciliationLine, ShipmentRow
 from db.orders import OrderReadModel
 from db.payables import PayableRepository
 from db.receivables import ReceivableRepository
+from db.shipments import ShipmentRepository
 from domain.cashflow import MoveKind, project
 from domain.orders import OrderItem, OrderStatus
 from domain.receivables import default_terms
+from domain.steps import StatusChange, StatusEntry
+from integrations.channels import ChannelClients
 from integrations.fiscal.nfe_read import item_taxes
 from tests.unit.test_nfe_builder import NS, sample_builder, sample_request
 
@@ -172,3 +177,43 @@ async def test_the_cash_flow_starts_from_the_bank_and_lays_out_what_comes_and_go
     assert released.inflow == receivable.net
     assert flow.closing == position + receivable.net - Decimal("350.00")
     assert await cash.position(TODAY, Decimal("0"), TODAY) == 0  # opening after the lines
+
+
+async def test_the_receivable_follows_the_order_the_moment_it_is_paid_refunded_and_cancelled(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    receivables = ReceivableRepository(sessionmaker)
+
+    async def accrue(order_id: str) -> object:
+        return await receivables.accrue_orders([order_id], default_terms(), "UTC")
+
+    orders = OrderReadModel(sessionmaker)
+    audit = AuditLog(sessionmaker)
+    activities = OrderActivities(
+        orders, audit, ShipmentRepository(sessionmaker), ChannelClients({}), accrue
+    )
+    order_id = "order:store:P-1"
+    await orders.upsert(order_id, "store", "P-1", status=OrderStatus.RECEIVED, at=PAID,
+                        total=Decimal("200.00"))  # fmt: skip
+    reached = (StatusEntry(status=OrderStatus.RESERVED, at=PAID),
+               StatusEntry(status=OrderStatus.AWAITING_PAYMENT, at=PAID))  # fmt: skip
+    await activities.record_status(
+        StatusChange(order_id=order_id, status=OrderStatus.RESERVED, at=PAID, reached=reached)
+    )
+    assert await receivables.get(order_id) is None  # nothing paid yet
+
+    later = PAID + timedelta(minutes=5)
+    await activities.record_status(
+        StatusChange(order_id=order_id, status=OrderStatus.PAID, at=later)
+    )
+    paid = await receivables.get(order_id)
+    assert paid is not None
+    assert (paid.gross, paid.refunded, paid.status) == (Decimal("200.00"), Decimal(0), "open")
+
+    await audit.record("workflow", "refund", order_id, {"amount": "200.00"})
+    await activities.record_status(
+        StatusChange(order_id=order_id, status=OrderStatus.CANCELLED, at=later)
+    )
+    cancelled = await receivables.get(order_id)
+    assert cancelled is not None
+    assert (cancelled.refunded, cancelled.status) == (Decimal("200.00"), "refunded")
