@@ -14,10 +14,22 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import (
@@ -38,6 +50,7 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 BATCH = 1000
 CHARGEBACK = "chargeback"
+ADJUSTMENT_COLUMNS = ("kind", "day", "key", "amount")
 
 
 class ReceivableView(BaseModel):
@@ -192,44 +205,50 @@ class ReceivableRepository:
         """What the night `day`'s report took back per key (chargebacks), replacing what
         an earlier run of that night recorded; each receivable touched gets the sum over
         every night. Returns the receivables changed."""
+        adj = ReceivableAdjustment
+        this_night = (adj.kind == CHARGEBACK, adj.day == day)
         async with self._sessionmaker() as s:
-            before = set(
-                await s.scalars(
-                    select(ReceivableAdjustment.key).where(
-                        ReceivableAdjustment.kind == CHARGEBACK, ReceivableAdjustment.day == day
-                    )
+            postgres = s.get_bind().dialect.name == "postgresql"
+            keys = set(await s.scalars(select(adj.key).where(*this_night))) | set(amounts)
+            await s.execute(delete(adj).where(*this_night))
+            rows = [(CHARGEBACK, day, k, v) for k, v in amounts.items()]
+            if rows and postgres:  # COPY: a night of a big seller has thousands
+                await _copy_records(
+                    s, "receivable_adjustments", ("kind", "day", "key", "amount"), rows
                 )
-            )
-            await s.execute(
-                delete(ReceivableAdjustment).where(
-                    ReceivableAdjustment.kind == CHARGEBACK, ReceivableAdjustment.day == day
-                )
-            )
-            if amounts:
+            elif rows:
                 await s.execute(
-                    insert(ReceivableAdjustment),
-                    [{"kind": CHARGEBACK, "day": day, "key": k, "amount": v}
-                     for k, v in amounts.items()],
-                )  # fmt: skip
-            touched = sorted(before | set(amounts))
-            total = (
-                select(func.coalesce(func.sum(ReceivableAdjustment.amount), 0))
-                .where(
-                    ReceivableAdjustment.kind == CHARGEBACK,
-                    ReceivableAdjustment.key == ReceivableRow.key,
+                    insert(adj),
+                    [dict(zip(("kind", "day", "key", "amount"), r, strict=True)) for r in rows],
                 )
-                .scalar_subquery()
-            )
-            changed = 0
-            for start in range(0, len(touched), BATCH):
-                result = await s.execute(
-                    update(ReceivableRow)
-                    .where(ReceivableRow.key.in_(touched[start : start + BATCH]))
-                    .values(charged_back=total)
+            totals = dict.fromkeys(keys, Decimal("0"))
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), BATCH):
+                found = await s.execute(
+                    select(adj.key, func.sum(adj.amount))
+                    .where(adj.kind == CHARGEBACK, adj.key.in_(ordered[start : start + BATCH]))
+                    .group_by(adj.key)
                 )
-                changed += int(getattr(result, "rowcount", 0) or 0)
+                totals.update({k: Decimal(str(v)) for k, v in found})
+            if totals and postgres:  # by the key index: a join would read every receivable
+                await s.execute(
+                    text(
+                        "UPDATE receivables SET charged_back = v.total FROM "
+                        "unnest(CAST(:keys AS text[]), CAST(:totals AS numeric[])) "
+                        "AS v(key, total) WHERE receivables.key = v.key"
+                    ),
+                    {"keys": list(totals), "totals": list(totals.values())},
+                )
+            elif totals:
+                table = cast(Table, ReceivableRow.__table__)
+                await s.execute(
+                    update(table)
+                    .where(table.c.key == bindparam("k"))
+                    .values(charged_back=bindparam("t")),
+                    [{"k": k, "t": v} for k, v in totals.items()],
+                )
             await s.commit()
-        return changed
+        return len(totals)
 
     async def _refunds(
         self, s: AsyncSession, order_ids: list[str] | None = None
@@ -387,3 +406,13 @@ async def _copy_out(s: AsyncSession, path: Path, low: date, high: date) -> int:
     )
     status: str = await driver.copy_from_query(query, output=str(path), format="csv", header=True)
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def _copy_records(
+    s: AsyncSession, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Binary COPY of a few thousand rows (PostgreSQL), in the session's transaction."""
+    connection = await s.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table, records=rows, columns=list(columns))

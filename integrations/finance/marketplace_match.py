@@ -6,6 +6,7 @@ Why DuckDB and why files: docs/finance.md ("The matching engine")."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -170,14 +171,20 @@ FROM (
 LEFT JOIN r ON o.key = r.key;
 """
 
-RESULTS = """
-CREATE TEMP TABLE results AS
+# Numbered in a stable order (a rerun numbers every line the same) and written in one
+# pass, one CSV per chunk of lines: no results table, no scan per chunk.
+NUMBERED = """
+COPY (
     SELECT
-        'marketplace' AS kind, DATE '{day}' AS day,
-        row_number() OVER (ORDER BY key, description, reference, amount, moment) AS seq,
+        'marketplace' AS kind, DATE '{day}' AS day, seq,
         class, key, order_id, description, reference, amount, line_gross, line_fees,
-        expected_gross, expected_fees, expected_net
-    FROM classified
+        expected_gross, expected_fees, expected_net, (seq - 1) // {rows} AS part
+    FROM (
+        SELECT row_number() OVER (ORDER BY key, description, reference, amount, moment)
+            AS seq, *
+        FROM classified
+    )
+) TO '{out}' (FORMAT csv, HEADER, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
 """
 # What the night took back per order (money lost to disputes: `chargeback` debits; a
 # `reserve-…` line only holds money), for the receivables (db/receivables.py).
@@ -234,14 +241,43 @@ def match_marketplace(
                 f"the release report {report.name} does not parse: {exc}".splitlines()[0],
                 provider="payments",
             ) from exc
-        con.execute(RESULTS.format(day=day.isoformat()))
         # before the chunks: a resumed run that finds its chunks finds this too
         con.execute(CHARGEBACKS.format(out=_quoted(out_dir / CHARGEBACKS_FILE)))
-        counts, chunks = write_chunks(con, out_dir, chunk_rows)
+        rows = con.execute("SELECT class, count(*) FROM classified GROUP BY 1").fetchall()
+        counts = {str(cls): int(n) for cls, n in rows}
+        parts = out_dir / "tmp" / "numbered"
+        shutil.rmtree(parts, ignore_errors=True)
+        parts.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(NUMBERED.format(day=day.isoformat(), rows=int(chunk_rows), out=_quoted(parts)))
+        chunks = gather_parts(parts, out_dir, sum(counts.values()), chunk_rows)
     finally:
         con.close()
     classified = {c.value: int(counts.get(c.value, 0)) for c in LineClass}
     return MatchOutcome(lines=sum(classified.values()), classified=classified, chunks=chunks)
+
+
+def gather_parts(parts: Path, out_dir: Path, total: int, chunk_rows: int) -> list[Chunk]:
+    """DuckDB's `part=K/` folders as the chunk files `results-KKKK.csv`, each moved into
+    place whole (a resumed run counts them: a missing one means match again)."""
+    chunks = []
+    for index, first in enumerate(range(1, total + 1, chunk_rows)):
+        files = sorted((parts / f"part={index}").glob("*.csv"))
+        path = out_dir / f"results-{index:04d}.csv"
+        if len(files) == 1:
+            files[0].replace(path)
+        else:  # written by several threads: one file, one header
+            partial = path.with_suffix(".partial")
+            with partial.open("wb") as out:
+                for n, part in enumerate(files):
+                    with part.open("rb") as fh:
+                        header = fh.readline()
+                        if n == 0:
+                            out.write(header)
+                        shutil.copyfileobj(fh, out)
+            partial.replace(path)
+        chunks.append(Chunk(path, first, min(first + chunk_rows - 1, total)))
+    shutil.rmtree(parts, ignore_errors=True)
+    return chunks
 
 
 def write_chunks(

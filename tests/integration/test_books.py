@@ -217,3 +217,26 @@ async def test_the_receivable_follows_the_order_the_moment_it_is_paid_refunded_a
     cancelled = await receivables.get(order_id)
     assert cancelled is not None
     assert (cancelled.refunded, cancelled.status) == (Decimal("200.00"), "refunded")
+
+
+async def test_chargebacks_of_several_nights_add_up_and_a_rerun_replaces_its_own(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order_id = await a_paid_order(sessionmaker)
+    receivables = ReceivableRepository(sessionmaker)
+    first, second = TODAY, TODAY + timedelta(days=1)
+
+    await receivables.record_chargebacks(first, {"store:A-1": Decimal("5.00")})
+    await receivables.record_chargebacks(second, {"store:A-1": Decimal("3.10")})
+    both = await receivables.get(order_id)
+    await receivables.record_chargebacks(first, {})  # the first night again: it took nothing
+    rerun = await receivables.get(order_id)
+    await receivables.record_chargebacks(second, {"store:A-1": Decimal("3.10")})
+    again = await receivables.get(order_id)
+
+    assert both is not None
+    assert rerun is not None
+    assert again is not None
+    assert (both.charged_back, rerun.charged_back, again.charged_back) == (
+        Decimal("8.10"), Decimal("3.10"), Decimal("3.10"),
+    )  # fmt: skip
