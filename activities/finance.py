@@ -39,7 +39,13 @@ from domain.reconciliation import (
 )
 from integrations.bank.client import BankClient
 from integrations.finance.bank_match import match_bank
-from integrations.finance.marketplace_match import Chunk, MatchOutcome, match_marketplace
+from integrations.finance.marketplace_match import (
+    CHARGEBACKS_FILE,
+    Chunk,
+    MatchOutcome,
+    match_marketplace,
+    read_chargebacks,
+)
 from integrations.payments.client import PaymentsClient, release_report_name
 from workflows import steps
 from workflows.steps import implements
@@ -96,16 +102,23 @@ class FinanceActivities:
         payments: PaymentsClient,
         config: FinanceConfig,
         bank: BankClient | None = None,
+        refresh_margins: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._receivables = receivables
         self._results = results
         self._payments = payments
         self._config = config
         self._bank = bank
+        self._refresh_margins = refresh_margins
 
     @implements(steps.ACCRUE_RECEIVABLES)
     async def accrue_receivables(self, request: AccrueRequest) -> AccrualResult:
-        return await self._receivables.accrue(self._config.terms, self._config.timezone)
+        """The sweep (orders the payment-time accrual missed), then the margins of the
+        orders that changed (the NF-e's taxes are known by now)."""
+        result = await self._receivables.accrue(self._config.terms, self._config.timezone)
+        if self._refresh_margins is not None:
+            await self._refresh_margins()
+        return result
 
     @implements(steps.RECONCILE_MARKETPLACE)
     async def reconcile_marketplace(self, request: ReconcileRequest) -> ReconcileResult:
@@ -182,6 +195,9 @@ class FinanceActivities:
             progress.beat("matched", stored=[], lines=outcome.lines, classified=outcome.classified)
             await self._results.begin(kind.value, day, fetched.name)
         await self._store(kind.value, day, outcome.chunks, progress)
+        if kind is ReconKind.MARKETPLACE:  # chargebacks adjust their receivables
+            taken = await asyncio.to_thread(read_chargebacks, folder / CHARGEBACKS_FILE)
+            await self._receivables.record_chargebacks(day, taken)
         alerts = sum(n for cls, n in outcome.classified.items() if cls in NEEDS_PERSON)
         await self._results.finish(kind.value, day, outcome.lines, outcome.classified, alerts)
         progress.beat("stored")
@@ -236,4 +252,5 @@ def _night(request: ReconcileRequest) -> date:
 def _clear_results(folder: Path) -> None:
     for path in folder.glob("results-*.csv"):
         path.unlink()
+    (folder / CHARGEBACKS_FILE).unlink(missing_ok=True)
     shutil.rmtree(folder / "tmp", ignore_errors=True)

@@ -3,6 +3,8 @@ workflow's progress leaves behind, fetching a marketplace order, telling the cha
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from db.audit import AuditLog
 from db.orders import OrderReadModel
 from db.shipments import ShipmentRepository
@@ -15,6 +17,16 @@ from integrations.channels import ChannelClients
 from workflows import steps
 from workflows.steps import implements
 
+# Recompute an order's receivable (db/receivables.py `accrue_orders`).
+Accrue = Callable[[str], Awaitable[object]]
+# Statuses that change what an order is owed: paid, delivered (a release date may count
+# from it), cancelled (refunded, or nothing owed on a channel that refunds by itself).
+MONEY_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.DELIVERED, OrderStatus.CANCELLED})
+
+
+async def _nothing(order_id: str) -> None:
+    return None
+
 
 class OrderActivities:
     def __init__(
@@ -23,11 +35,19 @@ class OrderActivities:
         audit: AuditLog,
         shipments: ShipmentRepository,
         channels: ChannelClients,
+        accrue: Accrue = _nothing,
     ) -> None:
         self._orders = orders
         self._audit = audit
         self._shipments = shipments
         self._channels = channels
+        self._accrue = accrue
+
+    async def _follow_money(self, change: StatusChange) -> None:
+        """Receivables at payment time: in the write that records the status anyway."""
+        reached = {change.status, *(e.status for e in change.reached)}
+        if reached & MONEY_STATUSES:
+            await self._accrue(change.order_id)
 
     @implements(steps.RECORD_ORDER)
     async def record_order(self, request: RecordOrder) -> None:
@@ -46,6 +66,7 @@ class OrderActivities:
     @implements(steps.RECORD_STATUS)
     async def record_status(self, change: StatusChange) -> None:
         await self._orders.record(change)
+        await self._follow_money(change)
         if change.note:
             await self._audit.record(
                 "workflow", f"status:{change.status.value}", change.order_id,
@@ -60,6 +81,7 @@ class OrderActivities:
             change.order_id, TrackingStatus.DELIVERED, delivered_at
         )
         await self._orders.record(change)
+        await self._follow_money(change)
 
     @implements(steps.RECORD_ATTENTION)
     async def record_attention(self, change: AttentionChange) -> None:

@@ -18,6 +18,8 @@ from temporalio.client import Client
 
 from api import console, errors
 from api.actions import OpsActions
+from api.books import Books
+from api.console import finance as console_finance
 from api.console import quarantine as console_quarantine
 from api.context import ApiContext
 from api.corrections import InvoiceCorrections
@@ -28,6 +30,7 @@ from api.limits import BodySizeLimit
 from api.quarantine import QuarantineDesk
 from api.relay import InboxRelay, RelayConfig
 from api.routes import (
+    books,
     catalogue,
     codec,
     documents,
@@ -178,6 +181,7 @@ def create_app(
         documents=FileDocumentStore(settings.documents_dir),
         receivables=ReceivableRepository(sessionmaker),
         reconciliations=ReconciliationRepository(sessionmaker),
+        books=Books.build(sessionmaker, settings.finance),
     )
 
     @asynccontextmanager
@@ -211,11 +215,13 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     routers = (
         webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
+        books,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)
+    app.include_router(console_finance.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:

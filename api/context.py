@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.actions import OpsActions
+from api.books import Books
 from api.corrections import InvoiceCorrections
 from api.gateway import TemporalGateway
 from api.intake import Intake
@@ -52,3 +53,4 @@ class ApiContext:
     documents: DocumentStore
     receivables: ReceivableRepository
     reconciliations: ReconciliationRepository
+    books: Books

@@ -23,6 +23,7 @@ from domain.errors import DomainError, RetaguardaError
 from domain.events import EventKind, OrderEvent
 from domain.fiscal_lifecycle import Correction, CorrectionRequest, correction_workflow_id
 from domain.ids import order_workflow_id
+from domain.payments import PaymentNotice, PaymentNoticeInput, payment_notice_workflow_id
 from domain.reconciliation import ReconcileRequest, ReconcileResult, reconciliation_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from domain.stock import StockSyncInput, stock_sync_workflow_id
@@ -32,6 +33,14 @@ ORDER_WORKFLOW = "OrderWorkflow"
 STOCK_SYNC_WORKFLOW = "StockSyncWorkflow"
 CORRECTION_WORKFLOW = "InvoiceCorrectionWorkflow"
 RECONCILIATION_WORKFLOW = "ReconciliationWorkflow"
+PAYMENT_NOTICE_WORKFLOW = "PaymentNoticeWorkflow"
+Deliverable = OrderEvent | PaymentNotice
+
+
+def deliverable_workflow_id(item: Deliverable) -> str:
+    if isinstance(item, PaymentNotice):
+        return payment_notice_workflow_id(item)
+    return order_workflow_id(item.channel, item.external_id)
 
 
 class StaleStockSync(BaseModel):
@@ -145,9 +154,35 @@ class TemporalGateway:
             raise self._translate(exc, workflow_id) from exc
         return workflow_id
 
+    async def deliver_notice(self, notice: PaymentNotice) -> str:
+        """Start the workflow that fetches a thin notification's payment and tells its
+        order (one per notification: a duplicate delivery starts nothing)."""
+        workflow_id = payment_notice_workflow_id(notice)
+        self._fail_fast()
+        client = await self.client()
+        try:
+            await client.start_workflow(
+                PAYMENT_NOTICE_WORKFLOW,
+                PaymentNoticeInput(notice=notice, policy=self._policy, queues=self._queues),
+                id=workflow_id,
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                rpc_timeout=self._rpc_timeout,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # delivered before (the answer was lost): nothing new to start
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return workflow_id
+
+    async def deliver_any(self, item: Deliverable) -> str:
+        if isinstance(item, PaymentNotice):
+            return await self.deliver_notice(item)
+        return await self.deliver(item)
+
     async def deliver_many(
         self,
-        events: Sequence[OrderEvent],
+        events: Sequence[Deliverable],
         *,
         concurrency: int = 32,
         deadline: float | None = None,
@@ -159,8 +194,7 @@ class TemporalGateway:
         results: list[Exception | None] = [NotAttempted("not attempted")] * len(events)
         by_workflow: dict[str, list[int]] = {}
         for index, event in enumerate(events):
-            key = order_workflow_id(event.channel, event.external_id)
-            by_workflow.setdefault(key, []).append(index)
+            by_workflow.setdefault(deliverable_workflow_id(event), []).append(index)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one_workflow(indexes: list[int]) -> None:
@@ -169,7 +203,7 @@ class TemporalGateway:
                     if deadline is not None and time.monotonic() >= deadline:
                         return
                     try:
-                        await self.deliver(events[index])
+                        await self.deliver_any(events[index])
                         results[index] = None
                     except Exception as exc:  # every outcome is the caller's to record
                         results[index] = exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,30 +21,35 @@ from db.quarantine import QuarantineRepository
 from domain.errors import RetaguardaError
 from domain.events import OrderEvent
 from domain.ids import order_workflow_id
+from domain.payments import NOTICE_KIND, PaymentNotice, payment_notice_workflow_id
 from integrations.carrier.webhooks import parse_carrier_webhook
 from integrations.marketplace.webhooks import parse_marketplace_notification
-from integrations.payments.webhooks import parse_payment_webhook
+from integrations.payments.webhooks import parse_payment_notification, verify_notification
 from integrations.store.webhooks import parse_store_webhook
 from integrations.webhooks import (
+    Verifier,
     WebhookPayloadError,
     envelope_id,
     payload_error,
-    verify_signature,
+    verify_body_signature,
 )
 
-Parser = Callable[[bytes, datetime], OrderEvent | None]
+# An order's event, or a thin payment notification (its payment is fetched by the
+# notice's workflow before any order hears of it), or None: ignored.
+Parser = Callable[[bytes, datetime], OrderEvent | PaymentNotice | None]
 
 
 @dataclass(frozen=True)
 class Source:
     parse: Parser
     id_key: str  # where the provider's envelope carries its event id
+    verify: Verifier = verify_body_signature  # each provider signs its own way
 
 
 SOURCES: dict[str, Source] = {
     "store": Source(parse_store_webhook, "id"),
     "marketplace": Source(parse_marketplace_notification, "_id"),
-    "payments": Source(parse_payment_webhook, "id"),
+    "payments": Source(parse_payment_notification, "id", verify_notification),
     "carrier": Source(parse_carrier_webhook, "id"),
 }
 EVENT_ID_MAX = 200
@@ -78,12 +83,28 @@ class IntakeResult:
 class Parsed:
     """An event ready for the inbox (or None: a kind of event this system ignores)."""
 
-    event: OrderEvent | None
+    event: OrderEvent | PaymentNotice | None
 
     @property
     def workflow_id(self) -> str:
         assert self.event is not None
+        if isinstance(self.event, PaymentNotice):
+            return payment_notice_workflow_id(self.event)
         return order_workflow_id(self.event.channel, self.event.external_id)
+
+    @property
+    def event_id(self) -> str:
+        assert self.event is not None
+        if isinstance(self.event, PaymentNotice):
+            return f"{self.event.source}:{self.event.notice_id}"
+        return self.event.event_id
+
+    @property
+    def kind(self) -> str:
+        assert self.event is not None
+        if isinstance(self.event, PaymentNotice):
+            return NOTICE_KIND
+        return self.event.kind.value
 
 
 def quarantine_event_id(source: str, body: bytes, id_key: str) -> str:
@@ -120,10 +141,19 @@ class Intake:
             )
         return found
 
-    async def receive(self, source: str, body: bytes, signature: str | None) -> IntakeResult:
+    async def receive(
+        self,
+        source: str,
+        body: bytes,
+        signature: str | None,
+        headers: Mapping[str, str | None] | None = None,
+    ) -> IntakeResult:
+        """`signature` is the `x-signature` header; `headers` any others the source's
+        scheme signs (lowercased names, e.g. `x-request-id`)."""
         src = self.source(source)
-        verify_signature(
-            self._secrets[source], body, signature, now=time.time(), tolerance_s=self._tolerance_s
+        signed = {**(headers or {}), "x-signature": signature}
+        src.verify(
+            self._secrets[source], body, signed, now=time.time(), tolerance_s=self._tolerance_s
         )
         try:
             parsed = self.parse(source, body)
@@ -134,9 +164,8 @@ class Intake:
             raise Quarantined(exc, kept.id) from exc
         if parsed.event is None:
             return IntakeResult(status="ignored", detail="not an event this system acts on")
-        event = parsed.event
         inbox_id, is_new = await self._inbox.add(
-            source, event.event_id, parsed.workflow_id, event.kind.value, _payload(event)
+            source, parsed.event_id, parsed.workflow_id, parsed.kind, _payload(parsed.event)
         )
         if not is_new:
             return IntakeResult(
@@ -160,6 +189,6 @@ class Intake:
         self._on_stored()
 
 
-def _payload(event: OrderEvent) -> dict[str, object]:
+def _payload(event: OrderEvent | PaymentNotice) -> dict[str, object]:
     payload: dict[str, object] = event.model_dump(mode="json")
     return payload

@@ -73,21 +73,20 @@ class QuarantineDesk:
             await self._quarantine.close_ignored(entry_id, resolution=resolution, by=by, reason=why)
             await self._audit.record(by, f"intake:{resolution}", None, {**details, "outcome": why})
             return Resolved(inbox_id=entry_id, status="ignored", detail=why)
-        event = parsed.event
         resolved = await self._quarantine.resolve(
             entry_id,
             resolution=resolution,
             by=by,
-            event_id=event.event_id,
+            event_id=parsed.event_id,
             workflow_id=parsed.workflow_id,
-            kind=event.kind.value,
-            payload=event.model_dump(mode="json"),
+            kind=parsed.kind,
+            payload=parsed.event.model_dump(mode="json"),
         )
         await self._audit.record(
             by,
             f"intake:{resolution}",
             parsed.workflow_id,
-            {**details, "event_id": event.event_id, "outcome": resolved.status},
+            {**details, "event_id": parsed.event_id, "outcome": resolved.status},
         )
         if resolved.status == "pending":
             self._intake.stored()

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from api.gateway import NotAttempted, TemporalGateway, TemporalUnavailable
+from api.gateway import Deliverable, NotAttempted, TemporalGateway, TemporalUnavailable
 from db.inbox import InboxEntry, InboxRepository
 from db.shipments import ShipmentRepository
 from db.types import utcnow
@@ -29,6 +29,7 @@ from domain.errors import RetaguardaError
 from domain.events import EventKind, OrderEvent
 from domain.freight import INCIDENTS, TrackingStatus
 from domain.ids import order_workflow_id
+from domain.payments import NOTICE_KIND, PaymentNotice
 
 # Tracking states that wake the order workflow; the others (posted, in transit, out for
 # delivery) only move the shipment in the read model: a signal each would cost the
@@ -41,6 +42,13 @@ log = logging.getLogger("retaguarda.relay")
 def relay_name() -> str:
     """Who holds a claim: host, process and a random tag (unique per relay object)."""
     return f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _deliverable(entry: InboxEntry) -> Deliverable:
+    """What an inbox entry holds: a thin payment notification, or an order's event."""
+    if entry.kind == NOTICE_KIND:
+        return PaymentNotice.model_validate(entry.payload)
+    return OrderEvent.model_validate(entry.payload)
 
 
 def backoff_s(attempts: int, cap_s: float) -> float:
@@ -161,13 +169,15 @@ class InboxRelay:
         # Stop beginning deliveries well before the lease ends; in-flight calls are
         # bounded by the gateway's RPC timeout, so nothing is delivered past the lease.
         deadline = time.monotonic() + config.lease_s / 2
-        events = [OrderEvent.model_validate(e.payload) for e in claimed]
+        events = [_deliverable(e) for e in claimed]
         kept: list[int] = []
         noted: list[int] = []
         for i, event in enumerate(events):
             (noted if self._on_the_shipment(event) else kept).append(i)
         for i in noted:  # progress the workflow does not act on: the read model's
-            await self._record_tracking(claimed[i], events[i], result)
+            tracked = events[i]
+            assert isinstance(tracked, OrderEvent)
+            await self._record_tracking(claimed[i], tracked, result)
         claimed, events = [claimed[i] for i in kept], [events[i] for i in kept]
         outcomes = await self._gateway.deliver_many(
             events, concurrency=config.concurrency, deadline=deadline
@@ -177,9 +187,10 @@ class InboxRelay:
             log.warning("relay: %s inbox entries not handed over yet", result.failed)
         return result
 
-    def _on_the_shipment(self, event: OrderEvent) -> bool:
+    def _on_the_shipment(self, event: Deliverable) -> bool:
         return (
-            self._shipments is not None
+            isinstance(event, OrderEvent)
+            and self._shipments is not None
             and event.kind is EventKind.TRACKING
             and event.tracking is not None
             and event.tracking.status not in SIGNALLED

@@ -40,11 +40,16 @@ class WebhookDoor:
         body = await _body(receive)
         if body is None:
             return  # the client went away
-        signature = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-signature"), None
-        )
+        signature = request_id = None
+        for key, value in scope["headers"]:
+            if key == b"x-signature":
+                signature = value.decode("latin-1")
+            elif key == b"x-request-id":
+                request_id = value.decode("latin-1")
         try:
-            result = await ctx.intake.receive(path[len(PREFIX) :], body, signature)
+            result = await ctx.intake.receive(
+                path[len(PREFIX) :], body, signature, {"x-request-id": request_id}
+            )
         except RetaguardaError as exc:
             status, payload, extra = error_body(exc)
             await _respond(send, status, json.dumps(payload).encode(), extra)

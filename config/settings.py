@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -133,6 +134,19 @@ class FinanceSettings(BaseModel):
     marketplace_cron: str = "30 3 * * *"  # every night at 03:30 (UTC): yesterday's report
     bank_cron: str = "0 4 * * *"  # after the marketplace run: its payouts are expected
     work_dir: Path | None = Field(default=None, description="empty: <var_dir>/finance")
+    opening_balance: Decimal = Field(
+        default=Decimal("0.00"), description="the bank balance on opening_on (cash position)"
+    )
+    opening_on: date | None = Field(
+        default=None, description="the day of opening_balance; empty: before every statement"
+    )
+
+    @field_validator("opening_on", mode="before")
+    @classmethod
+    def _no_opening_day(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    horizon_days: int = Field(default=30, ge=1, le=366, description="cash-flow projection")
 
     @field_validator("work_dir", mode="before")
     @classmethod

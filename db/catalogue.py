@@ -35,6 +35,7 @@ class ProductView:
     reserved: int
     origin: str = "0"
     gtin: str = ""
+    supplier: str = ""
 
     @property
     def available(self) -> int:
@@ -59,6 +60,7 @@ class CatalogueRepository:
         length_cm: int,
         origin: str = "0",
         gtin: str = "",
+        supplier: str = "",
         at: datetime | None = None,
     ) -> ProductView:
         """Create or update the product (stock untouched; a new product starts at 0)."""
@@ -74,6 +76,7 @@ class CatalogueRepository:
             "length_cm": length_cm,
             "origin": origin,
             "gtin": gtin,
+            "supplier": supplier,
             "updated_at": at,
         }
         async with self._sessionmaker() as s:
@@ -201,6 +204,7 @@ class CatalogueRepository:
                     reserved=reserved,
                     origin=p.origin,
                     gtin=p.gtin,
+                    supplier=p.supplier,
                 )
                 for p, on_hand, reserved in rows
             ]

@@ -81,6 +81,7 @@ class Product(Base):
     gtin: Mapped[str] = mapped_column(String(14), server_default=text("''"))
     price: Mapped[Decimal]
     cost: Mapped[Decimal]
+    supplier: Mapped[str] = mapped_column(String(100), server_default=text("''"), default="")
     weight_g: Mapped[int]
     height_cm: Mapped[int]
     width_cm: Mapped[int]
@@ -393,6 +394,7 @@ class ReceivableRow(Base):
     freight: Mapped[Decimal]
     net: Mapped[Decimal]
     refunded: Mapped[Decimal]
+    charged_back: Mapped[Decimal] = mapped_column(server_default=text("0"), default=Decimal("0"))
     paid_at: Mapped[datetime]
     expected_release: Mapped[date] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(10))
@@ -441,3 +443,53 @@ class ReconciliationLine(Base):
     expected_gross: Mapped[Decimal | None]
     expected_fees: Mapped[Decimal | None]
     expected_net: Mapped[Decimal | None]
+
+
+class ReceivableAdjustment(Base):
+    """Money a night's report took back from an order (a chargeback), per night and key:
+    a rerun of the night replaces its own; a receivable's `charged_back` is their sum."""
+
+    __tablename__ = "receivable_adjustments"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    amount: Mapped[Decimal]
+
+
+class PayableRow(Base):
+    """What we owe a supplier, due on a day (idempotent by the bill's reference)."""
+
+    __tablename__ = "payables"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    supplier: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(200), server_default=text("''"))
+    due_on: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal]
+    paid_on: Mapped[date | None]
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+
+
+class MarginLineRow(Base):
+    """One order line's contribution margin (domain/margin.py computes it)."""
+
+    __tablename__ = "margin_lines"
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    line: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date] = mapped_column(index=True)
+    sku: Mapped[str] = mapped_column(String(SKU))
+    supplier: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int]
+    price: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    commission: Mapped[Decimal]
+    freight: Mapped[Decimal]
+    taxes: Mapped[Decimal]
+    margin: Mapped[Decimal]
+    taxes_from_nfe: Mapped[bool]
+    computed_at: Mapped[datetime]

@@ -3,22 +3,42 @@ exported for the matching engine, covered by anticipations.
 
 Accrual is a sweep, idempotent and repeatable: every order that changed since its
 receivable was computed (or has none yet) is computed again by the domain rule; a
-receivable already covered by an anticipation keeps it."""
+receivable already covered by an anticipation keeps it. The order worker also accrues an
+order the moment its workflow records it paid, refunded or cancelled (`accrue_orders`).
+Chargebacks come from the nightly report (`record_chargebacks`)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AnticipationRow, AuditRow, OrderRow, ReceivableRow
+from db.models import (
+    AnticipationRow,
+    AuditRow,
+    OrderRow,
+    ReceivableAdjustment,
+    ReceivableRow,
+)
 from db.session import dialect_insert, read_session
 from domain.errors import DomainError
 from domain.orders import Channel
@@ -29,6 +49,8 @@ EXPORT_COLUMNS = (
     "key", "order_id", "gross", "fees", "net", "refunded", "expected_release", "anticipated",
 )  # fmt: skip
 BATCH = 1000
+CHARGEBACK = "chargeback"
+ADJUSTMENT_COLUMNS = ("kind", "day", "key", "amount")
 
 
 class ReceivableView(BaseModel):
@@ -43,6 +65,7 @@ class ReceivableView(BaseModel):
     freight: Decimal
     net: Decimal
     refunded: Decimal
+    charged_back: Decimal = Decimal("0")
     paid_at: datetime
     expected_release: date
     status: str
@@ -106,26 +129,48 @@ class ReceivableRepository:
     ) -> AccrualResult:
         """Compute the receivable of every order changed since its receivable was (or
         that has none yet), store it, and say how many were created and updated."""
+        stale = or_(
+            ReceivableRow.order_id.is_(None), OrderRow.updated_at >= ReceivableRow.updated_at
+        )
+        return await self._accrue(stale, terms, tz, now)
+
+    async def accrue_orders(
+        self,
+        order_ids: Collection[str],
+        terms: Mapping[str, ChannelTerms],
+        tz: str,
+        now: datetime | None = None,
+    ) -> AccrualResult:
+        """The same for these orders alone, whatever changed: the moment an order is paid,
+        refunded or cancelled, its receivable follows (the nightly sweep catches any
+        this missed)."""
+        return await self._accrue(OrderRow.order_id.in_(list(order_ids)), terms, tz, now)
+
+    async def _accrue(
+        self,
+        which: ColumnElement[bool],
+        terms: Mapping[str, ChannelTerms],
+        tz: str,
+        now: datetime | None,
+    ) -> AccrualResult:
         now = now or datetime.now(UTC)
         async with read_session(self._sessionmaker) as s:
             stale = await s.execute(
                 select(OrderRow, ReceivableRow.order_id.is_not(None))
                 .outerjoin(ReceivableRow, ReceivableRow.order_id == OrderRow.order_id)
-                .where(
-                    or_(
-                        ReceivableRow.order_id.is_(None),
-                        OrderRow.updated_at >= ReceivableRow.updated_at,
-                    )
-                )
+                .where(which)
             )
             pairs = [(order, bool(has)) for order, has in stale]
             orders = [order for order, _ in pairs]
             known = {order.order_id for order, has in pairs if has}
-            refunds = await self._refunds(s)
+            refunds = await self._refunds(
+                s, [o.order_id for o in orders] if len(orders) < 50 else None
+            )
         computed = [
             r
             for o in orders
-            if (r := receivable_for(_facts(o, refunds), terms[o.channel], tz)) is not None
+            if o.channel in terms
+            and (r := receivable_for(_facts(o, refunds), terms[o.channel], tz)) is not None
         ]
         async with self._sessionmaker() as s:
             for start in range(0, len(computed), BATCH):
@@ -156,12 +201,64 @@ class ReceivableRepository:
         created = sum(1 for r in computed if r.order_id not in known)
         return AccrualResult(created=created, updated=len(computed) - created)
 
-    async def _refunds(self, s: AsyncSession) -> dict[str, tuple[Decimal, datetime]]:
-        rows = await s.execute(
-            select(AuditRow.order_id, AuditRow.details, AuditRow.at).where(
-                AuditRow.action == "refund"
-            )
+    async def record_chargebacks(self, day: date, amounts: Mapping[str, Decimal]) -> int:
+        """What the night `day`'s report took back per key (chargebacks), replacing what
+        an earlier run of that night recorded; each receivable touched gets the sum over
+        every night. Returns the receivables changed."""
+        adj = ReceivableAdjustment
+        this_night = (adj.kind == CHARGEBACK, adj.day == day)
+        async with self._sessionmaker() as s:
+            postgres = s.get_bind().dialect.name == "postgresql"
+            keys = set(await s.scalars(select(adj.key).where(*this_night))) | set(amounts)
+            await s.execute(delete(adj).where(*this_night))
+            rows = [(CHARGEBACK, day, k, v) for k, v in amounts.items()]
+            if rows and postgres:  # COPY: a night of a big seller has thousands
+                await _copy_records(
+                    s, "receivable_adjustments", ("kind", "day", "key", "amount"), rows
+                )
+            elif rows:
+                await s.execute(
+                    insert(adj),
+                    [dict(zip(("kind", "day", "key", "amount"), r, strict=True)) for r in rows],
+                )
+            totals = dict.fromkeys(keys, Decimal("0"))
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), BATCH):
+                found = await s.execute(
+                    select(adj.key, func.sum(adj.amount))
+                    .where(adj.kind == CHARGEBACK, adj.key.in_(ordered[start : start + BATCH]))
+                    .group_by(adj.key)
+                )
+                totals.update({k: Decimal(str(v)) for k, v in found})
+            if totals and postgres:  # by the key index: a join would read every receivable
+                await s.execute(
+                    text(
+                        "UPDATE receivables SET charged_back = v.total FROM "
+                        "unnest(CAST(:keys AS text[]), CAST(:totals AS numeric[])) "
+                        "AS v(key, total) WHERE receivables.key = v.key"
+                    ),
+                    {"keys": list(totals), "totals": list(totals.values())},
+                )
+            elif totals:
+                table = cast(Table, ReceivableRow.__table__)
+                await s.execute(
+                    update(table)
+                    .where(table.c.key == bindparam("k"))
+                    .values(charged_back=bindparam("t")),
+                    [{"k": k, "t": v} for k, v in totals.items()],
+                )
+            await s.commit()
+        return len(totals)
+
+    async def _refunds(
+        self, s: AsyncSession, order_ids: list[str] | None = None
+    ) -> dict[str, tuple[Decimal, datetime]]:
+        query = select(AuditRow.order_id, AuditRow.details, AuditRow.at).where(
+            AuditRow.action == "refund"
         )
+        if order_ids is not None:
+            query = query.where(AuditRow.order_id.in_(order_ids))
+        rows = await s.execute(query)
         out: dict[str, tuple[Decimal, datetime]] = {}
         for order_id, details, at in rows:
             if order_id is None or not details:
@@ -309,3 +406,13 @@ async def _copy_out(s: AsyncSession, path: Path, low: date, high: date) -> int:
     )
     status: str = await driver.copy_from_query(query, output=str(path), format="csv", header=True)
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def _copy_records(
+    s: AsyncSession, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Binary COPY of a few thousand rows (PostgreSQL), in the session's transaction."""
+    connection = await s.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table, records=rows, columns=list(columns))

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AnticipationRow, ReconciliationLine, ReconciliationRun
+from db.models import AnticipationRow, PayableRow, ReconciliationLine, ReconciliationRun
 from db.session import dialect_insert, read_session
 
 LINE_COLUMNS = (
@@ -164,6 +164,25 @@ class ReconciliationRepository:
                 LineView.model_validate(r, from_attributes=True) for r in await s.scalars(query)
             ]
 
+    async def alerts(
+        self, kind: str, day: date, classes: frozenset[str], limit: int = 200
+    ) -> list[LineView]:
+        """The night's lines of `classes` (those that need a person), in line order."""
+        query = (
+            select(ReconciliationLine)
+            .where(
+                ReconciliationLine.kind == kind,
+                ReconciliationLine.day == day,
+                ReconciliationLine.cls.in_(sorted(classes)),
+            )
+            .order_by(ReconciliationLine.seq)
+            .limit(limit)
+        )
+        async with read_session(self._sessionmaker) as s:
+            return [
+                LineView.model_validate(r, from_attributes=True) for r in await s.scalars(query)
+            ]
+
     async def count(self, kind: str, day: date) -> dict[str, int]:
         async with read_session(self._sessionmaker) as s:
             rows = await s.execute(
@@ -176,7 +195,9 @@ class ReconciliationRepository:
     async def export_expected(self, path: Path, day: date, tolerance_days: int) -> int:
         """What should reach the bank around `day`, as CSV (ref, what, expected_on, amount):
         the net the provider released each reconciled marketplace night (its transfer
-        names the night) and the net of each anticipation. Returns the rows."""
+        names the night), the net of each anticipation, and each supplier bill (a debit
+        on the day it was paid, else its due date; the bank's memo usually names the
+        bill). Returns the rows."""
         low, high = day - timedelta(days=tolerance_days), day + timedelta(days=tolerance_days)
         async with read_session(self._sessionmaker) as s:
             payouts = await s.execute(
@@ -193,11 +214,19 @@ class ReconciliationRepository:
                     AnticipationRow.reference, AnticipationRow.taken_on, AnticipationRow.net
                 ).where(AnticipationRow.taken_on.between(low, high))
             )
-            rows = [
-                (night.isoformat(), "payout", night, Decimal(str(total)))
-                for night, total in payouts
-                if total is not None
-            ] + [(ref, "anticipation", on, net) for ref, on, net in advances]
+            when = func.coalesce(PayableRow.paid_on, PayableRow.due_on)
+            bills = await s.execute(
+                select(PayableRow.reference, when, PayableRow.amount).where(when.between(low, high))
+            )
+            rows = (
+                [
+                    (night.isoformat(), "payout", night, Decimal(str(total)))
+                    for night, total in payouts
+                    if total is not None
+                ]
+                + [(ref, "anticipation", on, net) for ref, on, net in advances]
+                + [(ref, "payable", _day(on), -Decimal(str(amount))) for ref, on, amount in bills]
+            )
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(("ref", "what", "expected_on", "amount"))
@@ -214,6 +243,10 @@ class ReconciliationRepository:
                 .order_by(ReconciliationLine.seq)
             )
             return [tuple(r) for r in rows]
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _read_rows(path: Path, kind: str, day: date) -> Iterator[dict[str, Any]]:

@@ -3,7 +3,8 @@ Brazilian banks export them.
 
 The day's statement credits what the payment provider released that day (its release
 report's net) split in two transfers, plus seeded lines nobody expects: a bank fee and a
-stray Pix. `GET /bank/admin/statements/<day>/seeded` says which.
+stray Pix. `GET /bank/admin/statements/<day>/seeded` says which. Payments the seller makes
+(a supplier's boleto) are posted with `POST /bank/admin/debits {day, amount, memo}`.
 
 - API (bearer): `GET /bank/v1/statements/<YYYY-MM-DD>.ofx`.
 """
@@ -15,6 +16,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, Field
 
 from sandbox.core import SandboxState
 from sandbox.settlement import build_report
@@ -23,6 +25,17 @@ from sandbox.store import bearer_check
 PROVIDER = "bank"
 ACCOUNT = ("0341", "12345-6")  # bank code, account
 CENT = Decimal("0.01")
+
+
+class DebitIn(BaseModel):
+    day: date
+    amount: Decimal = Field(gt=0, description="what left the account")
+    memo: str = Field(min_length=1, max_length=32)
+
+
+def _debits(state: SandboxState) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = state.data[PROVIDER].setdefault("debits", [])
+    return found
 
 
 def _stamp(moment: datetime) -> str:
@@ -56,6 +69,9 @@ def statement_lines(
                   "memo": "TARIFA PACOTE SERVICOS", "at": at + timedelta(hours=2)})  # fmt: skip
     lines.append({"fitid": f"{day:%Y%m%d}PIX", "amount": Decimal("57.00"),
                   "memo": "PIX RECEBIDO JOAO DA SILVA", "at": at + timedelta(hours=3)})  # fmt: skip
+    for n, debit in enumerate(d for d in _debits(state) if d["day"] == day):
+        lines.append({"fitid": f"{day:%Y%m%d}DEB{n}", "amount": -Decimal(str(debit["amount"])),
+                      "memo": debit["memo"], "at": at + timedelta(hours=4, minutes=n)})  # fmt: skip
     seeded += [
         {"kind": "unmatched_line", "fitid": f"{day:%Y%m%d}TAR"},
         {"kind": "unmatched_line", "fitid": f"{day:%Y%m%d}PIX"},
@@ -113,6 +129,13 @@ def build_router(state: SandboxState) -> APIRouter:
         body = render_ofx(day, lines, ZoneInfo(state.config.timezone))
         state.faults.after(PROVIDER)
         return Response(body.encode("ascii", "replace"), media_type="application/x-ofx")
+
+    @admin.post("/debits", status_code=201)
+    async def debit(body: DebitIn) -> dict[str, object]:
+        entry: dict[str, object] = {"day": body.day, "amount": body.amount.quantize(CENT),
+                                    "memo": body.memo}  # fmt: skip
+        _debits(state).append(entry)
+        return entry
 
     @admin.get("/statements/{day}/seeded")
     async def seeded(day: date) -> list[dict[str, str]]:

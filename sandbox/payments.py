@@ -1,7 +1,11 @@
 """Sandbox provider: a payment gateway shaped like Mercado Pago.
 
 Payments are created pending and approved after a delay (Pix/boleto/card confirmation),
-which is announced by a signed webhook; refunds take an `X-Idempotency-Key`.
+which is announced by a thin notification (`{"id", "type": "payment", "action",
+"data": {"id"}}`: the receiver fetches the payment) signed the Mercado Pago way
+(`x-signature: ts=…,v1=…` over `id:<data.id>;request-id:<x-request-id>;ts:<ts>;`);
+refunds take an `X-Idempotency-Key`. A card payment's `payment_method_id` is its brand
+(`visa`, `master`, …), its `payment_type_id` is `credit_card`.
 
 - Control (no faults): `POST /admin/payments`, `POST /admin/payments/{id}/approve`.
 - API (bearer): `GET /v1/payments/{id}`, `POST /v1/payments/{id}/refunds`,
@@ -14,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,19 +28,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from sandbox.core import SandboxState
+from sandbox.core import SandboxState, sign_mercadopago
 from sandbox.settlement import build_report
 from sandbox.store import bearer_check
 
 PROVIDER = "payments"
 CENT = Decimal("0.01")
 PAYMENT_TYPES = {"pix": "bank_transfer", "boleto": "ticket", "credit_card": "credit_card"}
+METHOD_IDS = {"pix": "pix", "boleto": "bolbradesco"}  # a card's is its brand
 
 
 class PaymentIn(BaseModel):
     external_reference: str = Field(min_length=1, description="<channel>:<external order id>")
     amount: Decimal = Field(gt=0)
     method: str = "pix"
+    brand: str = Field(default="visa", description="the card's brand, for method credit_card")
     approve_after_s: float = Field(default=1.0, ge=0)
     approve: bool = True
 
@@ -67,6 +72,8 @@ def _amount(value: Decimal) -> str:
 
 def build_router(state: SandboxState) -> APIRouter:
     db = _data(state)
+    state.webhooks.signers[PROVIDER] = sign_mercadopago
+    notices = itertools.count(1)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -98,21 +105,21 @@ def build_router(state: SandboxState) -> APIRouter:
             external_reference=payment["external_reference"],
             amount=payment["transaction_amount"],
         )
+        notify(payment, now)
+
+    def notify(payment: dict[str, Any], now: str) -> None:
+        """Thin, as Mercado Pago's: which payment changed, nothing of what it is now."""
         state.webhooks.send(
             PROVIDER,
             {
-                "id": f"evt_{uuid.uuid4().hex[:24]}",
-                "type": "payment",
-                "action": "payment.updated",
-                "api_version": "v1",
+                "id": 120_000_000_000 + next(notices),
                 "live_mode": False,
+                "type": "payment",
                 "date_created": now,
-                "data": {
-                    "id": payment["id"],
-                    "status": "approved",
-                    "external_reference": payment["external_reference"],
-                    "transaction_amount": payment["transaction_amount"],
-                },
+                "user_id": 44444444,
+                "api_version": "v1",
+                "action": "payment.updated",
+                "data": {"id": payment["id"]},
             },
         )
 
@@ -132,7 +139,11 @@ def build_router(state: SandboxState) -> APIRouter:
             "transaction_amount": _amount(body.amount),
             "transaction_amount_refunded": "0.00",
             "currency_id": "BRL",
-            "payment_method_id": body.method,
+            "payment_method_id": (
+                body.brand
+                if body.method == "credit_card"
+                else METHOD_IDS.get(body.method, body.method)
+            ),
             "payment_type_id": PAYMENT_TYPES.get(body.method, "account_money"),
             "date_created": now,
             "date_approved": None,

@@ -13,10 +13,12 @@ from temporalio.client import Client
 from activities.finance import FinanceActivities, FinanceConfig
 from config.schedules import ensure_schedules
 from config.settings import Settings
+from db.margins import MarginRepository
 from db.receivables import ReceivableRepository
 from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
 from integrations.bank.client import BankClient
+from integrations.fiscal.nfe_read import item_taxes
 from integrations.payments.client import PaymentsClient
 from workers.runtime import run_worker
 from workflows.reconciliation import ReconciliationWorkflow
@@ -48,6 +50,11 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     bank = BankClient(
         http, settings.provider_url("bank"), settings.secrets.bank_api_token.get_secret_value()
     )
+    margins = MarginRepository(sessions)
+
+    async def refresh_margins() -> int:
+        return await margins.refresh(item_taxes, settings.finance.timezone)
+
     return [
         FinanceActivities(
             ReceivableRepository(sessions),
@@ -55,6 +62,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
             payments,
             finance_config(settings),
             bank,
+            refresh_margins,
         )
     ]
 

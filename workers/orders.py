@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.fiscal_lifecycle import FiscalLifecycleActivities
 from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
-from activities.payments import PaymentActivities
+from activities.payments import OrderDeliverer, PaymentActivities
 from activities.shipping import ShippingActivities
 from activities.stock import CoalescedRequests, StockActivities, SyncRequester
 from activities.warehouse import WarehouseActivities
@@ -25,11 +27,14 @@ from db.emissions import EmissionJournalRepository
 from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
+from db.receivables import ReceivableRepository
 from db.session import create_engine, create_sessionmaker
 from db.shipments import ShipmentRepository
 from db.stock import StockRepository
 from db.warehouse import WarehouseRepository
+from domain.ids import order_workflow_id
 from domain.orders import Channel
+from domain.payments import OrderDelivery
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
 from integrations.channels import ChannelClients
@@ -48,10 +53,11 @@ from workers.runtime import run_worker, task_queue
 from workflows import steps
 from workflows.correction import InvoiceCorrectionWorkflow
 from workflows.order import OrderWorkflow
+from workflows.payment_notice import PaymentNoticeWorkflow
 from workflows.steps import Queue
 from workflows.stock_sync import StockSyncWorkflow
 
-WORKFLOWS = (OrderWorkflow, StockSyncWorkflow, InvoiceCorrectionWorkflow)
+WORKFLOWS = (OrderWorkflow, StockSyncWorkflow, InvoiceCorrectionWorkflow, PaymentNoticeWorkflow)
 TUNING: dict[str, Any] = {"max_concurrent_activities": 50, "max_concurrent_local_activities": 20}
 
 
@@ -80,6 +86,30 @@ def stock_sync_requester(client: Client, queue: str) -> SyncRequester:
         )
 
     return request
+
+
+def order_deliverer(client: Client) -> OrderDeliverer:
+    """Signal-with-start of an order workflow, as the API's relay does it."""
+
+    async def deliver(delivery: OrderDelivery) -> str:
+        event = delivery.event
+        workflow_id = order_workflow_id(event.channel, event.external_id)
+        try:
+            await client.start_workflow(
+                OrderWorkflow.run,
+                delivery.start,
+                id=workflow_id,
+                task_queue=delivery.start.queues.orders,
+                start_signal=steps.EVENT_SIGNAL,
+                start_signal_args=[event],
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except WorkflowAlreadyStartedError:
+            return f"order {workflow_id} has already finished: {event.kind.value} changes nothing"
+        return f"{event.kind.value} handed to {workflow_id}"
+
+    return deliver
 
 
 async def build_holders(settings: Settings, stack: AsyncExitStack, client: Client) -> list[object]:
@@ -150,10 +180,15 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     documents = NfeDocuments(store)
     stock, warehouse = StockRepository(sessions), WarehouseRepository(sessions)
     shipments, invoices = ShipmentRepository(sessions), InvoiceRepository(sessions)
+    receivables, finance = ReceivableRepository(sessions), settings.finance
+
+    async def accrue(order_id: str) -> object:
+        return await receivables.accrue_orders([order_id], finance.terms, finance.timezone)
+
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
-        OrderActivities(orders, audit, shipments, channels),
+        OrderActivities(orders, audit, shipments, channels, accrue),
         InvoicingActivities(invoicing, invoices, orders, documents),
         FiscalLifecycleActivities(
             invoicing, invoices, FiscalLifecycleRepository(sessions), documents
@@ -162,7 +197,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         ShippingActivities(
             carrier, shipments, orders, ShippingDocuments(settings.documents_dir), marketplace
         ),
-        PaymentActivities(payments, audit),
+        PaymentActivities(payments, audit, order_deliverer(client), accrue),
     ]
 
 

@@ -54,7 +54,13 @@ with workflow.unsafe.imports_passed_through():
         QuoteSet,
     )
     from domain.orders import Order
-    from domain.payments import Refund, RefundRequest
+    from domain.payments import (
+        FetchPaymentRequest,
+        OrderDelivery,
+        Payment,
+        Refund,
+        RefundRequest,
+    )
     from domain.reconciliation import (
         AccrualResult,
         AccrueRequest,
@@ -228,6 +234,7 @@ TRACK_PORTAL_PICKUP = _step(
     queue=Queue.RPA,
 )  # fmt: skip
 NOTIFY_CANCELLED = _step("notify_cancelled", CancelledNotice, NONE, local=False)
+FETCH_PAYMENT = _step("fetch_payment", FetchPaymentRequest, Payment, local=False)
 
 # The finance queue: receivables and the nightly reconciliations (heavy, heartbeating).
 ACCRUE_RECEIVABLES = _step(
@@ -260,6 +267,8 @@ RECORD_STATUS = _step("record_status", StatusChange, NONE, local=True)
 RECORD_ATTENTION = _step("record_attention", AttentionChange, NONE, local=True)
 RECORD_TRACKING = _step("record_tracking", StatusChange, NONE, local=True)
 REQUEST_STOCK_SYNC = _step("request_stock_sync", StockPush, NONE, local=True)
+# Signal-with-start of an order workflow (idempotent: the order drops an event it saw).
+DELIVER_ORDER_EVENT = _step("deliver_order_event", OrderDelivery, str, local=True)
 
 # Error types activities raise as non-retryable ApplicationError (business rejections).
 OUT_OF_STOCK = "OutOfStock"

@@ -35,6 +35,7 @@ SESSION_MAX_AGE_S = 12 * 3600  # one long shift
 PAGE_SIZE = 50
 OPS_ROLES = frozenset({ApiRole.ADMIN, ApiRole.OPS})
 WAREHOUSE_ROLES = frozenset({ApiRole.ADMIN, ApiRole.OPS, ApiRole.WAREHOUSE})
+BOOKS_ROLES = frozenset({ApiRole.ADMIN, ApiRole.FINANCE, ApiRole.OPS, ApiRole.VIEWER})
 # The results a skip can carry, by the model name the workflow's `state` query reports
 # for the stuck step (`skip_result`); whether a step may be skipped at all is its call.
 SKIP_MODELS: dict[str, type[BaseModel]] = {"Invoice": Invoice, "Booking": Booking}
@@ -74,6 +75,10 @@ class Chrome:
     @property
     def can_warehouse(self) -> bool:
         return self.principal.role in WAREHOUSE_ROLES
+
+    @property
+    def can_read_books(self) -> bool:
+        return self.principal.role in BOOKS_ROLES
 
 
 @dataclass(frozen=True)

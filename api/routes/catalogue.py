@@ -38,6 +38,7 @@ class ProductBody(BaseModel):
         description="NF-e origin: 0 national; 1, 2, 3, 8 imported (4% across states)",
     )
     gtin: str = Field(default="", max_length=14, description="EAN/GTIN barcode, if any")
+    supplier: str = Field(default="", max_length=100, description="who we buy it from")
 
     @field_validator("gtin")
     @classmethod
@@ -59,6 +60,7 @@ class ProductOut(BaseModel):
     length_cm: int
     origin: str = "0"
     gtin: str = ""
+    supplier: str = ""
     on_hand: int
     reserved: int
     available: int

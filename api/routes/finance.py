@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from api.context import ApiContext
 from api.deps import BooksRole, ContextDep, FinanceRole
 from api.errors import NotFound
 from db.receivables import AnticipationView, ReceivableView
@@ -109,32 +110,38 @@ async def lines_csv(
     if await ctx.reconciliations.run(kind.value, day) is None:
         raise NotFound(f"no {kind.value} reconciliation for {day.isoformat()} yet")
 
-    async def rows() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow((*LINE_COLUMNS, "detail"))
-        offset = 0
-        while True:
-            page = await ctx.reconciliations.lines(kind.value, day, limit=5000, offset=offset)
-            for ln in page:
-                writer.writerow(
-                    [kind.value, day.isoformat(), ln.seq, ln.cls, ln.key, ln.order_id or "",
-                     ln.description, ln.reference, ln.amount, ln.line_gross, ln.line_fees,
-                     ln.expected_gross, ln.expected_fees, ln.expected_net, ln.detail]
-                )  # fmt: skip
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            if len(page) < 5000:
-                return
-            offset += len(page)
+    return csv_download(ctx, kind.value, day)
 
-    name = f"reconciliation-{kind.value}-{day.isoformat()}.csv"
+
+def csv_download(ctx: ApiContext, kind: str, day: date) -> StreamingResponse:
+    """The night's lines as a CSV attachment (also the console's download)."""
+    name = f"reconciliation-{kind}-{day.isoformat()}.csv"
     return StreamingResponse(
-        rows(),
+        csv_lines(ctx, kind, day),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+async def csv_lines(ctx: ApiContext, kind: str, day: date) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow((*LINE_COLUMNS, "detail"))
+    offset = 0
+    while True:
+        page = await ctx.reconciliations.lines(kind, day, limit=5000, offset=offset)
+        for ln in page:
+            writer.writerow(
+                [kind, day.isoformat(), ln.seq, ln.cls, ln.key, ln.order_id or "",
+                 ln.description, ln.reference, ln.amount, ln.line_gross, ln.line_fees,
+                 ln.expected_gross, ln.expected_fees, ln.expected_net, ln.detail]
+            )  # fmt: skip
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(page) < 5000:
+            return
+        offset += len(page)
 
 
 @router.get("/receivables", response_model=list[ReceivableView])

@@ -29,7 +29,16 @@ SIGNATURE_PARAMETER = {
     "in": "header",
     "required": True,
     "schema": {"type": "string", "example": "t=1732713600,v1=<hex HMAC-SHA256>"},
-    "description": 'HMAC-SHA256 of "{t}.{raw body}" with the source\'s webhook secret',
+    "description": 'store, marketplace, carrier: HMAC-SHA256 of "{t}.{raw body}" with the '
+    "source's webhook secret; payments (Mercado Pago's scheme): `ts=<unix>,v1=<hex>`, "
+    'HMAC-SHA256 of "id:{data.id};request-id:{X-Request-Id};ts:{ts};"',
+}
+REQUEST_ID_PARAMETER = {
+    "name": "X-Request-Id",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "payments: part of what the signature signs",
 }
 
 
@@ -43,7 +52,7 @@ SIGNATURE_PARAMETER = {
         413: {"description": "body larger than the API's limit"},
         422: {"description": "signed but malformed: kept in quarantine; the field is named"},
     },
-    openapi_extra={"parameters": [SIGNATURE_PARAMETER]},
+    openapi_extra={"parameters": [SIGNATURE_PARAMETER, REQUEST_ID_PARAMETER]},
 )
 async def receive_webhook(source: str, request: Request) -> Response:
     """Verify, validate, store in the inbox, answer 202: nothing waits for Temporal. A
@@ -53,7 +62,12 @@ async def receive_webhook(source: str, request: Request) -> Response:
     it encodes itself, skipping dependency resolution and response-model validation."""
     ctx: ApiContext = request.app.state.ctx
     body = await request.body()
-    result = await ctx.intake.receive(source, body, request.headers.get("x-signature"))
+    result = await ctx.intake.receive(
+        source,
+        body,
+        request.headers.get("x-signature"),
+        {"x-request-id": request.headers.get("x-request-id")},
+    )
     status, content = answer(result)
     return Response(content, status_code=status, media_type="application/json")
 

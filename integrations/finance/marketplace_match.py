@@ -6,6 +6,7 @@ Why DuckDB and why files: docs/finance.md ("The matching engine")."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -170,15 +171,40 @@ FROM (
 LEFT JOIN r ON o.key = r.key;
 """
 
-RESULTS = """
-CREATE TEMP TABLE results AS
+# Numbered in a stable order (a rerun numbers every line the same) and written in one
+# pass, one CSV per chunk of lines: no results table, no scan per chunk.
+NUMBERED = """
+COPY (
     SELECT
-        'marketplace' AS kind, DATE '{day}' AS day,
-        row_number() OVER (ORDER BY key, description, reference, amount, moment) AS seq,
+        'marketplace' AS kind, DATE '{day}' AS day, seq,
         class, key, order_id, description, reference, amount, line_gross, line_fees,
-        expected_gross, expected_fees, expected_net
-    FROM classified
+        expected_gross, expected_fees, expected_net, (seq - 1) // {rows} AS part
+    FROM (
+        SELECT row_number() OVER (ORDER BY key, description, reference, amount, moment)
+            AS seq, *
+        FROM classified
+    )
+) TO '{out}' (FORMAT csv, HEADER, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
 """
+# What the night took back per order (money lost to disputes: `chargeback` debits; a
+# `reserve-…` line only holds money), for the receivables (db/receivables.py).
+CHARGEBACKS_FILE = "chargebacks.csv"
+CHARGEBACKS = (
+    "COPY (SELECT key, sum(debit) AS amount FROM report WHERE description = 'chargeback' "
+    "GROUP BY key ORDER BY key) TO '{out}' (HEADER, DELIMITER ',')"
+)
+
+
+def read_chargebacks(path: Path) -> dict[str, Decimal]:
+    """The file CHARGEBACKS wrote (a handful of lines): key -> amount."""
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        next(fh, None)
+        pairs = (line.rstrip("\n").rsplit(",", 1) for line in fh if line.strip())
+        return {key.strip('"'): Decimal(amount) for key, amount in pairs}
+
+
 CHUNK = (
     "COPY (SELECT * FROM results WHERE seq BETWEEN {first} AND {last} ORDER BY seq) "
     "TO '{out}' (HEADER, DELIMITER ',')"
@@ -215,12 +241,43 @@ def match_marketplace(
                 f"the release report {report.name} does not parse: {exc}".splitlines()[0],
                 provider="payments",
             ) from exc
-        con.execute(RESULTS.format(day=day.isoformat()))
-        counts, chunks = write_chunks(con, out_dir, chunk_rows)
+        # before the chunks: a resumed run that finds its chunks finds this too
+        con.execute(CHARGEBACKS.format(out=_quoted(out_dir / CHARGEBACKS_FILE)))
+        rows = con.execute("SELECT class, count(*) FROM classified GROUP BY 1").fetchall()
+        counts = {str(cls): int(n) for cls, n in rows}
+        parts = out_dir / "tmp" / "numbered"
+        shutil.rmtree(parts, ignore_errors=True)
+        parts.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(NUMBERED.format(day=day.isoformat(), rows=int(chunk_rows), out=_quoted(parts)))
+        chunks = gather_parts(parts, out_dir, sum(counts.values()), chunk_rows)
     finally:
         con.close()
     classified = {c.value: int(counts.get(c.value, 0)) for c in LineClass}
     return MatchOutcome(lines=sum(classified.values()), classified=classified, chunks=chunks)
+
+
+def gather_parts(parts: Path, out_dir: Path, total: int, chunk_rows: int) -> list[Chunk]:
+    """DuckDB's `part=K/` folders as the chunk files `results-KKKK.csv`, each moved into
+    place whole (a resumed run counts them: a missing one means match again)."""
+    chunks = []
+    for index, first in enumerate(range(1, total + 1, chunk_rows)):
+        files = sorted((parts / f"part={index}").glob("*.csv"))
+        path = out_dir / f"results-{index:04d}.csv"
+        if len(files) == 1:
+            files[0].replace(path)
+        else:  # written by several threads: one file, one header
+            partial = path.with_suffix(".partial")
+            with partial.open("wb") as out:
+                for n, part in enumerate(files):
+                    with part.open("rb") as fh:
+                        header = fh.readline()
+                        if n == 0:
+                            out.write(header)
+                        shutil.copyfileobj(fh, out)
+            partial.replace(path)
+        chunks.append(Chunk(path, first, min(first + chunk_rows - 1, total)))
+    shutil.rmtree(parts, ignore_errors=True)
+    return chunks
 
 
 def write_chunks(

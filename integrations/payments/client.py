@@ -13,9 +13,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from domain.money import Money
-from domain.orders import Frozen
-from domain.payments import Refund, RefundRequest
+from domain.payments import Payment, Refund, RefundRequest
 from integrations.http import read_model, send
 
 PROVIDER = "payments"
@@ -40,17 +38,10 @@ class PaymentOut(_In):
     transaction_amount: Decimal
     transaction_amount_refunded: Decimal = Decimal("0")
     payment_method_id: str | None = None
+    payment_type_id: str | None = None
 
 
-class PaymentInfo(Frozen):
-    """A payment as the gateway shows it now."""
-
-    payment_id: str
-    status: str
-    external_reference: str | None = None
-    amount: Money
-    refunded: Money = Decimal("0")
-    method: str | None = None
+PaymentInfo = Payment  # a payment as the gateway shows it now
 
 
 def _read(response: httpx.Response, model: type[M]) -> M:
@@ -81,7 +72,9 @@ class PaymentsClient:
             refund_id=out.id, payment_id=out.payment_id, amount=out.amount, status=out.status
         )
 
-    async def get_payment(self, payment_id: str) -> PaymentInfo:
+    async def get_payment(self, payment_id: str) -> Payment:
+        """`/v1/payments/{id}`: what a thin notification leaves out (status, reference,
+        amount, `payment_method_id` = the card brand, `payment_type_id` = the kind)."""
         response = await send(
             self._http,
             PROVIDER,
@@ -90,13 +83,14 @@ class PaymentsClient:
             headers=self._headers,
         )
         out = _read(response, PaymentOut)
-        return PaymentInfo(
+        return Payment(
             payment_id=out.id,
             status=out.status,
             external_reference=out.external_reference,
             amount=out.transaction_amount,
             refunded=out.transaction_amount_refunded,
             method=out.payment_method_id,
+            payment_type=out.payment_type_id,
         )
 
     async def release_report(self, day: date, into: Path) -> Path:

@@ -6,6 +6,7 @@ a rerun changes nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
+from db.payables import PayableRepository
 from domain.reconciliation import AccrueRequest, BankClass, ReconcileRequest, ReconKind
 from integrations.bank.client import StatementInvalid, read_ofx
 from tests.integration.finance_world import FinanceWorld, sell_a_day
@@ -72,3 +74,28 @@ async def test_the_statement_is_classified_as_the_bank_seeded_it(world: FinanceW
 def test_a_statement_that_is_not_ofx_is_refused_naming_the_file() -> None:
     with pytest.raises(StatementInvalid, match=r"2026-12-01\.ofx is not valid OFX"):
         read_ofx(b"<html>maintenance</html>", "2026-12-01.ofx")
+
+
+async def test_supplier_bills_are_matched_against_the_banks_debits(world: FinanceWorld) -> None:
+    await night(world, ReconKind.MARKETPLACE)
+    payables = PayableRepository(world.sessions)
+    await payables.add("NF-4411", "Ceramica Sul", world.day, Decimal("300.00"), "ana")
+    await payables.add("NF-4412", "Torrefacao", world.day, Decimal("80.00"), "ana")
+    await payables.add("NF-4413", "Torrefacao", world.day - timedelta(days=30), Decimal("9"), "a")
+    debit = {"day": world.day.isoformat(), "amount": "300.00", "memo": "PAGTO BOLETO NF-4411"}
+    await world.sandbox.admin("/bank/admin/debits", debit)
+    undated = {"day": world.day.isoformat(), "amount": "45.10", "memo": "PAGTO BOLETO"}
+    await world.sandbox.admin("/bank/admin/debits", undated)
+    await payables.add("BOL-77", "Embalagens", world.day + timedelta(days=1), Decimal("45.10"), "a")
+
+    result = await night(world, ReconKind.BANK)
+    lines = await world.results.lines("bank", world.day)
+    by_key = {ln.key: ln for ln in lines}
+
+    paid = [ln for ln in lines if ln.reference == "NF-4411"]
+    assert [(ln.cls, ln.amount) for ln in paid] == [("matched", Decimal("-300.00"))]
+    by_amount = [ln for ln in lines if ln.reference == "BOL-77"]
+    assert [ln.cls for ln in by_amount] == ["matched"]  # same amount, a day apart
+    assert by_key["NF-4412"].cls == BankClass.UNMATCHED_EXPECTED.value
+    assert "NF-4413" not in by_key  # due a month ago: not this night's
+    assert result.classified["matched"] == 4  # type: ignore[attr-defined]

@@ -128,3 +128,20 @@ async def test_a_run_killed_halfway_and_resumed_gives_the_same_result(
     done = await world.results.run("marketplace", world.day)
     assert done is not None
     assert done.status == "done"
+
+
+async def test_a_chargeback_takes_its_amount_off_the_receivable_once(world: FinanceWorld) -> None:
+    await reconcile(world)
+    lines = await world.results.lines("marketplace", world.day)
+    (charged,) = [ln for ln in lines if ln.description == "chargeback"]
+    assert charged.order_id is not None
+    receivable = await world.receivables.get(charged.order_id)
+    assert receivable is not None
+    assert charged.amount is not None
+    assert receivable.charged_back == -charged.amount  # the debit, as a positive amount
+    await reconcile(world)  # the night again: replaced, not added
+    again = await world.receivables.get(charged.order_id)
+    assert again is not None
+    assert again.charged_back == receivable.charged_back
+    others = await world.receivables.between(limit=10_000)
+    assert sum(r.charged_back for r in others) == receivable.charged_back

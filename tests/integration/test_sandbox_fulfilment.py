@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import ProviderRejected, ProviderUnavailable
-from domain.events import EventKind
 from domain.freight import (
     BookingRequest,
     FreightQuote,
@@ -25,7 +24,7 @@ from domain.freight import (
 from domain.orders import Address, Channel
 from domain.payments import RefundRequest
 from integrations.carrier.webhooks import parse_carrier_webhook
-from integrations.payments.webhooks import parse_payment_webhook
+from integrations.payments.webhooks import parse_payment_notification, verify_notification
 from integrations.webhooks import verify_signature
 from sandbox.core import FaultConfig
 from tests.support.sandbox import (
@@ -60,14 +59,15 @@ async def world() -> AsyncIterator[World]:
 async def approved_payment(world: World, amount: str) -> str:
     body = {"external_reference": "store:1001", "amount": amount, "approve_after_s": 0}
     created = await world.admin("/payments/admin/payments", body)
-    ((signature, raw),) = await world.inbox.wait("payments")
-    verify_signature(SECRETS["payments"], raw, signature, now=time.time(), tolerance_s=300)
-    event = parse_payment_webhook(raw, datetime.now(UTC))
-    assert event is not None
-    assert event.kind is EventKind.PAYMENT_CONFIRMED
-    assert (event.channel, event.external_id) == (Channel.STORE, "1001")
-    assert event.payment_id == created["id"]
-    assert event.amount == Decimal(amount)
+    ((headers, raw),) = await world.inbox.wait_headers("payments")
+    verify_notification(SECRETS["payments"], raw, headers, now=time.time(), tolerance_s=300)
+    notice = parse_payment_notification(raw, datetime.now(UTC))
+    assert notice is not None
+    assert notice.payment_id == created["id"]
+    payment = await world.payments().get_payment(notice.payment_id)
+    assert payment.status == "approved"
+    assert payment.external_reference == "store:1001"
+    assert payment.amount == Decimal(amount)
     return str(created["id"])
 
 

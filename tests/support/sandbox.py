@@ -42,6 +42,7 @@ SENDER = Issuer(cnpj="11222333000181", name="RETAGUARDA LTDA", ie="111111111111"
 @dataclass
 class Inbox:
     hooks: list[tuple[str, str | None, bytes]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # aligned with hooks
 
     async def wait(self, provider: str, count: int = 1) -> list[tuple[str | None, bytes]]:
         for _ in range(250):
@@ -50,6 +51,17 @@ class Inbox:
                 return got
             await asyncio.sleep(0.02)
         raise AssertionError(f"expected {count} {provider} webhook(s), got {len(got)}")
+
+    async def wait_headers(
+        self, provider: str, count: int = 1
+    ) -> list[tuple[dict[str, str], bytes]]:
+        """Like `wait`, with every header (lowercased names) of each delivery."""
+        await self.wait(provider, count)
+        return [
+            (headers, body)
+            for (p, _, body), headers in zip(self.hooks, self.headers, strict=True)
+            if p == provider
+        ]
 
 
 @dataclass
@@ -104,7 +116,9 @@ def receiver(inbox: Inbox) -> FastAPI:
 
     @app.post("/webhooks/{provider}")
     async def hook(provider: str, request: Request) -> dict[str, bool]:
-        inbox.hooks.append((provider, request.headers.get("X-Signature"), await request.body()))
+        body = await request.body()
+        inbox.headers.append(dict(request.headers))
+        inbox.hooks.append((provider, request.headers.get("X-Signature"), body))
         return {"ok": True}
 
     return app

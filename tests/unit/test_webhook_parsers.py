@@ -15,7 +15,6 @@ from domain.freight import TrackingStatus
 from domain.orders import Channel, PaymentStatus
 from integrations.carrier.webhooks import parse_carrier_webhook
 from integrations.marketplace.webhooks import parse_marketplace_notification
-from integrations.payments.webhooks import parse_payment_webhook
 from integrations.store.webhooks import parse_store_webhook
 from integrations.webhooks import WebhookPayloadError
 
@@ -223,53 +222,6 @@ def test_marketplace_malformed_notification_names_the_field(
 ) -> None:
     with pytest.raises(WebhookPayloadError) as caught:
         parse_marketplace_notification(body(note), RECEIVED)
-    assert caught.value.field == field
-
-
-def payment_hook(**data: Any) -> dict[str, Any]:
-    base = {
-        "id": "1300000001",
-        "status": "approved",
-        "external_reference": "marketplace:2000000001",
-        "transaction_amount": "123.45",
-    }
-    return {
-        "id": "evt_pay",
-        "type": "payment",
-        "action": "payment.updated",
-        "date_created": "2026-11-20T16:45:00Z",
-        "data": base | data,
-    }
-
-
-def test_payment_approved_confirms_the_order_payment() -> None:
-    event = parse_payment_webhook(body(payment_hook()), RECEIVED)
-
-    assert event is not None
-    assert event.event_id == "payments:evt_pay"
-    assert event.kind is EventKind.PAYMENT_CONFIRMED
-    assert (event.channel, event.external_id) == (Channel.MARKETPLACE, "2000000001")
-    assert event.payment_id == "1300000001"
-    assert event.amount == Decimal("123.45")
-
-
-@pytest.mark.parametrize("status", ["pending", "rejected", "refunded"])
-def test_payment_not_approved_is_ignored(status: str) -> None:
-    assert parse_payment_webhook(body(payment_hook(status=status)), RECEIVED) is None
-
-
-@pytest.mark.parametrize(
-    ("hook", "field"),
-    [
-        (payment_hook(external_reference="1001"), "data.external_reference"),
-        (payment_hook(external_reference="shopee:1001"), "data.external_reference"),
-        (payment_hook(transaction_amount="-1"), "data.transaction_amount"),
-        ({"id": "evt", "type": "payment"}, "data"),
-    ],
-)
-def test_payment_malformed_body_names_the_field(hook: dict[str, Any], field: str) -> None:
-    with pytest.raises(WebhookPayloadError) as caught:
-        parse_payment_webhook(body(hook), RECEIVED)
     assert caught.value.field == field
 
 

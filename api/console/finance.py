@@ -1,0 +1,227 @@
+"""Console pages for finance: the nightly reconciliations (each night's report, its
+alerts for what needs a person, a CSV download), the cash flow and the contribution
+margin. Read-only: finance, ops, viewers (and admins) see them; running a night and
+recording bills stay with the API (role finance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from api.console.session import (
+    ConsoleRoute,
+    Problem,
+    SessionDep,
+    checked_form,
+    chrome,
+    html,
+    redirect,
+)
+from api.console.views import BOOKS_ROLES, Chrome, Flash
+from api.deps import ContextDep
+from api.routes.finance import csv_download
+from db.api_keys import ApiRole
+from db.margins import By, MarginRow
+from db.reconciliation import LineView, RunView
+from domain.cashflow import CashFlow
+from domain.receivables import business_day
+from domain.reconciliation import NEEDS_PERSON, LineClass, ReconKind
+
+router = APIRouter(
+    prefix="/console/finance", tags=["console"], include_in_schema=False, route_class=ConsoleRoute
+)
+LINES_SHOWN = 100
+ALERTS_SHOWN = 200
+FINANCE_ROLES = frozenset({ApiRole.ADMIN, ApiRole.FINANCE})
+ALERT_CLASSES = frozenset(c.value for c in NEEDS_PERSON)
+BY_CHOICES: tuple[By, ...] = ("channel", "supplier", "sku", "order")
+# What a person does about each class that needs one.
+ADVICE = {
+    "fee_divergence": "ask the marketplace why its fees differ from its price list",
+    "amount_divergence": "compare the order's total with what the marketplace paid",
+    "missing_payout": "chase the payout: it was due this night",
+    "unexpected_payout": "find the sale: money came for an order we do not know",
+    "chargeback": "answer the dispute before the deadline, with the NF-e and the tracking",
+    "unmatched_line": "explain the bank line: a fee, a transfer, a stray Pix",
+    "unmatched_expected": "the bank has not shown this money: check the transfer",
+}
+
+
+@dataclass(frozen=True)
+class FinancePage:
+    template: ClassVar[str] = "finance/index.html"
+    chrome: Chrome
+    runs: list[RunView]
+
+    @property
+    def alerts(self) -> int:
+        return sum(r.alerts for r in self.runs if r.status == "done")
+
+
+@dataclass(frozen=True)
+class RunPage:
+    template: ClassVar[str] = "finance/run.html"
+    chrome: Chrome
+    run: RunView
+    alerts: list[LineView]
+    lines: list[LineView]
+    cls: str = ""
+    offset: int = 0
+    advice: ClassVar[dict[str, str]] = ADVICE
+
+    @property
+    def shown_total(self) -> int:
+        return self.run.classified.get(self.cls, 0) if self.cls else self.run.lines
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + LINES_SHOWN
+        return following if following < self.shown_total else None
+
+    @property
+    def csv_url(self) -> str:
+        return f"/console/finance/{self.run.kind}/{self.run.day.isoformat()}.csv"
+
+    def needs_person(self, cls: str) -> bool:
+        return cls in ALERT_CLASSES
+
+
+@dataclass(frozen=True)
+class CashFlowPage:
+    template: ClassVar[str] = "finance/cashflow.html"
+    chrome: Chrome
+    flow: CashFlow
+
+
+@dataclass(frozen=True)
+class MarginPage:
+    template: ClassVar[str] = "finance/margin.html"
+    chrome: Chrome
+    rows: list[MarginRow]
+    by: By
+    start: date
+    end: date
+    choices: tuple[By, ...] = BY_CHOICES
+
+    @property
+    def can_refresh(self) -> bool:
+        return self.chrome.principal.role in FINANCE_ROLES
+
+    @property
+    def total(self) -> MarginRow | None:
+        if not self.rows:
+            return None
+        fields = ("price", "cost", "commission", "freight", "taxes", "margin")
+        sums = {f: sum(getattr(r, f) for r in self.rows) for f in fields}
+        return MarginRow(
+            key="total", orders=sum(r.orders for r in self.rows) if self.by != "sku" else 0,
+            quantity=sum(r.quantity for r in self.rows),
+            without_nfe=sum(r.without_nfe for r in self.rows), **sums,
+        )  # fmt: skip
+
+
+def _today(ctx: ContextDep) -> date:
+    return business_day(datetime.now(UTC), ctx.settings.finance.timezone)
+
+
+def _kind(raw: str) -> ReconKind:
+    try:
+        return ReconKind(raw)
+    except ValueError:
+        raise Problem(
+            404, f"There is no {raw[:20]!r} reconciliation: marketplace or bank."
+        ) from None
+
+
+@router.get("")
+async def finance(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    session.allow(BOOKS_ROLES, "see the books")
+    return html(request, FinancePage(chrome(request, session), await ctx.reconciliations.runs()))
+
+
+@router.get("/cashflow")
+async def cash_flow(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    start: date | None = None,
+    days: int | None = None,
+) -> HTMLResponse:
+    session.allow(BOOKS_ROLES, "see the cash flow")
+    if days is not None and not 1 <= days <= 366:
+        raise Problem(422, "days: from 1 to 366")
+    flow = await ctx.books.cash_flow(start or _today(ctx), days)
+    return html(request, CashFlowPage(chrome(request, session), flow))
+
+
+@router.get("/margin")
+async def margin(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    by: By = "channel",
+    start: date | None = None,
+    end: date | None = None,
+) -> HTMLResponse:
+    session.allow(BOOKS_ROLES, "see the margins")
+    end = end or _today(ctx)
+    start = start or end - timedelta(days=30)
+    rows = await ctx.books.margins.summary(by, start, end)
+    return html(request, MarginPage(chrome(request, session), rows, by, start, end))
+
+
+@router.post("/margin/refresh")
+async def refresh_margin(
+    request: Request, ctx: ContextDep, session: SessionDep
+) -> RedirectResponse:
+    await checked_form(request, session)
+    session.allow(FINANCE_ROLES, "recompute the margins")
+    orders = await ctx.books.refresh_margins()
+    back = urlsplit(request.headers.get("referer", ""))  # back to the same period: path only
+    target = "/console/finance/margin"
+    if back.path == target and back.query:
+        target += "?" + back.query
+    return redirect(target, Flash("ok", f"Recomputed the margin of {orders} order(s)."))
+
+
+@router.get("/{kind}/{day}.csv")
+async def run_csv(kind: str, day: date, ctx: ContextDep, session: SessionDep) -> StreamingResponse:
+    session.allow(BOOKS_ROLES, "download reconciliations")
+    night = _kind(kind)
+    if await ctx.reconciliations.run(night.value, day) is None:
+        raise Problem(404, f"No {night.value} reconciliation for {day.isoformat()} yet.")
+    return csv_download(ctx, night.value, day)
+
+
+@router.get("/{kind}/{day}")
+async def run(
+    kind: str,
+    day: date,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    cls: str = "",
+    offset: int = 0,
+) -> HTMLResponse:
+    session.allow(BOOKS_ROLES, "see reconciliations")
+    night = _kind(kind)
+    found = await ctx.reconciliations.run(night.value, day)
+    if found is None:
+        raise Problem(
+            404,
+            f"No {night.value} reconciliation for {day.isoformat()} yet: it runs every night, "
+            f"or ask for it with `retaguarda reconcile {night.value} --date {day.isoformat()}`.",
+        )
+    if cls and cls not in {c.value for c in LineClass}:
+        raise Problem(404, f"There is no class {cls[:30]!r}.")
+    alerts = await ctx.reconciliations.alerts(night.value, day, ALERT_CLASSES, ALERTS_SHOWN)
+    lines = await ctx.reconciliations.lines(
+        night.value, day, cls=cls or None, limit=LINES_SHOWN, offset=max(0, offset)
+    )
+    page = RunPage(chrome(request, session), found, alerts, lines, cls, max(0, offset))
+    return html(request, page)
