@@ -38,6 +38,9 @@ class ProductBody(BaseModel):
         description="NF-e origin: 0 national; 1, 2, 3, 8 imported (4% across states)",
     )
     gtin: str = Field(default="", max_length=14, description="EAN/GTIN barcode, if any")
+    bin: str = Field(
+        default="", max_length=20, description="shelf location (aisle-rack-level), e.g. A-03-2"
+    )
 
     @field_validator("gtin")
     @classmethod
@@ -59,6 +62,7 @@ class ProductOut(BaseModel):
     length_cm: int
     origin: str = "0"
     gtin: str = ""
+    bin: str = ""
     on_hand: int
     reserved: int
     available: int
