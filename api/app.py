@@ -19,6 +19,7 @@ from temporalio.client import Client
 from api import console, errors
 from api.actions import OpsActions
 from api.console import quarantine as console_quarantine
+from api.console import station as console_station
 from api.context import ApiContext
 from api.corrections import InvoiceCorrections
 from api.deps import ContextDep
@@ -215,6 +216,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)
+    app.include_router(console_station.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from api.console.i18n import LANG_COOKIE, lang_of
 from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
 from api.console.session import (
     ConsoleRoute,
@@ -97,6 +98,16 @@ async def login(request: Request, ctx: ContextDep) -> Response:
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https" or ctx.settings.mode == "production",
+    )
+    return response
+
+
+@router.get("/lang")
+async def choose_language(to: str = "", next: str = "/console") -> Response:
+    """A person's language (pt-BR or English), kept for a year in a cookie."""
+    response = redirect(_safe_next(next))
+    response.set_cookie(
+        LANG_COOKIE, lang_of(to), max_age=365 * 86400, path="/console", samesite="strict"
     )
     return response
 

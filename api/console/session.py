@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.console.i18n import LANG_COOKIE, lang_of
 from api.console.views import (
     FLASH_COOKIE,
     SECURITY_HEADERS,
@@ -144,7 +145,8 @@ def html(request: Request, page: Renderable, status: int = 200) -> HTMLResponse:
 
 
 def chrome(request: Request, session: Session) -> Chrome:
-    return Chrome(session.principal, session.csrf, datetime.now(UTC), read_flash(request))
+    lang = lang_of(request.cookies.get(LANG_COOKIE))
+    return Chrome(session.principal, session.csrf, datetime.now(UTC), read_flash(request), lang)
 
 
 def _error(request: Request, status: int, message: str) -> HTMLResponse:

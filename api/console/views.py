@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 
+from api.console.i18n import DEFAULT_LANG, LANGS, filters, language, nfe_key
 from api.console.invoice import InvoicePanel
 from api.documents import describe, document_url
 from api.gateway import StaleStockSync
@@ -66,6 +67,7 @@ class Chrome:
     csrf: str
     now: datetime
     flash: Flash | None = None
+    lang: str = DEFAULT_LANG
 
     @property
     def can_decide(self) -> bool:
@@ -283,19 +285,26 @@ def order_url(order_id: str, suffix: str = "") -> str:
 
 
 @cache
-def environment() -> Environment:
+def environment(lang: str = DEFAULT_LANG) -> Environment:
+    """One environment per language: its catalogue and its number and time formats."""
     env = Environment(
         loader=PackageLoader("api", "templates/console"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters.update(when=when, brl=brl, duration=duration)
+    words = language(lang)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        words.gettext, words.ngettext, newstyle=True
+    )
+    env.filters.update(when=when, brl=brl, duration=duration, nfe_key=nfe_key, **filters(lang))
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
-    env.globals.update(order_url=order_url, quote=quote)
+    env.globals.update(order_url=order_url, quote=quote, lang=words.code, langs=LANGS)
     return env
 
 
 def render(page: Renderable) -> str:
-    return environment().get_template(page.template).render(page=page, chrome=page.chrome)
+    lang = page.chrome.lang if page.chrome is not None else DEFAULT_LANG
+    return environment(lang).get_template(page.template).render(page=page, chrome=page.chrome)
