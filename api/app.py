@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from api import console, errors
 from api.actions import OpsActions
+from api.console import kpis as console_kpis
 from api.console import quarantine as console_quarantine
 from api.console import station as console_station
 from api.context import ApiContext
@@ -34,6 +35,7 @@ from api.routes import (
     documents,
     finance,
     fiscal,
+    kpis,
     ops,
     orders,
     quarantine,
@@ -211,12 +213,14 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     routers = (
         webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
+        kpis,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)
     app.include_router(console_station.router)
+    app.include_router(console_kpis.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:

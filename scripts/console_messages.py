@@ -37,7 +37,7 @@ def main() -> int:
     catalog.update(template, no_fuzzy_matching=True)
     PO.parent.mkdir(parents=True, exist_ok=True)
     with PO.open("wb") as handle:
-        write_po(handle, catalog, width=100, omit_header=False, sort_output=True)
+        write_po(handle, catalog, width=100, sort_output=True, ignore_obsolete=True)
     missing = [m.id for m in catalog if m.id and not m.string]
     print(f"{len(catalog)} messages, {len(missing)} untranslated")  # noqa: T201
     return 0

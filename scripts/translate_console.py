@@ -21,7 +21,7 @@ def main(source: str) -> int:
         if message.id and str(message.id) in texts:
             message.string = texts[str(message.id)]
     with PO.open("wb") as handle:
-        write_po(handle, catalog, width=100, sort_output=True)
+        write_po(handle, catalog, width=100, sort_output=True, ignore_obsolete=True)
     missing = [str(m.id) for m in catalog if m.id and not m.string]
     for m in missing:
         print("untranslated:", m)  # noqa: T201
