@@ -18,8 +18,10 @@ from temporalio.client import Client
 
 from api import console, errors
 from api.actions import OpsActions
+from api.console import fixes as console_fixes
 from api.console import kpis as console_kpis
 from api.console import quarantine as console_quarantine
+from api.console import search as console_search
 from api.console import station as console_station
 from api.context import ApiContext
 from api.corrections import InvoiceCorrections
@@ -221,6 +223,8 @@ def create_app(
     app.include_router(console_quarantine.router)
     app.include_router(console_station.router)
     app.include_router(console_kpis.router)
+    app.include_router(console_search.router)
+    app.include_router(console_fixes.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:

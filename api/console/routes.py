@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from api.console.fixes import load_fix
 from api.console.i18n import LANG_COOKIE, lang_of
 from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
 from api.console.session import (
@@ -207,6 +208,7 @@ async def order(
         audit=await ctx.audit.list(order_id=order_id, limit=200),
         documents=await ctx.documents.documents_of(view.invoice_key) if view.invoice_key else [],
         fiscal=await load_panel(order_id, ctx.invoices, ctx.lifecycle),
+        fix=await load_fix(view, ctx.catalogue),
     )
     return html(request, page)
 
@@ -230,6 +232,9 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
     reason, raw = text(form, "reason", 500), text(form, "data", 20_000)
     if action is OpsAction.COMPENSATE and len(reason) < 3:
         return redirect(back, Flash("error", "Compensate needs a reason (3 characters or more)."))
+    if action is OpsAction.COMPENSATE and text(form, "confirm", 5) != "yes":
+        msg = "Nothing was done: tick “Yes, cancel this order” to confirm the compensation."
+        return redirect(back, Flash("error", msg))
     data = None
     if action is OpsAction.SKIP and raw:
         try:
@@ -253,6 +258,9 @@ async def cancel(order_id: str, request: Request, ctx: ContextDep, session: Sess
     back, reason = order_url(order_id), text(form, "reason", 500)
     if len(reason) < 3:
         return redirect(back, Flash("error", "Cancelling needs a reason (3 characters or more)."))
+    if text(form, "confirm", 5) != "yes":
+        msg = "Nothing was done: tick “Yes, cancel it” to confirm the cancellation."
+        return redirect(back, Flash("error", msg))
     who = session.principal.name
     try:
         result = await ctx.actions.cancel(order_id, reason, who)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from api.console.i18n import DEFAULT_LANG, LANGS, filters, language, nfe_key
 from api.console.invoice import InvoicePanel
+from api.console.runbook import FixPanel
 from api.documents import describe, document_url
 from api.gateway import StaleStockSync
 from db.api_keys import ApiPrincipal, ApiRole
@@ -149,6 +150,7 @@ class OrderPage:
     audit: list[AuditEntry] = field(default_factory=list)
     documents: list[StoredDocument] = field(default_factory=list)
     fiscal: InvoicePanel | None = None
+    fix: FixPanel | None = None  # the runbook's advice and the fix in place, when stuck
 
     @property
     def document_links(self) -> list[tuple[str, str, int]]:
