@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from api import console, errors
 from api.actions import OpsActions
+from api.codec_cors import CodecCors
 from api.console import fixes as console_fixes
 from api.console import kpis as console_kpis
 from api.console import quarantine as console_quarantine
@@ -110,6 +111,15 @@ def freeze_startup_objects() -> None:
         young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, FULL_PASS_EVERY)
         _FROZEN = True
+
+
+def codec_origins(settings: Settings) -> list[str]:
+    """The embedded Temporal UI's origin (as `retaguarda up` starts it), under both names
+    of the loopback, and any configured ones."""
+    host = settings.temporal.address.rpartition(":")[0] or "127.0.0.1"
+    port = settings.temporal.ui_port
+    names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
+    return sorted({f"http://{n}:{port}" for n in names} | set(settings.api.codec_origins))
 
 
 def create_app(
@@ -213,6 +223,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(CodecCors, origins=codec_origins(settings))
     routers = (
         webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
         kpis,

@@ -44,6 +44,7 @@ from api.deps import ContextDep
 from api.documents import document_response
 from api.errors import BadRequest
 from api.gateway import TemporalUnavailable
+from api.routes.codec import CODEC_COOKIE
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
 from domain.fiscal_lifecycle import CorrectionStatus
@@ -100,6 +101,16 @@ async def login(request: Request, ctx: ContextDep) -> Response:
         samesite="strict",
         secure=request.url.scheme == "https" or ctx.settings.mode == "production",
     )
+    if principal.role in OPS_ROLES:  # the Temporal UI decodes for this person (api/routes/codec)
+        response.set_cookie(
+            CODEC_COOKIE,
+            key,
+            max_age=SESSION_MAX_AGE_S,
+            path="/codec",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https" or ctx.settings.mode == "production",
+        )
     return response
 
 
@@ -118,6 +129,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
     await checked_form(request, session)
     response = redirect("/console/login", Flash("ok", "Signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/console")
+    response.delete_cookie(CODEC_COOKIE, path="/codec")
     return response
 
 

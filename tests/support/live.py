@@ -53,14 +53,21 @@ class Live:
 
 
 @asynccontextmanager
-async def live_stack(tmp_path: Path, db_url: str, temporal: Client) -> AsyncIterator[Live]:
-    api_port, sandbox_port = free_port(), free_port()
+async def live_stack(
+    tmp_path: Path,
+    db_url: str,
+    temporal: Client,
+    *,
+    api_port: int | None = None,
+    ui_port: int = 8233,
+) -> AsyncIterator[Live]:
+    api_port, sandbox_port = api_port or free_port(), free_port()
     settings = Settings(
         var_dir=tmp_path,
         db=DatabaseSettings(url=db_url),
         api=ApiSettings(port=api_port),
         sandbox=SandboxSettings(port=sandbox_port, carrier_step_s=0.2),
-        temporal=TemporalSettings(orders_queue=f"orders-{uuid.uuid4().hex[:8]}"),
+        temporal=TemporalSettings(orders_queue=f"orders-{uuid.uuid4().hex[:8]}", ui_port=ui_port),
         durations=Durations(payment_window_s=60, late_payment_grace_s=1),
     )
     sandbox_app = create_sandbox_app(sandbox_config(settings))
