@@ -86,28 +86,41 @@ class KpiRepository:
     async def _perfect(
         self, s: AsyncSession, a: int, b: int, where: list[ColumnElement[bool]], promise: int
     ) -> tuple[int, int, int, int, int]:
+        """Closed in the window: delivered in it, or cancelled in it after payment (and not
+        delivered in it). Two statements, each read from one covering index."""
         delivered = and_(_t("delivered") >= a, _t("delivered") < b)
-        cancelled = and_(_t("cancelled") >= a, _t("cancelled") < b, _t("paid").is_not(None))
         paid = func.coalesce(_t("paid"), _t("received"))
         on_time = (_t("delivered") - paid) <= promise
         clean = OrderRow.check_mismatches == 0
-        perfect = and_(delivered, _t("cancelled").is_(None), clean, on_time)
+        returned = _t("cancelled").is_not(None)
 
         def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-        row = (
+        sent = (
             await s.execute(
                 select(
                     func.count(),
-                    count(perfect),
-                    count(and_(delivered, ~on_time)),
-                    count(OrderRow.check_mismatches > 0),
-                    count(cancelled),
-                ).where(or_(delivered, cancelled), *where)  # two index ranges (multi-index OR)
+                    count(and_(~returned, clean, on_time)),
+                    count(~on_time),
+                    count(~clean),
+                    count(returned),
+                ).where(delivered, *where)
             )
         ).one()
-        return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])
+        kept = (
+            await s.execute(
+                select(func.count(), count(~clean)).where(
+                    _t("cancelled") >= a,
+                    _t("cancelled") < b,
+                    _t("paid").is_not(None),
+                    or_(_t("delivered").is_(None), _t("delivered") < a, _t("delivered") >= b),
+                    *where,
+                )
+            )
+        ).one()
+        total, perfect, late = int(sent[0]) + int(kept[0]), int(sent[1]), int(sent[2])
+        return total, perfect, late, int(sent[3]) + int(kept[1]), int(sent[4]) + int(kept[0])
 
     async def _phases(
         self, s: AsyncSession, a: int, b: int, where: list[ColumnElement[bool]]

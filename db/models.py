@@ -187,6 +187,11 @@ class OrderRow(Base):
             ("picked", "packed"), ("packed", "checked"), ("checked", "shipped"),
             ("shipped", "delivered"),
         )),
+        # The perfect-order rate's two reads (delivered, and cancelled after payment).
+        Index("ix_orders_kpi_delivered", "t_delivered", "t_paid", "t_received", "t_cancelled",
+              "check_mismatches"),
+        Index("ix_orders_kpi_cancelled", "t_cancelled", "t_paid", "t_delivered",
+              "check_mismatches"),
     )  # fmt: skip
 
     order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
@@ -216,7 +221,7 @@ class OrderRow(Base):
     t_checked: Mapped[int | None] = mapped_column(BigInteger)
     t_shipped: Mapped[int | None] = mapped_column(BigInteger)
     t_delivered: Mapped[int | None] = mapped_column(BigInteger)
-    t_cancelled: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    t_cancelled: Mapped[int | None] = mapped_column(BigInteger)
     check_mismatches: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
@@ -347,6 +352,8 @@ class WarehouseEvent(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "step"),
         CheckConstraint(_in("step", WAREHOUSE_STEPS), name="step"),
+        # the KPIs per operator and shift read a range of `at` from this index alone
+        Index("ix_warehouse_events_kpi", "at", "operator", "shift", "step"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

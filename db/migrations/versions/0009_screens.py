@@ -50,7 +50,12 @@ def upgrade() -> None:
     op.create_index(op.f('ix_orders_customer_cpf'), 'orders', ['customer_cpf'], unique=False)
     for end, start in PHASE_PAIRS:
         op.create_index(f'ix_orders_t_{end}_t_{start}', 'orders', [f't_{end}', f't_{start}'])
-    op.create_index(op.f('ix_orders_t_cancelled'), 'orders', ['t_cancelled'], unique=False)
+    op.create_index('ix_orders_kpi_delivered', 'orders',
+                    ['t_delivered', 't_paid', 't_received', 't_cancelled', 'check_mismatches'])
+    op.create_index('ix_orders_kpi_cancelled', 'orders',
+                    ['t_cancelled', 't_paid', 't_delivered', 'check_mismatches'])
+    op.create_index('ix_warehouse_events_kpi', 'warehouse_events',
+                    ['at', 'operator', 'shift', 'step'])
     op.create_table(
         'warehouse_mistakes',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -95,7 +100,9 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_warehouse_mistakes_order_id'), table_name='warehouse_mistakes')
     op.drop_index(op.f('ix_warehouse_mistakes_at'), table_name='warehouse_mistakes')
     op.drop_table('warehouse_mistakes')
-    op.drop_index(op.f('ix_orders_t_cancelled'), table_name='orders')
+    op.drop_index('ix_warehouse_events_kpi', table_name='warehouse_events')
+    op.drop_index('ix_orders_kpi_cancelled', table_name='orders')
+    op.drop_index('ix_orders_kpi_delivered', table_name='orders')
     for end, start in PHASE_PAIRS:
         op.drop_index(f'ix_orders_t_{end}_t_{start}', table_name='orders')
     op.drop_index(op.f('ix_orders_customer_cpf'), table_name='orders')
