@@ -3,7 +3,9 @@
 import hmac
 import json
 import logging
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
 
 from fastapi import APIRouter, Request, Response
@@ -30,6 +32,7 @@ from api.console.views import (
     PAGE_SIZE,
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
+    SKIP_MODELS,
     WAREHOUSE_ROLES,
     DashboardPage,
     Flash,
@@ -248,7 +251,17 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
         msg = "Nothing was done: tick “Yes, cancel this order” to confirm the compensation."
         return redirect(back, Flash("error", msg))
     data = None
-    if action is OpsAction.SKIP and raw:
+    typed = {
+        name.removeprefix("field:"): value.strip()
+        for name, value in form.multi_items()
+        if name.startswith("field:") and isinstance(value, str) and value.strip()
+    }
+    if action is OpsAction.SKIP and typed and not raw:
+        raw, data = json.dumps(typed, ensure_ascii=False), dict(typed)
+        problem = await skip_problem(ctx, order_id, data)
+        if problem:
+            return redirect(back, Flash("error", f"Not skipped: {problem}", raw))
+    elif action is OpsAction.SKIP and raw:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -259,7 +272,7 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
     try:
         result = await ctx.actions.decide(order_id, action, session.principal.name, reason, data)
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"Refused: {exc.message}", raw))
+        return redirect(back, Flash("error", f"Refused: {in_words(exc.message)}", raw))
     return redirect(back, Flash("ok", f"{result} ({session.principal.name})."))
 
 
@@ -326,6 +339,42 @@ async def correct_invoice(
             f"({session.principal.name}).",
         ),
     )
+
+
+async def skip_problem(ctx: ContextDep, order_id: str, data: Mapping[str, object]) -> str:
+    """What is wrong with a typed manual result, in words, checked against the model the
+    workflow will check it against ("" when it is fine or the workflow cannot be asked)."""
+    try:
+        live = await ctx.gateway.state(order_id)
+    except RetaguardaError:
+        return ""
+    model = SKIP_MODELS.get(live.skip_result or "")
+    if model is None:
+        return ""
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return validation_in_words(exc)
+    return ""
+
+
+def validation_in_words(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ())) or "the result"
+        parts.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    return "; ".join(parts) + "."
+
+
+def in_words(message: str) -> str:
+    """A workflow's refusal without pydantic's links and type tags."""
+    lines = [
+        line.strip()
+        for line in message.splitlines()
+        if line.strip() and not line.strip().startswith("For further information")
+    ]
+    text = " ".join(lines)
+    return re.sub(r"\s*\[type=[^\]]*\]", "", text)
 
 
 def _sentence(message: str) -> str:

@@ -153,6 +153,20 @@ class OrderPage:
     fix: FixPanel | None = None  # the runbook's advice and the fix in place, when stuck
 
     @property
+    def kept_fields(self) -> dict[str, str]:
+        """The typed skip fields a refused form carried, to fill the form again."""
+        flash = self.chrome.flash
+        if flash is None or flash.form or not flash.data:
+            return {}
+        try:
+            data = json.loads(flash.data)
+        except ValueError:
+            return {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            return {}
+        return {str(k): v for k, v in data.items()}
+
+    @property
     def document_links(self) -> list[tuple[str, str, int]]:
         """(title, console URL, size in bytes) of each of the order's NF-e documents."""
         return [(describe(d), document_url(d.name, "/console"), d.size) for d in self.documents]
