@@ -15,13 +15,17 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "api/locale/pt_BR/LC_MESSAGES/console.po"
 METHODS = [("templates/**.html", "jinja2"), ("console/**.py", "python")]
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true"}}
 
 
 def extracted() -> Catalog:
     catalog = Catalog(locale="pt_BR", project="retaguarda-console", domain="console")
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        ROOT / "api", METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None}
+        ROOT / "api",
+        METHODS,
+        options_map=OPTIONS,
+        keywords=KEYWORDS,
     ):
         catalog.add(message, locations=[(f"api/{filename}", lineno)])
     return catalog

@@ -18,11 +18,14 @@ def main(source: str) -> int:
     with PO.open("rb") as handle:
         catalog = read_po(handle, locale="pt_BR", domain="console")
     for message in catalog:
-        if message.id and str(message.id) in texts:
+        if isinstance(message.id, tuple) and message.id[0] in texts:
+            one, many = texts[message.id[0]], texts[message.id[1]]
+            message.string = (one, many, many)
+        elif message.id and str(message.id) in texts:
             message.string = texts[str(message.id)]
     with PO.open("wb") as handle:
         write_po(handle, catalog, width=100, sort_output=True, ignore_obsolete=True)
-    missing = [str(m.id) for m in catalog if m.id and not m.string]
+    missing = [str(m.id) for m in catalog if m.id and not any(m.string or ())]
     for m in missing:
         print("untranslated:", m)  # noqa: T201
     return 0

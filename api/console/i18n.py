@@ -15,6 +15,7 @@ from importlib.resources import files
 
 from babel.messages.pofile import read_po
 
+from api.console.names import STATUS_NAMES, STEP_NAMES
 from domain.station import LOCAL_TZ
 
 LANG_COOKIE = "rtg_lang"
@@ -52,13 +53,14 @@ def language(code: str) -> Language:
 
 
 def local_time(at: datetime | None, lang: str = DEFAULT_LANG, *, seconds: bool = False) -> str:
-    """A moment on the warehouse's clock (America/Sao_Paulo), 02/12/2026 14:30 in pt-BR."""
+    """A moment on the seller's clock (America/Sao_Paulo): 02/12/2026 14:30 in pt-BR,
+    2026-12-02 14:30 -03 in English."""
     if at is None:
         return ""
     local = at.astimezone(LOCAL_TZ)
     clock = "%H:%M:%S" if seconds else "%H:%M"
     if lang == "en":
-        return local.strftime(f"%Y-%m-%d {clock}")
+        return local.strftime(f"%Y-%m-%d {clock} %z").removesuffix("00")
     return local.strftime(f"%d/%m/%Y {clock}")
 
 
@@ -78,7 +80,11 @@ def nfe_key(key: str | None) -> str:
 
 
 def filters(lang: str) -> dict[str, Callable[..., str]]:
+    words = language(lang)
     return {
         "local": lambda at, seconds=False: local_time(at, lang, seconds=seconds),
+        "when": lambda at: local_time(at, lang, seconds=True),
         "num": lambda value, places=0: number(value, lang, places),
+        "status_name": lambda code: words.gettext(STATUS_NAMES.get(str(code), str(code))),
+        "step_name": lambda code: words.gettext(STEP_NAMES.get(str(code), str(code))),
     }

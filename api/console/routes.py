@@ -75,7 +75,8 @@ def login_page(request: Request, page: LoginPage, status: int = 200) -> HTMLResp
 
 @router.get("/login")
 async def login_form(request: Request, next: str = "/console") -> HTMLResponse:
-    return login_page(request, LoginPage(next=_safe_next(next), flash=read_flash(request)))
+    page = LoginPage(next=_safe_next(next), flash=read_flash(request), lang=_lang(request))
+    return login_page(request, page)
 
 
 @router.post("/login")
@@ -84,13 +85,16 @@ async def login(request: Request, ctx: ContextDep) -> Response:
     key, target = text(form, "api_key", 200), _safe_next(text(form, "next", 300))
     nonce, sent = request.cookies.get(LOGIN_COOKIE, ""), text(form, "csrf", 100)
     if not nonce or not hmac.compare_digest(nonce, sent):
-        page = LoginPage(next=target, error="This sign-in form expired. Sign in again.")
+        page = LoginPage(
+            next=target, error="This sign-in form expired. Sign in again.", lang=_lang(request)
+        )
         return login_page(request, page, 403)
     principal = await ctx.api_keys.authenticate(key) if key else None
     if principal is None:
         page = LoginPage(
             next=target,
             error="That API key is unknown or revoked. Check it with whoever issued it.",
+            lang=_lang(request),
         )
         return login_page(request, page, 401)
     response = redirect(target)
@@ -134,6 +138,10 @@ async def logout(request: Request, session: SessionDep) -> Response:
     response.delete_cookie(SESSION_COOKIE, path="/console")
     response.delete_cookie(CODEC_COOKIE, path="/codec")
     return response
+
+
+def _lang(request: Request) -> str:
+    return lang_of(request.cookies.get(LANG_COOKIE))
 
 
 def _whole(value: str) -> int | None:

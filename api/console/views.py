@@ -3,7 +3,7 @@
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar, Literal, Protocol
@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 
-from api.console.i18n import DEFAULT_LANG, LANGS, filters, language, nfe_key
+from api.console.i18n import DEFAULT_LANG, LANGS, filters, language, local_time, nfe_key
 from api.console.invoice import InvoicePanel
 from api.console.runbook import FixPanel
 from api.documents import describe, document_url
@@ -105,6 +105,7 @@ class LoginPage:
     error: str = ""
     flash: Flash | None = None
     chrome: None = None
+    lang: str = DEFAULT_LANG
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ class ErrorPage:
     status: int
     title: str
     message: str
+    lang: str = DEFAULT_LANG
 
 
 Page = LoginPage | DashboardPage | OrdersPage | OrderPage | WarehousePage | ErrorPage
@@ -285,8 +287,9 @@ def duration(delta: timedelta) -> str:
     return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
 
 
-def when(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def when(at: datetime | None, lang: str = DEFAULT_LANG) -> str:
+    """A moment as people read it: the seller's clock (America/Sao_Paulo)."""
+    return local_time(at, lang, seconds=True)
 
 
 def brl(value: Decimal | str | None) -> str:
@@ -315,12 +318,13 @@ def environment(lang: str = DEFAULT_LANG) -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         words.gettext, words.ngettext, newstyle=True
     )
-    env.filters.update(when=when, brl=brl, duration=duration, nfe_key=nfe_key, **filters(lang))
+    env.filters.update(brl=brl, duration=duration, nfe_key=nfe_key, **filters(lang))
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
     env.globals.update(order_url=order_url, quote=quote, lang=words.code, langs=LANGS)
     return env
 
 
 def render(page: Renderable) -> str:
-    lang = page.chrome.lang if page.chrome is not None else DEFAULT_LANG
+    chrome = page.chrome
+    lang = chrome.lang if chrome is not None else str(getattr(page, "lang", DEFAULT_LANG))
     return environment(lang).get_template(page.template).render(page=page, chrome=page.chrome)

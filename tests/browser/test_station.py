@@ -109,7 +109,7 @@ async def test_an_operator_picks_packs_checks_and_prints_an_order_on_a_handheld(
         context = await browser.new_context(viewport=HANDHELD, is_mobile=True, has_touch=True)
         page = await context.new_page()
         try:
-            await login(page, base, key)
+            await login(page, base, key, lang="pt-BR")
             await page.goto(f"{base}/console/station")
             await expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
             await no_sideways_scroll(page, shots, "1-home")

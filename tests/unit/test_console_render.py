@@ -36,8 +36,8 @@ NOW = datetime(2024, 11, 29, 15, 0, tzinfo=UTC)
 ORDER_ID = "order:store:7001"
 
 
-def chrome(role: ApiRole = ApiRole.OPS, flash: Flash | None = None) -> Chrome:
-    return Chrome(ApiPrincipal("maria", role), csrf_token("rtg_secret"), NOW, flash)
+def chrome(role: ApiRole = ApiRole.OPS, flash: Flash | None = None, lang: str = "pt-BR") -> Chrome:
+    return Chrome(ApiPrincipal("maria", role), csrf_token("rtg_secret"), NOW, flash, lang)
 
 
 def view(*, stuck_step: str | None = None, message: str = "") -> OrderView:
@@ -122,7 +122,12 @@ def test_the_stuck_table_shows_the_step_the_error_and_how_long_ago() -> None:
     assert f'href="/console/orders/{ORDER_ID}"' in html
     assert "reserve_stock" in html
     assert "<b>OutOfStock</b>: MUG-1: 1 requested, 0 available" in html
-    assert "12 min ago" in html
+    assert "há 12 min" in html  # pt-BR first
+    assert "Reservando estoque" in html  # the step's human name beside its code
+    assert 'lang="pt-BR"' in html
+    english = render(DashboardPage(chrome(lang="en"), {"received": 1}, {"pending": 0}, [stuck]))
+    assert "12 min ago" in english
+    assert "Reserving stock" in english
 
 
 def test_the_skip_form_for_emit_invoice_has_a_typed_field_for_each_invoice_field() -> None:
