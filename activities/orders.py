@@ -59,6 +59,7 @@ class OrderActivities:
             status=OrderStatus.RECEIVED,
             at=request.at,
             customer_name=order.customer.name,
+            customer_cpf=order.customer.cpf,
             total=order.total,
             items=order.items,
         )

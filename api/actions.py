@@ -12,10 +12,17 @@ from typing import Any
 from api.gateway import TemporalGateway
 from db.audit import AuditLog
 from db.orders import OrderReadModel
+from db.types import utcnow
 from db.warehouse import WarehouseRepository
 from domain.attention import OpsAction, OpsDecision
+from domain.errors import InvalidTransition
 from domain.steps import StatusChange
-from domain.warehouse import WarehouseAction, WarehouseOutcome
+from domain.warehouse import (
+    WarehouseAction,
+    WarehouseOutcome,
+    WarehouseStep,
+    check_differences,
+)
 from workflows.steps import CANCEL_UPDATE, DECIDE_UPDATE, WAREHOUSE_UPDATE
 
 
@@ -52,10 +59,16 @@ class OpsActions:
         result: str = await self._gateway.update(order_id, DECIDE_UPDATE, decision, str)
         return result
 
-    async def warehouse_step(self, order_id: str, action: WarehouseAction) -> WarehouseOutcome:
+    async def warehouse_step(
+        self, order_id: str, action: WarehouseAction, attempt: str | None = None
+    ) -> WarehouseOutcome:
         """Pick, pack or check; the task list and the order's status follow the
         workflow's answer (repeating a step the workflow knows repairs a task list that
-        missed it)."""
+        missed it). A check that does not match what the order holds is a mistake
+        caught: it is recorded (once per `attempt`, the station's screen) with the
+        operator and shift, and refused with what differs, as the workflow would."""
+        if action.step is WarehouseStep.CHECK:
+            await self._catch_mismatch(order_id, action, attempt)
         outcome: WarehouseOutcome = await self._gateway.update(
             order_id, WAREHOUSE_UPDATE, action, WarehouseOutcome
         )
@@ -65,3 +78,22 @@ class OpsActions:
             StatusChange(order_id=order_id, status=outcome.status, at=outcome.record.at)
         )
         return outcome
+
+    async def _catch_mismatch(
+        self, order_id: str, action: WarehouseAction, attempt: str | None
+    ) -> None:
+        task = await self._warehouse.get(order_id)
+        if task is None or task.next_step is not WarehouseStep.CHECK:
+            return  # nothing to check yet, or checked already: the workflow answers
+        problems = check_differences(task.items, action.scanned)
+        if not problems:
+            return
+        await self._warehouse.record_mistake(
+            order_id,
+            action.operator,
+            action.shift,
+            problems,
+            utcnow(),
+            key=f"{order_id}:check:{attempt}" if attempt else None,
+        )
+        raise InvalidTransition("check failed: " + "; ".join(problems))

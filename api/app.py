@@ -19,8 +19,13 @@ from temporalio.client import Client
 from api import console, errors
 from api.actions import OpsActions
 from api.books import Books
+from api.codec_cors import CodecCors
 from api.console import finance as console_finance
+from api.console import fixes as console_fixes
+from api.console import kpis as console_kpis
 from api.console import quarantine as console_quarantine
+from api.console import search as console_search
+from api.console import station as console_station
 from api.context import ApiContext
 from api.corrections import InvoiceCorrections
 from api.deps import ContextDep
@@ -36,6 +41,7 @@ from api.routes import (
     documents,
     finance,
     fiscal,
+    kpis,
     ops,
     orders,
     quarantine,
@@ -109,6 +115,15 @@ def freeze_startup_objects() -> None:
         young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, FULL_PASS_EVERY)
         _FROZEN = True
+
+
+def codec_origins(settings: Settings) -> list[str]:
+    """The embedded Temporal UI's origin (as `retaguarda up` starts it), under both names
+    of the loopback, and any configured ones."""
+    host = settings.temporal.address.rpartition(":")[0] or "127.0.0.1"
+    port = settings.temporal.ui_port
+    names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
+    return sorted({f"http://{n}:{port}" for n in names} | set(settings.api.codec_origins))
 
 
 def create_app(
@@ -213,15 +228,21 @@ def create_app(
     errors.install(app)
     app.add_middleware(WebhookDoor)  # inside the size limit, before routing
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(CodecCors, origins=codec_origins(settings))
     routers = (
         webhooks, orders, fiscal, documents, warehouse, ops, quarantine, catalogue, codec, finance,
         books,
+        kpis,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(console.router)
     app.include_router(console_quarantine.router)
     app.include_router(console_finance.router)
+    app.include_router(console_station.router)
+    app.include_router(console_kpis.router)
+    app.include_router(console_search.router)
+    app.include_router(console_fixes.router)
 
     @app.get("/health", tags=["health"])
     async def health(ctx: ContextDep) -> dict[str, Any]:

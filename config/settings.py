@@ -54,6 +54,11 @@ class ApiSettings(BaseModel):
         ge=1024,
         description="larger request bodies get 413; a store order of 200 lines is ~40 KiB",
     )
+    codec_origins: list[str] = Field(
+        default_factory=list,
+        description="origins of Temporal UIs allowed to call /codec from a browser, besides "
+        "the embedded one (http://<temporal host>:<ui port>)",
+    )
 
     @property
     def url(self) -> str:

@@ -36,6 +36,7 @@ class ProductView:
     origin: str = "0"
     gtin: str = ""
     supplier: str = ""
+    bin: str = ""  # shelf location, e.g. A-03-2 (aisle, rack, level): the pick walk's order
 
     @property
     def available(self) -> int:
@@ -61,6 +62,7 @@ class CatalogueRepository:
         origin: str = "0",
         gtin: str = "",
         supplier: str = "",
+        bin: str = "",
         at: datetime | None = None,
     ) -> ProductView:
         """Create or update the product (stock untouched; a new product starts at 0)."""
@@ -77,6 +79,7 @@ class CatalogueRepository:
             "origin": origin,
             "gtin": gtin,
             "supplier": supplier,
+            "bin": bin,
             "updated_at": at,
         }
         async with self._sessionmaker() as s:
@@ -94,6 +97,21 @@ class CatalogueRepository:
         async with read_session(self._sessionmaker) as s:
             rows = await s.scalars(select(Product).where(Product.sku.in_(sorted(set(skus)))))
             return {r.sku: product_info(r) for r in rows}
+
+    async def get_views(self, skus: Iterable[str]) -> dict[str, ProductView]:
+        return {v.sku: v for v in await self._views(sorted(set(skus)))}
+
+    async def find_code(self, code: str) -> str | None:
+        """The SKU a scanned code names: the SKU itself or its EAN/GTIN."""
+        code = code.strip()
+        if not code or len(code) > 60:
+            return None
+        async with read_session(self._sessionmaker) as s:
+            return await s.scalar(
+                select(Product.sku)
+                .where((Product.sku == code) | ((Product.gtin == code) & (Product.gtin != "")))
+                .limit(1)
+            )
 
     async def get_product(self, sku: str) -> ProductView | None:
         views = await self._views([sku])
@@ -205,6 +223,7 @@ class CatalogueRepository:
                     origin=p.origin,
                     gtin=p.gtin,
                     supplier=p.supplier,
+                    bin=p.bin,
                 )
                 for p, on_hand, reserved in rows
             ]

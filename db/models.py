@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -79,6 +80,7 @@ class Product(Base):
     ncm: Mapped[str] = mapped_column(String(8))
     origin: Mapped[str] = mapped_column(String(1), server_default=text("'0'"))  # NF-e orig
     gtin: Mapped[str] = mapped_column(String(14), server_default=text("''"))
+    bin: Mapped[str] = mapped_column(String(20), server_default=text("''"))  # shelf location
     price: Mapped[Decimal]
     cost: Mapped[Decimal]
     supplier: Mapped[str] = mapped_column(String(100), server_default=text("''"), default="")
@@ -178,7 +180,20 @@ class OrderRow(Base):
     """Read model of an order, fed by the activities of its workflow."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # Each phase's (end, start): the KPIs read a range of the end and never the row.
+        *(Index(f"ix_orders_t_{end}_t_{start}", f"t_{end}", f"t_{start}") for start, end in (
+            ("received", "paid"), ("paid", "invoiced"), ("invoiced", "picked"),
+            ("picked", "packed"), ("packed", "checked"), ("checked", "shipped"),
+            ("shipped", "delivered"),
+        )),
+        # The perfect-order rate's two reads (delivered, and cancelled after payment).
+        Index("ix_orders_kpi_delivered", "t_delivered", "t_paid", "t_received", "t_cancelled",
+              "check_mismatches"),
+        Index("ix_orders_kpi_cancelled", "t_cancelled", "t_paid", "t_delivered",
+              "check_mismatches"),
+    )  # fmt: skip
 
     order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -196,6 +211,19 @@ class OrderRow(Base):
     phase_times: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+    customer_cpf: Mapped[str | None] = mapped_column(String(11), index=True)
+    # The KPIs' columns: when each phase was first reached, in epoch seconds (the same
+    # integer arithmetic on SQLite and PostgreSQL), and check mismatches caught.
+    t_received: Mapped[int | None] = mapped_column(BigInteger)
+    t_paid: Mapped[int | None] = mapped_column(BigInteger)
+    t_invoiced: Mapped[int | None] = mapped_column(BigInteger)
+    t_picked: Mapped[int | None] = mapped_column(BigInteger)
+    t_packed: Mapped[int | None] = mapped_column(BigInteger)
+    t_checked: Mapped[int | None] = mapped_column(BigInteger)
+    t_shipped: Mapped[int | None] = mapped_column(BigInteger)
+    t_delivered: Mapped[int | None] = mapped_column(BigInteger)
+    t_cancelled: Mapped[int | None] = mapped_column(BigInteger)
+    check_mismatches: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class InvoiceSeries(Base):
@@ -328,6 +356,8 @@ class WarehouseEvent(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "step"),
         CheckConstraint(_in("step", WAREHOUSE_STEPS), name="step"),
+        # the KPIs per operator and shift read a range of `at` from this index alone
+        Index("ix_warehouse_events_kpi", "at", "operator", "shift", "step"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -336,6 +366,25 @@ class WarehouseEvent(Base):
     operator: Mapped[str] = mapped_column(String(60))
     shift: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(index=True)
+    # pack only: the parcel as weighed and measured, for the freight
+    weight_g: Mapped[int | None] = mapped_column(Integer)
+    height_cm: Mapped[int | None] = mapped_column(Integer)
+    width_cm: Mapped[int | None] = mapped_column(Integer)
+    length_cm: Mapped[int | None] = mapped_column(Integer)
+
+
+class WarehouseMistake(Base):
+    """A check (conferência) that did not match: caught before the parcel left."""
+
+    __tablename__ = "warehouse_mistakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("warehouse_tasks.order_id"), index=True)
+    operator: Mapped[str] = mapped_column(String(60))
+    shift: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(index=True)
+    differences: Mapped[list[Any]]
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class AuditRow(Base):

@@ -24,7 +24,23 @@ from domain.money import cents
 from domain.orders import Channel, OrderStatus
 from domain.steps import StatusChange
 
-FIELDS = frozenset({"customer_name", "total", "items", "invoice_key", "tracking_code", "carrier"})
+FIELDS = frozenset(
+    {"customer_name", "customer_cpf", "total", "items", "invoice_key", "tracking_code", "carrier"}
+)
+# Statuses whose first time the KPIs read, each in its own column (epoch seconds).
+KPI_PHASES = frozenset(
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.PAID,
+        OrderStatus.INVOICED,
+        OrderStatus.PICKED,
+        OrderStatus.PACKED,
+        OrderStatus.CHECKED,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+    }
+)
 
 
 class OrderView(BaseModel):
@@ -46,6 +62,8 @@ class OrderView(BaseModel):
     phase_times: dict[str, datetime]
     created_at: datetime
     updated_at: datetime
+    customer_cpf: str | None = None
+    check_mismatches: int = 0
 
 
 def _view(row: OrderRow) -> OrderView:
@@ -66,6 +84,8 @@ def _view(row: OrderRow) -> OrderView:
         phase_times={k: datetime.fromisoformat(v) for k, v in row.phase_times.items()},
         created_at=row.created_at,
         updated_at=row.updated_at,
+        customer_cpf=row.customer_cpf,
+        check_mismatches=row.check_mismatches or 0,
     )
 
 
@@ -109,6 +129,7 @@ class OrderReadModel:
                     items=[],
                     needs_attention=False,
                     phase_times={first.value: _iso(at)},
+                    **({f"t_{first.value}": int(at.timestamp())} if first in KPI_PHASES else {}),
                     created_at=at,
                     updated_at=at,
                 )
@@ -257,6 +278,8 @@ def _apply_status(row: OrderRow, status: OrderStatus, at: datetime) -> None:
     if seen is None or at < datetime.fromisoformat(seen):
         times[status.value] = _iso(at)
         row.phase_times = times
+        if status in KPI_PHASES:
+            setattr(row, f"t_{status.value}", int(at.timestamp()))
     if at >= row.updated_at:
         row.status = status.value
         row.updated_at = at

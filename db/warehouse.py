@@ -12,11 +12,17 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import WarehouseEvent, WarehouseTask
+from db.models import OrderRow, WarehouseEvent, WarehouseMistake, WarehouseTask
 from db.session import dialect_insert, read_session
 from db.types import utcnow
 from domain.errors import InvalidTransition
-from domain.warehouse import STEP_ORDER, WarehouseRecord, WarehouseStep, expected_step
+from domain.warehouse import (
+    STEP_ORDER,
+    PackedParcel,
+    WarehouseRecord,
+    WarehouseStep,
+    expected_step,
+)
 
 STATUS_AFTER = {
     WarehouseStep.PICK: "picked",
@@ -85,6 +91,7 @@ class WarehouseRepository:
                     operator=record.operator,
                     shift=record.shift,
                     at=record.at,
+                    **(record.parcel.model_dump() if record.parcel else {}),
                 )
                 .on_conflict_do_nothing(index_elements=["order_id", "step"])
             )
@@ -105,6 +112,41 @@ class WarehouseRepository:
             view = (await _views(s, [order_id]))[0]
             await s.commit()
         return view
+
+    async def record_mistake(
+        self,
+        order_id: str,
+        operator: str,
+        shift: str,
+        differences: list[str],
+        at: datetime,
+        key: str | None = None,
+    ) -> bool:
+        """A check that did not match (the mistake caught): stored once per ``key`` (the
+        station's attempt, so a resent form counts once) and counted on the order for
+        the perfect-order rate. Returns whether it was new."""
+        async with self._sessionmaker() as s:
+            if key is not None and await s.scalar(
+                select(WarehouseMistake.id).where(WarehouseMistake.key == key)
+            ):
+                return False
+            s.add(
+                WarehouseMistake(
+                    order_id=order_id,
+                    operator=operator,
+                    shift=shift,
+                    at=at,
+                    differences=differences,
+                    key=key,
+                )
+            )
+            await s.execute(
+                update(OrderRow)
+                .where(OrderRow.order_id == order_id)
+                .values(check_mismatches=OrderRow.check_mismatches + 1)
+            )
+            await s.commit()
+        return True
 
     async def cancel_task(
         self, order_id: str, at: datetime | None = None
@@ -157,8 +199,20 @@ async def _views(s: AsyncSession, order_ids: list[str]) -> list[WarehouseTaskVie
         .order_by(WarehouseEvent.at, WarehouseEvent.id)
     )
     for e in events:
+        parcel = None
+        if e.weight_g and e.height_cm and e.width_cm and e.length_cm:
+            parcel = PackedParcel(
+                weight_g=e.weight_g, height_cm=e.height_cm, width_cm=e.width_cm,
+                length_cm=e.length_cm,
+            )  # fmt: skip
         steps[e.order_id].append(
-            WarehouseRecord(step=WarehouseStep(e.step), operator=e.operator, shift=e.shift, at=e.at)
+            WarehouseRecord(
+                step=WarehouseStep(e.step),
+                operator=e.operator,
+                shift=e.shift,
+                at=e.at,
+                parcel=parcel,
+            )  # fmt: skip
         )
     return [
         WarehouseTaskView(

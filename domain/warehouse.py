@@ -11,6 +11,15 @@ from domain.errors import InvalidTransition
 from domain.orders import Frozen, OrderStatus
 
 
+class PackedParcel(Frozen):
+    """The box as the packer weighed and measured it (for the freight)."""
+
+    weight_g: int = Field(gt=0, le=100_000)
+    height_cm: int = Field(gt=0, le=200)
+    width_cm: int = Field(gt=0, le=200)
+    length_cm: int = Field(gt=0, le=200)
+
+
 class WarehouseStep(StrEnum):
     PICK = "pick"
     PACK = "pack"
@@ -35,6 +44,9 @@ class WarehouseAction(Frozen):
     scanned: dict[str, int] = Field(
         default_factory=dict, description="check only: SKU -> quantity scanned"
     )
+    parcel: PackedParcel | None = Field(
+        default=None, description="pack only: the box weighed and measured"
+    )
 
 
 class WarehouseRecord(Frozen):
@@ -42,6 +54,7 @@ class WarehouseRecord(Frozen):
     operator: str
     shift: str = ""
     at: datetime
+    parcel: PackedParcel | None = None
 
 
 class WarehouseOutcome(Frozen):

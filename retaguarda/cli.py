@@ -532,6 +532,31 @@ def bench_portal(
         raise typer.Exit(1)
 
 
+@bench_app.command("kpis")
+def bench_kpis(
+    orders: Annotated[int, typer.Option(min=1, help="orders in the read model")] = 1_000_000,
+    runs: Annotated[int, typer.Option(min=1, help="timed runs per window")] = 5,
+    db_url: Annotated[str, typer.Option(help="database (default: a SQLite file)")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Time GET /kpis's SQL over a read model of N orders spread over a year, for a day,
+    a week, 30 days and the year (method in BENCHMARKS.md)."""
+    from retaguarda.bench.kpis import run_kpis_bench
+
+    settings = _settings()
+    result = run_kpis_bench(settings.var_dir, orders=orders, db_url=db_url or None, runs=runs)
+    if as_json:
+        print(json.dumps(result.to_json()))
+        return
+    table = Table(title=f"bench kpis: {result.orders} orders on {result.database}")
+    for column in ("window", "median ms", "max ms", "orders closed"):
+        table.add_column(column, justify="right")
+    for name, median in result.median_ms.items():
+        table.add_row(name, str(median), str(result.max_ms[name]), str(result.orders_closed[name]))
+    Console().print(table)
+    console.print(f"seeded in {result.seed_s} s")
+
+
 @bench_app.command("intake")
 def bench_intake(
     rate: Annotated[float, typer.Option(min=1, help="webhooks offered per second")] = 500,

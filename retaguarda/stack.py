@@ -127,6 +127,8 @@ def temporal_command(settings: Settings, *, ui: bool = True, log_level: str = "w
     on PostgreSQL)."""
     host, _, port = settings.temporal.address.rpartition(":")
     display = ["--ui-port", str(settings.temporal.ui_port)] if ui else ["--headless"]
+    if ui:  # the UI decodes payloads through the API for signed-in ops (api/routes/codec.py)
+        display += ["--ui-codec-endpoint", f"{settings.api.url}/codec"]
     return [
         str(BIN / "temporal"), "server", "start-dev",
         "--db-filename", str((settings.var_dir / "temporal.db").resolve()),

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
         WarehouseAction,
         WarehouseOutcome,
         WarehouseRecord,
+        WarehouseStep,
         expected_step,
         validate_action,
     )
@@ -54,7 +55,11 @@ def take_warehouse_step(s: OrderProgress, action: WarehouseAction) -> tuple[Ware
     except DomainError as exc:
         raise ApplicationError(exc.message, type=exc.code) from None
     record = WarehouseRecord(
-        step=action.step, operator=action.operator, shift=action.shift, at=workflow.now()
+        step=action.step,
+        operator=action.operator,
+        shift=action.shift,
+        at=workflow.now(),
+        parcel=action.parcel if action.step is WarehouseStep.PACK else None,
     )
     s.warehouse.append(record)
     s.set_status(STATUS_AFTER[action.step])

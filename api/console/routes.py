@@ -3,13 +3,17 @@
 import hmac
 import json
 import logging
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from api.console.fixes import load_fix
+from api.console.i18n import LANG_COOKIE, lang_of
 from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
 from api.console.session import (
     ConsoleRoute,
@@ -28,6 +32,7 @@ from api.console.views import (
     PAGE_SIZE,
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
+    SKIP_MODELS,
     WAREHOUSE_ROLES,
     DashboardPage,
     Flash,
@@ -42,10 +47,16 @@ from api.deps import ContextDep
 from api.documents import document_response
 from api.errors import BadRequest
 from api.gateway import TemporalUnavailable
+from api.routes.codec import CODEC_COOKIE
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
 from domain.fiscal_lifecycle import CorrectionStatus
 from domain.warehouse import WarehouseAction, WarehouseStep
+from integrations.documents.shipping import (
+    InvalidShippingDocument,
+    ShippingDocuments,
+)
+from integrations.documents.shipping import media_type as shipping_media_type
 
 log = logging.getLogger("retaguarda.console")
 
@@ -69,7 +80,8 @@ def login_page(request: Request, page: LoginPage, status: int = 200) -> HTMLResp
 
 @router.get("/login")
 async def login_form(request: Request, next: str = "/console") -> HTMLResponse:
-    return login_page(request, LoginPage(next=_safe_next(next), flash=read_flash(request)))
+    page = LoginPage(next=_safe_next(next), flash=read_flash(request), lang=_lang(request))
+    return login_page(request, page)
 
 
 @router.post("/login")
@@ -78,13 +90,16 @@ async def login(request: Request, ctx: ContextDep) -> Response:
     key, target = text(form, "api_key", 200), _safe_next(text(form, "next", 300))
     nonce, sent = request.cookies.get(LOGIN_COOKIE, ""), text(form, "csrf", 100)
     if not nonce or not hmac.compare_digest(nonce, sent):
-        page = LoginPage(next=target, error="This sign-in form expired. Sign in again.")
+        page = LoginPage(
+            next=target, error="This sign-in form expired. Sign in again.", lang=_lang(request)
+        )
         return login_page(request, page, 403)
     principal = await ctx.api_keys.authenticate(key) if key else None
     if principal is None:
         page = LoginPage(
             next=target,
             error="That API key is unknown or revoked. Check it with whoever issued it.",
+            lang=_lang(request),
         )
         return login_page(request, page, 401)
     response = redirect(target)
@@ -98,6 +113,26 @@ async def login(request: Request, ctx: ContextDep) -> Response:
         samesite="strict",
         secure=request.url.scheme == "https" or ctx.settings.mode == "production",
     )
+    if principal.role in OPS_ROLES:  # the Temporal UI decodes for this person (api/routes/codec)
+        response.set_cookie(
+            CODEC_COOKIE,
+            key,
+            max_age=SESSION_MAX_AGE_S,
+            path="/codec",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https" or ctx.settings.mode == "production",
+        )
+    return response
+
+
+@router.get("/lang")
+async def choose_language(to: str = "", next: str = "/console") -> Response:
+    """A person's language (pt-BR or English), kept for a year in a cookie."""
+    response = redirect(_safe_next(next))
+    response.set_cookie(
+        LANG_COOKIE, lang_of(to), max_age=365 * 86400, path="/console", samesite="strict"
+    )
     return response
 
 
@@ -106,7 +141,12 @@ async def logout(request: Request, session: SessionDep) -> Response:
     await checked_form(request, session)
     response = redirect("/console/login", Flash("ok", "Signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/console")
+    response.delete_cookie(CODEC_COOKIE, path="/codec")
     return response
+
+
+def _lang(request: Request) -> str:
+    return lang_of(request.cookies.get(LANG_COOKIE))
 
 
 def _whole(value: str) -> int | None:
@@ -196,6 +236,7 @@ async def order(
         audit=await ctx.audit.list(order_id=order_id, limit=200),
         documents=await ctx.documents.documents_of(view.invoice_key) if view.invoice_key else [],
         fiscal=await load_panel(order_id, ctx.invoices, ctx.lifecycle),
+        fix=await load_fix(view, ctx.catalogue),
     )
     return html(request, page)
 
@@ -205,6 +246,22 @@ async def document(name: str, ctx: ContextDep, session: SessionDep) -> Response:
     """An NF-e document for a signed-in person of any role (the warehouse prints the
     DANFE from here): the same names and checks as the API's /documents."""
     return await document_response(ctx.documents, name)
+
+
+@router.get("/orders/{order_id}/shipping/{name}")
+async def shipping_document(
+    order_id: str, name: str, ctx: ContextDep, session: SessionDep
+) -> Response:
+    """An order's shipping document (the label, the packing slip) for a signed-in person
+    of any role: the warehouse prints the label from here."""
+    store = ShippingDocuments(ctx.settings.documents_dir)
+    try:
+        data = await store.get(order_id, name)
+    except InvalidShippingDocument:
+        data = None
+    if data is None:
+        raise Problem(404, f"Order {order_id} has no shipping document {name[:80]}.")
+    return Response(data, media_type=shipping_media_type(name))
 
 
 @router.post("/orders/{order_id}/decide")
@@ -219,8 +276,21 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
     reason, raw = text(form, "reason", 500), text(form, "data", 20_000)
     if action is OpsAction.COMPENSATE and len(reason) < 3:
         return redirect(back, Flash("error", "Compensate needs a reason (3 characters or more)."))
+    if action is OpsAction.COMPENSATE and text(form, "confirm", 5) != "yes":
+        msg = "Nothing was done: tick “Yes, cancel this order” to confirm the compensation."
+        return redirect(back, Flash("error", msg))
     data = None
-    if action is OpsAction.SKIP and raw:
+    typed = {
+        name.removeprefix("field:"): value.strip()
+        for name, value in form.multi_items()
+        if name.startswith("field:") and isinstance(value, str) and value.strip()
+    }
+    if action is OpsAction.SKIP and typed and not raw:
+        raw, data = json.dumps(typed, ensure_ascii=False), dict(typed)
+        problem = await skip_problem(ctx, order_id, data)
+        if problem:
+            return redirect(back, Flash("error", f"Not skipped: {problem}", raw))
+    elif action is OpsAction.SKIP and raw:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -231,7 +301,7 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
     try:
         result = await ctx.actions.decide(order_id, action, session.principal.name, reason, data)
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"Refused: {exc.message}", raw))
+        return redirect(back, Flash("error", f"Refused: {in_words(exc.message)}", raw))
     return redirect(back, Flash("ok", f"{result} ({session.principal.name})."))
 
 
@@ -242,6 +312,9 @@ async def cancel(order_id: str, request: Request, ctx: ContextDep, session: Sess
     back, reason = order_url(order_id), text(form, "reason", 500)
     if len(reason) < 3:
         return redirect(back, Flash("error", "Cancelling needs a reason (3 characters or more)."))
+    if text(form, "confirm", 5) != "yes":
+        msg = "Nothing was done: tick “Yes, cancel it” to confirm the cancellation."
+        return redirect(back, Flash("error", msg))
     who = session.principal.name
     try:
         result = await ctx.actions.cancel(order_id, reason, who)
@@ -295,6 +368,42 @@ async def correct_invoice(
             f"({session.principal.name}).",
         ),
     )
+
+
+async def skip_problem(ctx: ContextDep, order_id: str, data: Mapping[str, object]) -> str:
+    """What is wrong with a typed manual result, in words, checked against the model the
+    workflow will check it against ("" when it is fine or the workflow cannot be asked)."""
+    try:
+        live = await ctx.gateway.state(order_id)
+    except RetaguardaError:
+        return ""
+    model = SKIP_MODELS.get(live.skip_result or "")
+    if model is None:
+        return ""
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return validation_in_words(exc)
+    return ""
+
+
+def validation_in_words(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ())) or "the result"
+        parts.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    return "; ".join(parts) + "."
+
+
+def in_words(message: str) -> str:
+    """A workflow's refusal without pydantic's links and type tags."""
+    lines = [
+        line.strip()
+        for line in message.splitlines()
+        if line.strip() and not line.strip().startswith("For further information")
+    ]
+    text = " ".join(lines)
+    return re.sub(r"\s*\[type=[^\]]*\]", "", text)
 
 
 def _sentence(message: str) -> str:

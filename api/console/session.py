@@ -19,6 +19,8 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.console.i18n import LANG_COOKIE, lang_of
+from api.console.names import N_
 from api.console.views import (
     FLASH_COOKIE,
     SECURITY_HEADERS,
@@ -144,12 +146,15 @@ def html(request: Request, page: Renderable, status: int = 200) -> HTMLResponse:
 
 
 def chrome(request: Request, session: Session) -> Chrome:
-    return Chrome(session.principal, session.csrf, datetime.now(UTC), read_flash(request))
+    lang = lang_of(request.cookies.get(LANG_COOKIE))
+    return Chrome(session.principal, session.csrf, datetime.now(UTC), read_flash(request), lang)
 
 
 def _error(request: Request, status: int, message: str) -> HTMLResponse:
-    titles = {401: "Sign in again", 403: "Not allowed", 404: "Not found", 503: "Unavailable"}
-    page = ErrorPage(None, status, titles.get(status, "Could not do that"), message)
+    titles = {401: N_("Sign in again"), 403: N_("Not allowed"), 404: N_("Not found"),
+              503: N_("Unavailable")}  # fmt: skip
+    lang = lang_of(request.cookies.get(LANG_COOKIE))
+    page = ErrorPage(None, status, titles.get(status, N_("Could not do that")), message, lang)
     return html(request, page, status)
 
 

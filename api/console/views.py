@@ -3,7 +3,7 @@
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar, Literal, Protocol
@@ -12,7 +12,9 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import BaseModel
 
+from api.console.i18n import DEFAULT_LANG, LANGS, filters, language, local_time, nfe_key
 from api.console.invoice import InvoicePanel
+from api.console.runbook import FixPanel
 from api.documents import describe, document_url
 from api.gateway import StaleStockSync
 from db.api_keys import ApiPrincipal, ApiRole
@@ -67,6 +69,7 @@ class Chrome:
     csrf: str
     now: datetime
     flash: Flash | None = None
+    lang: str = DEFAULT_LANG
 
     @property
     def can_decide(self) -> bool:
@@ -107,6 +110,7 @@ class LoginPage:
     error: str = ""
     flash: Flash | None = None
     chrome: None = None
+    lang: str = DEFAULT_LANG
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,21 @@ class OrderPage:
     audit: list[AuditEntry] = field(default_factory=list)
     documents: list[StoredDocument] = field(default_factory=list)
     fiscal: InvoicePanel | None = None
+    fix: FixPanel | None = None  # the runbook's advice and the fix in place, when stuck
+
+    @property
+    def kept_fields(self) -> dict[str, str]:
+        """The typed skip fields a refused form carried, to fill the form again."""
+        flash = self.chrome.flash
+        if flash is None or flash.form or not flash.data:
+            return {}
+        try:
+            data = json.loads(flash.data)
+        except ValueError:
+            return {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            return {}
+        return {str(k): v for k, v in data.items()}
 
     @property
     def document_links(self) -> list[tuple[str, str, int]]:
@@ -206,6 +225,7 @@ class ErrorPage:
     status: int
     title: str
     message: str
+    lang: str = DEFAULT_LANG
 
 
 Page = LoginPage | DashboardPage | OrdersPage | OrderPage | WarehousePage | ErrorPage
@@ -272,8 +292,9 @@ def duration(delta: timedelta) -> str:
     return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
 
 
-def when(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def when(at: datetime | None, lang: str = DEFAULT_LANG) -> str:
+    """A moment as people read it: the seller's clock (America/Sao_Paulo)."""
+    return local_time(at, lang, seconds=True)
 
 
 def brl(value: Decimal | str | None) -> str:
@@ -288,19 +309,27 @@ def order_url(order_id: str, suffix: str = "") -> str:
 
 
 @cache
-def environment() -> Environment:
+def environment(lang: str = DEFAULT_LANG) -> Environment:
+    """One environment per language: its catalogue and its number and time formats."""
     env = Environment(
         loader=PackageLoader("api", "templates/console"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters.update(when=when, brl=brl, duration=duration)
+    words = language(lang)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        words.gettext, words.ngettext, newstyle=True
+    )
+    env.filters.update(brl=brl, duration=duration, nfe_key=nfe_key, **filters(lang))
     env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
-    env.globals.update(order_url=order_url, quote=quote)
+    env.globals.update(order_url=order_url, quote=quote, lang=words.code, langs=LANGS)
     return env
 
 
 def render(page: Renderable) -> str:
-    return environment().get_template(page.template).render(page=page, chrome=page.chrome)
+    chrome = page.chrome
+    lang = chrome.lang if chrome is not None else str(getattr(page, "lang", DEFAULT_LANG))
+    return environment(lang).get_template(page.template).render(page=page, chrome=page.chrome)

@@ -39,6 +39,9 @@ class ProductBody(BaseModel):
     )
     gtin: str = Field(default="", max_length=14, description="EAN/GTIN barcode, if any")
     supplier: str = Field(default="", max_length=100, description="who we buy it from")
+    bin: str = Field(
+        default="", max_length=20, description="shelf location (aisle-rack-level), e.g. A-03-2"
+    )
 
     @field_validator("gtin")
     @classmethod
@@ -61,6 +64,7 @@ class ProductOut(BaseModel):
     origin: str = "0"
     gtin: str = ""
     supplier: str = ""
+    bin: str = ""
     on_hand: int
     reserved: int
     available: int

@@ -1,6 +1,9 @@
 """Temporal remote codec: lets the Temporal UI (and `temporal` CLI) show encrypted
-payloads in clear for authorised users. In local mode it is open to the UI; otherwise it
-needs an ops or admin API key."""
+payloads in clear for authorised users only: an ops or admin API key, sent as X-API-Key,
+as `Authorization: Bearer <key>` (`temporal ... --codec-auth "Bearer <key>"`), or by the
+browser as the `rtg_codec` cookie the console sets at sign-in (the Temporal UI sends it
+when its codec setting "include cross-origin credentials" is on). Anyone else gets 401:
+the UI then shows the payloads still encrypted. CORS: api/codec_cors.py."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import binascii
 from typing import Annotated
 
 from cryptography.exceptions import InvalidTag
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from google.protobuf.message import DecodeError
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
@@ -21,10 +24,17 @@ from db.api_keys import ApiRole
 router = APIRouter(prefix="/codec", tags=["codec"])
 
 
-async def _authorise(ctx: ContextDep, x_api_key: str | None) -> None:
-    if ctx.settings.mode == "local":
-        return
-    principal = await get_principal(ctx, x_api_key)
+CODEC_COOKIE = "rtg_codec"
+
+
+async def _authorise(ctx: ContextDep, request: Request, x_api_key: str | None) -> None:
+    bearer = request.headers.get("authorization", "")
+    key = (
+        x_api_key
+        or (bearer[7:].strip() if bearer.lower().startswith("bearer ") else "")
+        or request.cookies.get(CODEC_COOKIE)
+    )
+    principal = await get_principal(ctx, key or None)
     await require(ApiRole.OPS)(principal)
 
 
@@ -70,15 +80,21 @@ async def _convert(body: CodecBody, ctx: ContextDep, decode: bool) -> CodecBody:
 
 @router.post("/decode", response_model=CodecBody)
 async def decode(
-    body: CodecBody, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
+    body: CodecBody,
+    ctx: ContextDep,
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
 ) -> CodecBody:
-    await _authorise(ctx, x_api_key)
+    await _authorise(ctx, request, x_api_key)
     return await _convert(body, ctx, decode=True)
 
 
 @router.post("/encode", response_model=CodecBody)
 async def encode(
-    body: CodecBody, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
+    body: CodecBody,
+    ctx: ContextDep,
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
 ) -> CodecBody:
-    await _authorise(ctx, x_api_key)
+    await _authorise(ctx, request, x_api_key)
     return await _convert(body, ctx, decode=False)

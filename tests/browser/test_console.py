@@ -99,12 +99,22 @@ async def stuck_order(live: Live, external_id: str, sku: str) -> str:
     return order_id
 
 
-async def login(page: Page, base_url: str, key: str) -> None:
+SIGN_IN = {"en": ("API key", "Sign in", "Dashboard"), "pt-BR": ("Chave de API", "Entrar", "Painel")}
+
+
+async def login(page: Page, base_url: str, key: str, lang: str = "en") -> None:
+    """Sign in through the form, in `lang` (the console's language cookie; pt-BR is what a
+    first visit gets)."""
+    if lang != "pt-BR":
+        await page.context.add_cookies(
+            [{"name": "rtg_lang", "value": lang, "url": f"{base_url}/console"}]
+        )
     await page.goto(f"{base_url}/console")
     assert "/console/login" in page.url  # no session yet: sent to the login form
-    await page.get_by_label("API key").fill(key)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    label, button, heading = SIGN_IN[lang]
+    await page.get_by_label(label).fill(key)
+    await page.get_by_role("button", name=button).click()
+    await expect(page.get_by_role("heading", name=heading)).to_be_visible()
 
 
 async def reload_until(
@@ -288,8 +298,9 @@ async def test_a_warehouse_key_sees_no_decide_forms_and_cannot_post_a_decision(
         page = await context.new_page()
         try:
             await page.goto(f"{base}/console/login")
-            await page.get_by_label("API key").fill("rtg_not-a-key")
-            await page.get_by_role("button", name="Sign in").click()
+            await expect(page.locator("html")).to_have_attribute("lang", "pt-BR")  # first visit
+            await page.get_by_label("Chave de API").fill("rtg_not-a-key")
+            await page.get_by_role("button", name="Entrar").click()
             await expect(page.locator(".flash.error")).to_contain_text("unknown or revoked")
             no_nonce = await page.request.post(
                 f"{base}/console/login", form={"api_key": key, "csrf": "guess"}, max_redirects=0

@@ -34,14 +34,44 @@ async def test_encrypted_payload_decodes_to_the_customer_data(
         ]
     }
     settings = Settings(var_dir=tmp_path, db=DatabaseSettings(url=sqlite_url))
+    admin = {"X-API-Key": settings.secrets.bootstrap_admin_key.get_secret_value()}
     with TestClient(create_app(settings)) as client:
-        decoded = client.post("/codec/decode", json=body)
+        decoded = client.post("/codec/decode", json=body, headers=admin)
         tampered = client.post(
             "/codec/decode",
             json={
                 "payloads": [{**body["payloads"][0], "data": base64.b64encode(b"x" * 40).decode()}]
             },
+            headers=admin,
         )
+        anonymous = client.post("/codec/decode", json=body)
+        bearer = client.post(
+            "/codec/decode", json=body, headers={"Authorization": f"Bearer {admin['X-API-Key']}"}
+        )
+        ui = "http://127.0.0.1:8233"
+        preflight = client.options(
+            "/codec/decode",
+            headers={"Origin": ui, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "content-type,x-namespace"},
+        )  # fmt: skip
+        foreign = client.options(
+            "/codec/decode",
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        from_ui = client.post("/codec/decode", json=body, headers={"Origin": ui, **admin})
+        from_elsewhere = client.post(
+            "/codec/decode", json=body, headers={"Origin": "http://evil.example", **admin}
+        )
+    assert anonymous.status_code == 401
+    assert bearer.status_code == 200
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == ui
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "x-namespace" in preflight.headers["access-control-allow-headers"]
+    assert foreign.status_code == 403
+    assert "access-control-allow-origin" not in foreign.headers
+    assert from_ui.headers["access-control-allow-origin"] == ui
+    assert from_elsewhere.status_code == 403
     assert decoded.status_code == 200
     payload = Payload(data=base64.b64decode(decoded.json()["payloads"][0]["data"]))
     assert json.loads(payload.data) == {"customer": "Maria Souza", "cpf": "52998224725"}

@@ -55,8 +55,15 @@ class Live:
 
 
 @asynccontextmanager
-async def live_stack(tmp_path: Path, db_url: str, temporal: Client) -> AsyncIterator[Live]:
-    api_port, sandbox_port = free_port(), free_port()
+async def live_stack(
+    tmp_path: Path,
+    db_url: str,
+    temporal: Client,
+    *,
+    api_port: int | None = None,
+    ui_port: int = 8233,
+) -> AsyncIterator[Live]:
+    api_port, sandbox_port = api_port or free_port(), free_port()
     run = uuid.uuid4().hex[:8]
     settings = Settings(
         var_dir=tmp_path,
@@ -64,7 +71,10 @@ async def live_stack(tmp_path: Path, db_url: str, temporal: Client) -> AsyncIter
         api=ApiSettings(port=api_port),
         sandbox=SandboxSettings(port=sandbox_port, carrier_step_s=0.2),
         temporal=TemporalSettings(
-            orders_queue=f"orders-{run}", rpa_queue=f"rpa-{run}", finance_queue=f"finance-{run}"
+            orders_queue=f"orders-{run}",
+            rpa_queue=f"rpa-{run}",
+            finance_queue=f"finance-{run}",
+            ui_port=ui_port,
         ),
         durations=Durations(payment_window_s=60, late_payment_grace_s=1, tracking_poll_s=2),
     )

@@ -49,7 +49,7 @@ def test_the_finance_page_lists_the_nights_and_what_needs_a_person() -> None:
     assert 'href="/console/finance/marketplace/2026-12-01"' in html
     assert 'href="/console/finance/bank/2026-12-01"' in html
     assert "<b>2</b>lines need a person" in html
-    assert 'href="/console/finance">Finance</a>' in html  # the navigation offers it
+    assert 'href="/console/finance">Financeiro</a>' in html  # the navigation offers it
 
 
 def test_the_report_shows_the_classes_the_alerts_with_advice_and_the_csv() -> None:
@@ -111,4 +111,4 @@ def test_the_margin_page_sums_the_rows_and_flags_a_loss() -> None:
 
 def test_a_warehouse_key_is_not_offered_the_books() -> None:
     html = render(FinancePage(chrome(ApiRole.WAREHOUSE), []))
-    assert 'href="/console/finance">Finance</a>' not in html
+    assert 'href="/console/finance">Financeiro</a>' not in html

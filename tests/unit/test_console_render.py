@@ -36,8 +36,8 @@ NOW = datetime(2024, 11, 29, 15, 0, tzinfo=UTC)
 ORDER_ID = "order:store:7001"
 
 
-def chrome(role: ApiRole = ApiRole.OPS, flash: Flash | None = None) -> Chrome:
-    return Chrome(ApiPrincipal("maria", role), csrf_token("rtg_secret"), NOW, flash)
+def chrome(role: ApiRole = ApiRole.OPS, flash: Flash | None = None, lang: str = "pt-BR") -> Chrome:
+    return Chrome(ApiPrincipal("maria", role), csrf_token("rtg_secret"), NOW, flash, lang)
 
 
 def view(*, stuck_step: str | None = None, message: str = "") -> OrderView:
@@ -122,20 +122,27 @@ def test_the_stuck_table_shows_the_step_the_error_and_how_long_ago() -> None:
     assert f'href="/console/orders/{ORDER_ID}"' in html
     assert "reserve_stock" in html
     assert "<b>OutOfStock</b>: MUG-1: 1 requested, 0 available" in html
-    assert "12 min ago" in html
+    assert "há 12 min" in html  # pt-BR first
+    assert "Reservando estoque" in html  # the step's human name beside its code
+    assert 'lang="pt-BR"' in html
+    english = render(DashboardPage(chrome(lang="en"), {"received": 1}, {"pending": 0}, [stuck]))
+    assert "12 min ago" in english
+    assert "Reserving stock" in english
 
 
-def test_the_skip_form_for_emit_invoice_lists_the_invoice_fields() -> None:
+def test_the_skip_form_for_emit_invoice_has_a_typed_field_for_each_invoice_field() -> None:
     failure = StepFailure(
         step="emit_invoice", error_type="SefazRejected", message="539 duplicidade", at=NOW
     )
     page = OrderPage(chrome(), view(), live(failure=failure, can_skip=True, skip_result="Invoice"))
     html = render(page)
     for name in ("order_id", "access_key", "number", "series", "protocol", "authorised_at"):
-        assert f'<td class="mono">{name}</td>' in html
-    assert "a <b>Invoice</b> with these fields" in html
-    assert "<i>(optional)</i>" in html
+        assert f'name="field:{name}"' in html
+    assert f'name="field:order_id" value="{ORDER_ID}"' in html
+    assert "(a <b>Invoice</b>)" in html
+    assert "(optional)" in html
     assert r"string matching ^\d{44}$" in html
+    assert "Or paste the result as JSON" in html
     hint = skip_hint("Invoice", ORDER_ID)
     assert hint is not None
     assert f'"order_id": "{ORDER_ID}"' in hint.example
@@ -208,3 +215,27 @@ def test_other_pages_render() -> None:
     assert "Your role &lt;x&gt; cannot" in error
     entry = AuditEntry(id=1, at=NOW, actor="a", action="ops:retry", order_id=ORDER_ID, details={})
     assert "ops:retry" in render(OrderPage(chrome(), view(), live(), audit=[entry]))
+
+
+def test_a_refused_typed_skip_comes_back_in_words_and_fills_the_form_again() -> None:
+    from pydantic import ValidationError
+
+    from api.console.routes import in_words, validation_in_words
+    from domain.fiscal import Invoice
+
+    try:
+        Invoice.model_validate({"order_id": ORDER_ID, "access_key": "123", "number": "x"})
+    except ValidationError as exc:
+        words = validation_in_words(exc)
+        raw = str(exc)
+    assert "access_key:" in words
+    assert "errors.pydantic.dev" not in words
+    assert "errors.pydantic.dev" not in in_words(raw)
+    assert "[type=" not in in_words(raw)
+    failure = StepFailure(step="emit_invoice", error_type="SefazRejected", message="m", at=NOW)
+    kept = Flash("error", "Not skipped: ...", '{"access_key": "123", "number": "x"}')
+    page = OrderPage(
+        chrome(flash=kept), view(), live(failure=failure, can_skip=True, skip_result="Invoice")
+    )
+    html = render(page)
+    assert 'name="field:access_key" value="123"' in html

@@ -1,0 +1,90 @@
+"""The console's languages: pt-BR first, English available, the strings in one gettext
+catalogue (api/locale/pt_BR/LC_MESSAGES/console.po, msgids in English) read with Babel
+when first needed, so there is no compile step. A person's choice is a cookie; numbers,
+money, times (America/Sao_Paulo) and NF-e keys are formatted for the language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+
+from babel.messages.pofile import read_po
+
+from api.console.names import STATUS_NAMES, STEP_NAMES
+from domain.station import LOCAL_TZ
+
+LANG_COOKIE = "rtg_lang"
+DEFAULT_LANG = "pt-BR"
+LANGS = {"pt-BR": "Português", "en": "English"}
+CATALOGUES = {"pt-BR": "pt_BR"}
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str
+    messages: dict[str, str]
+
+    def gettext(self, message: str) -> str:
+        return self.messages.get(message) or message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+def lang_of(value: str | None) -> str:
+    return value if value in LANGS else DEFAULT_LANG
+
+
+@cache
+def language(code: str) -> Language:
+    folder = CATALOGUES.get(lang_of(code))
+    if folder is None:
+        return Language(lang_of(code), {})
+    po = files("api").joinpath("locale", folder, "LC_MESSAGES", "console.po")
+    with po.open("rb") as handle:
+        catalogue = read_po(handle)
+    messages = {str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy}
+    return Language(lang_of(code), messages)
+
+
+def local_time(at: datetime | None, lang: str = DEFAULT_LANG, *, seconds: bool = False) -> str:
+    """A moment on the seller's clock (America/Sao_Paulo): 02/12/2026 14:30 in pt-BR,
+    2026-12-02 14:30 -03 in English."""
+    if at is None:
+        return ""
+    local = at.astimezone(LOCAL_TZ)
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    if lang == "en":
+        return local.strftime(f"%Y-%m-%d {clock} %z").removesuffix("00")
+    return local.strftime(f"%d/%m/%Y {clock}")
+
+
+def number(value: int | float | Decimal, lang: str = DEFAULT_LANG, places: int = 0) -> str:
+    text = f"{Decimal(str(value)):,.{places}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def nfe_key(key: str | None) -> str:
+    """An NF-e access key as printed on the DANFE: 11 groups of four digits."""
+    if not key:
+        return ""
+    digits = re.sub(r"\D", "", key)
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+
+def filters(lang: str) -> dict[str, Callable[..., str]]:
+    words = language(lang)
+    return {
+        "local": lambda at, seconds=False: local_time(at, lang, seconds=seconds),
+        "when": lambda at: local_time(at, lang, seconds=True),
+        "num": lambda value, places=0: number(value, lang, places),
+        "status_name": lambda code: words.gettext(STATUS_NAMES.get(str(code), str(code))),
+        "step_name": lambda code: words.gettext(STEP_NAMES.get(str(code), str(code))),
+    }

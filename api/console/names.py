@@ -1,0 +1,48 @@
+"""Human names for the codes people see on the console: order statuses and the steps an
+order can be stuck at. English msgids of the console catalogue (`N_` marks them for
+scripts/console_messages.py); templates show them with the `status_name` and
+`step_name` filters, in the page's language, next to the code where ops need it."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional no-op marker
+    return message
+
+
+STATUS_NAMES = {
+    "received": N_("Received"),
+    "reserved": N_("Stock reserved"),
+    "awaiting_payment": N_("Awaiting payment"),
+    "paid": N_("Paid"),
+    "invoiced": N_("Invoiced"),
+    "picking": N_("Picking"),
+    "picked": N_("Picked"),
+    "packed": N_("Packed"),
+    "checked": N_("Checked"),
+    "dispatching": N_("Dispatching"),
+    "shipped": N_("Shipped"),
+    "delivered": N_("Delivered"),
+    "cancelling": N_("Cancelling"),
+    "cancelled": N_("Cancelled"),
+}
+STEP_NAMES = {
+    "await_order": N_("Waiting for the order's content"),
+    "fetch_order": N_("Fetching the order from the channel"),
+    "reserve_stock": N_("Reserving stock"),
+    "request_stock_sync": N_("Pushing stock to the channels"),
+    "prepare_invoice": N_("Preparing the NF-e"),
+    "emit_invoice": N_("Emitting the NF-e"),
+    "open_warehouse_task": N_("Opening the warehouse task"),
+    "await_warehouse": N_("Warehouse: pick, pack and check"),
+    "book_shipment": N_("Booking the carrier"),
+    "notify_shipped": N_("Telling the channel it shipped"),
+    "dispatch": N_("Dispatching"),
+    "await_delivery": N_("Waiting for delivery"),
+    "notify_cancelled": N_("Telling the channel it was cancelled"),
+    "undo_cancel_pickup": N_("Undo: cancel the pickup"),
+    "undo_cancel_invoice": N_("Undo: cancel the NF-e"),
+    "undo_void_invoice_number": N_("Undo: void the NF-e number"),
+    "undo_release_stock": N_("Undo: release the stock"),
+    "undo_refund": N_("Undo: refund the customer"),
+}
