@@ -82,6 +82,14 @@ class InvoiceCorrections:
         except ValidationError as exc:
             reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
             raise BadRequest(f"this correction cannot be sent: {reasons}", field="text") from exc
+        held = await self._lifecycle.claim_correction(request)
+        if held is not None:
+            raise CorrectionRefused(
+                f"CC-e {sequence} of NF-e {invoice.access_key} is already being sent with "
+                f"another text ({held[:80]!r}): wait for SEFAZ's answer (the order's letters "
+                "show it), then send yours",
+                code="correction_in_progress",
+            )
         await self._audit.record(
             who, "fiscal:correction", order_id, {"sequence": sequence, "text": request.text}
         )

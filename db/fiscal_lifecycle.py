@@ -161,6 +161,44 @@ class FiscalLifecycleRepository:
             )
         return int(last or 0) + 1
 
+    async def claim_correction(self, request: CorrectionRequest) -> str | None:
+        """Hold the letter's number before it is sent (`sending`), or take back a number
+        SEFAZ rejected. None when it is this request's (asking again with the same text
+        is the same letter); else the text that holds the number: two people asking at
+        once get a refusal, never one text silently sent in place of the other."""
+        async with self._sessionmaker() as s:
+            values = {
+                "order_id": request.order_id,
+                "text": request.text,
+                "status": CorrectionStatus.SENDING.value,
+                "protocol": None,
+                "message": "",
+                "requested_by": request.requested_by[:100],
+                "requested_at": request.requested_at,
+                "registered_at": None,
+            }
+            statement = dialect_insert(s, InvoiceCorrectionRow).values(
+                access_key=request.access_key, sequence=request.sequence, **values
+            )
+            result = await s.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["access_key", "sequence"],
+                    set_=values,
+                    where=InvoiceCorrectionRow.status == CorrectionStatus.REJECTED.value,
+                )
+            )
+            held = None
+            if not getattr(result, "rowcount", 0):
+                row = await s.get(
+                    InvoiceCorrectionRow,
+                    (request.access_key, request.sequence),
+                    populate_existing=True,
+                )
+                if row is not None and row.text != request.text:
+                    held = row.text
+            await s.commit()
+        return held
+
     async def record_correction(self, request: CorrectionRequest, result: Correction) -> None:
         async with self._sessionmaker() as s:
             values = {

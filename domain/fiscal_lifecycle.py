@@ -99,6 +99,7 @@ class CorrectionRequest(Frozen):
 
 
 class CorrectionStatus(StrEnum):
+    SENDING = "sending"  # asked, SEFAZ has not answered yet: holds its number
     REGISTERED = "registered"
     REJECTED = "rejected"
 
