@@ -190,7 +190,7 @@ class InvoicingService:
             facts = EmissionFacts(
                 contingency=emission_type, contingency_since=outage.since, contingency_reason=reason
             )
-        built = self._contingency_document(request, facts)
+        built = await asyncio.to_thread(self._contingency_document, request, facts)
         signed, found = await self._authorise_once(
             built.access_key,
             lambda: self._signer.sign(built.xml, built.reference_id),
@@ -205,7 +205,7 @@ class InvoicingService:
         """The NF-e sent to the SVC by an earlier attempt, if authorised: at the state
         (which receives the SVC's NF-e) and else at the SVC."""
         assert self._svc is not None
-        built = self._contingency_document(request, facts)
+        built = await asyncio.to_thread(self._contingency_document, request, facts)
         for where in (self._sefaz, self._svc):
             try:
                 found = await where.consult(built.access_key)
@@ -214,7 +214,7 @@ class InvoicingService:
                     continue
                 raise
             if found.cstat == AUTHORISED:
-                signed = self._signer.sign(built.xml, built.reference_id)
+                signed = await asyncio.to_thread(self._signer.sign, built.xml, built.reference_id)
                 return _emitted(request, built.access_key, signed, found)
         return None
 

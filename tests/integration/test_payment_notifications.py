@@ -60,7 +60,8 @@ async def test_a_thin_notification_pays_its_order_through_the_gateway(
         async def waiting() -> bool:
             return await status_of(live, order_id) == "awaiting_payment"
 
-        await live.until(waiting, "the order waiting for its payment")
+        # reserve and stock sync first: slow on a loaded machine (the window is 60 s)
+        await live.until(waiting, "the order waiting for its payment", seconds=120)
         pay = {"external_reference": "store:9101", "amount": "49.90", "approve_after_s": 0}
         payment = (await live.sandbox.post("/payments/admin/payments", json=pay)).json()
 
