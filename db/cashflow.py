@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AnticipationRow, PayableRow, ReceivableRow, ReconciliationLine
+from db.receivables import charged_back_of
 from db.session import read_session
 from domain.cashflow import CashMove, MoveKind
 
@@ -35,7 +36,9 @@ OVERDUE = text(
         WHERE description = 'payment'
           AND class IN ('matched', 'fee_divergence', 'amount_divergence')
     )
-    SELECT r.key, r.expected_release, r.net - r.refunded - r.charged_back
+    SELECT r.key, r.expected_release, r.net - r.refunded - coalesce(
+        (SELECT sum(a.amount) FROM receivable_adjustments a
+         WHERE a.kind = 'chargeback' AND a.key = r.key), 0)
     FROM receivables r JOIN missing m ON m.key = r.key
     WHERE r.anticipation_id IS NULL AND r.expected_release < :start
       AND r.key NOT IN (SELECT key FROM came)
@@ -66,7 +69,7 @@ class CashRepository:
     async def moves(self, start: date, end: date, window_days: int) -> list[CashMove]:
         """Everything expected to come in or go out up to `end` (overdue ones included)."""
         async with read_session(self._sessionmaker) as s:
-            owed = ReceivableRow.net - ReceivableRow.refunded - ReceivableRow.charged_back
+            owed = ReceivableRow.net - ReceivableRow.refunded - charged_back_of(ReceivableRow.key)
             receivables = await s.execute(
                 select(ReceivableRow.key, ReceivableRow.expected_release, owed).where(
                     ReceivableRow.expected_release.between(start, end),

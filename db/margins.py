@@ -28,6 +28,7 @@ from db.models import (
     ReceivableRow,
     ShipmentRow,
 )
+from db.receivables import charged_back_of
 from db.session import read_session
 from domain.margin import LineFacts, MarginLine, OrderCosts, order_margin
 from domain.receivables import business_day
@@ -66,14 +67,24 @@ class MarginRepository:
         """Recompute the stale orders' lines; returns how many orders were recomputed."""
         now = now or datetime.now(UTC)
         computed = (
-            select(MarginLineRow.order_id, func.min(MarginLineRow.computed_at).label("at"))
+            select(
+                MarginLineRow.order_id,
+                func.min(MarginLineRow.computed_at).label("at"),
+                func.max(MarginLineRow.charged_back).label("charged_back"),
+            )
             .group_by(MarginLineRow.order_id)
             .subquery()
         )
         async with read_session(self._sessionmaker) as s:
             rows = (
                 await s.execute(
-                    select(OrderRow, ReceivableRow, ShipmentRow.price, InvoiceRow.xml)
+                    select(
+                        OrderRow,
+                        ReceivableRow,
+                        ShipmentRow.price,
+                        InvoiceRow.xml,
+                        charged_back_of(ReceivableRow.key),
+                    )  # fmt: skip
                     .join(ReceivableRow, ReceivableRow.order_id == OrderRow.order_id)
                     .outerjoin(computed, computed.c.order_id == OrderRow.order_id)
                     .outerjoin(ShipmentRow, ShipmentRow.order_id == OrderRow.order_id)
@@ -83,6 +94,7 @@ class MarginRepository:
                             computed.c.at.is_(None),
                             ReceivableRow.updated_at >= computed.c.at,
                             OrderRow.updated_at >= computed.c.at,
+                            computed.c.charged_back != charged_back_of(ReceivableRow.key),
                         )
                     )
                 )
@@ -93,7 +105,7 @@ class MarginRepository:
                 for p in await s.scalars(select(Product).where(Product.sku.in_(sorted(skus))))
             }
         out: list[dict[str, object]] = []
-        for order, receivable, carrier_price, xml in rows:
+        for order, receivable, carrier_price, xml, charged_back in rows:
             if order.status == "cancelled":
                 continue
             lines, from_nfe = _facts(order, products, xml, read_taxes)
@@ -104,11 +116,12 @@ class MarginRepository:
             costs = OrderCosts(
                 commission=receivable.commission + receivable.fixed_fee,
                 freight=receivable.freight + (carrier_price or 0) - shipping_paid,
-                returned=receivable.refunded + receivable.charged_back,
+                returned=receivable.refunded + Decimal(str(charged_back or 0)),
             )
             day = business_day(receivable.paid_at, tz)
             margin = order_margin(order.order_id, order.channel, lines, costs)
-            out += [_row(n, m, day, from_nfe, now) for n, m in enumerate(margin, 1)]
+            taken = Decimal(str(charged_back or 0))
+            out += [_row(n, m, day, from_nfe, taken, now) for n, m in enumerate(margin, 1)]
         ids = sorted({order.order_id for order, *_ in rows})
         async with self._sessionmaker() as s:
             for start in range(0, len(ids), BATCH):
@@ -183,10 +196,13 @@ def _facts(
     return lines, bool(xml)
 
 
-def _row(line: int, m: MarginLine, day: date, from_nfe: bool, now: datetime) -> dict[str, object]:
+def _row(
+    line: int, m: MarginLine, day: date, from_nfe: bool, charged_back: Decimal, now: datetime
+) -> dict[str, object]:
     return {
         "order_id": m.order_id, "line": line, "channel": m.channel, "day": day, "sku": m.sku,
         "supplier": m.supplier, "quantity": m.quantity, "price": m.price, "cost": m.cost,
         "commission": m.commission, "freight": m.freight, "taxes": m.taxes,
-        "margin": m.margin, "taxes_from_nfe": from_nfe, "computed_at": now,
+        "margin": m.margin, "taxes_from_nfe": from_nfe, "charged_back": charged_back,
+        "computed_at": now,
     }  # fmt: skip

@@ -443,7 +443,6 @@ class ReceivableRow(Base):
     freight: Mapped[Decimal]
     net: Mapped[Decimal]
     refunded: Mapped[Decimal]
-    charged_back: Mapped[Decimal] = mapped_column(server_default=text("0"), default=Decimal("0"))
     paid_at: Mapped[datetime]
     expected_release: Mapped[date] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(10))
@@ -496,7 +495,8 @@ class ReconciliationLine(Base):
 
 class ReceivableAdjustment(Base):
     """Money a night's report took back from an order (a chargeback), per night and key:
-    a rerun of the night replaces its own; a receivable's `charged_back` is their sum."""
+    a rerun of the night replaces its own; what chargebacks took from a receivable is their
+    sum, read with it (db/receivables.py `charged_back_of`)."""
 
     __tablename__ = "receivable_adjustments"
 
@@ -541,4 +541,6 @@ class MarginLineRow(Base):
     taxes: Mapped[Decimal]
     margin: Mapped[Decimal]
     taxes_from_nfe: Mapped[bool]
+    # the order's chargebacks when computed: a new one makes the lines stale
+    charged_back: Mapped[Decimal] = mapped_column(server_default=text("0"))
     computed_at: Mapped[datetime]

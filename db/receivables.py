@@ -14,20 +14,17 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
-    bindparam,
     delete,
     func,
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -203,52 +200,21 @@ class ReceivableRepository:
 
     async def record_chargebacks(self, day: date, amounts: Mapping[str, Decimal]) -> int:
         """What the night `day`'s report took back per key (chargebacks), replacing what
-        an earlier run of that night recorded; each receivable touched gets the sum over
-        every night. Returns the receivables changed."""
+        an earlier run of that night recorded (a receivable's `charged_back` is the sum
+        over every night, read with it: no receivable is rewritten). Returns the keys."""
         adj = ReceivableAdjustment
-        this_night = (adj.kind == CHARGEBACK, adj.day == day)
         async with self._sessionmaker() as s:
-            postgres = s.get_bind().dialect.name == "postgresql"
-            keys = set(await s.scalars(select(adj.key).where(*this_night))) | set(amounts)
-            await s.execute(delete(adj).where(*this_night))
+            await s.execute(delete(adj).where(adj.kind == CHARGEBACK, adj.day == day))
             rows = [(CHARGEBACK, day, k, v) for k, v in amounts.items()]
-            if rows and postgres:  # COPY: a night of a big seller has thousands
-                await _copy_records(
-                    s, "receivable_adjustments", ("kind", "day", "key", "amount"), rows
-                )
+            if rows and s.get_bind().dialect.name == "postgresql":
+                await _copy_records(s, "receivable_adjustments", ADJUSTMENT_COLUMNS, rows)
             elif rows:
                 await s.execute(
                     insert(adj),
-                    [dict(zip(("kind", "day", "key", "amount"), r, strict=True)) for r in rows],
-                )
-            totals = dict.fromkeys(keys, Decimal("0"))
-            ordered = sorted(keys)
-            for start in range(0, len(ordered), BATCH):
-                found = await s.execute(
-                    select(adj.key, func.sum(adj.amount))
-                    .where(adj.kind == CHARGEBACK, adj.key.in_(ordered[start : start + BATCH]))
-                    .group_by(adj.key)
-                )
-                totals.update({k: Decimal(str(v)) for k, v in found})
-            if totals and postgres:  # by the key index: a join would read every receivable
-                await s.execute(
-                    text(
-                        "UPDATE receivables SET charged_back = v.total FROM "
-                        "unnest(CAST(:keys AS text[]), CAST(:totals AS numeric[])) "
-                        "AS v(key, total) WHERE receivables.key = v.key"
-                    ),
-                    {"keys": list(totals), "totals": list(totals.values())},
-                )
-            elif totals:
-                table = cast(Table, ReceivableRow.__table__)
-                await s.execute(
-                    update(table)
-                    .where(table.c.key == bindparam("k"))
-                    .values(charged_back=bindparam("t")),
-                    [{"k": k, "t": v} for k, v in totals.items()],
+                    [dict(zip(ADJUSTMENT_COLUMNS, r, strict=True)) for r in rows],
                 )
             await s.commit()
-        return len(totals)
+        return len(rows)
 
     async def _refunds(
         self, s: AsyncSession, order_ids: list[str] | None = None
@@ -268,21 +234,29 @@ class ReceivableRepository:
         return out
 
     async def get(self, order_id: str) -> ReceivableView | None:
+        found = await self._views(
+            select(ReceivableRow, charged_back_of(ReceivableRow.key)).where(
+                ReceivableRow.order_id == order_id
+            )
+        )
+        return found[0] if found else None
+
+    async def _views(self, query: Any) -> list[ReceivableView]:
         async with read_session(self._sessionmaker) as s:
-            row = await s.get(ReceivableRow, order_id)
-            return None if row is None else _view(row)
+            return [_view(row, taken) for row, taken in await s.execute(query)]
 
     async def between(
         self, *, released_from: date | None = None, released_to: date | None = None,
         limit: int = 500,
     ) -> list[ReceivableView]:  # fmt: skip
-        query = select(ReceivableRow).order_by(ReceivableRow.expected_release, ReceivableRow.key)
+        query = select(ReceivableRow, charged_back_of(ReceivableRow.key)).order_by(
+            ReceivableRow.expected_release, ReceivableRow.key
+        )
         if released_from:
             query = query.where(ReceivableRow.expected_release >= released_from)
         if released_to:
             query = query.where(ReceivableRow.expected_release <= released_to)
-        async with read_session(self._sessionmaker) as s:
-            return [_view(row) for row in await s.scalars(query.limit(limit))]
+        return await self._views(query.limit(limit))
 
     async def export(self, path: Path, day: date, window_days: int) -> int:
         """Write the receivables released within `window_days` of `day` as CSV
@@ -386,8 +360,19 @@ async def _anticipation(s: AsyncSession, row: AnticipationRow) -> AnticipationVi
     )  # fmt: skip
 
 
-def _view(row: ReceivableRow) -> ReceivableView:
-    return ReceivableView.model_validate(row, from_attributes=True)
+def _view(row: ReceivableRow, charged_back: Any = 0) -> ReceivableView:
+    view = ReceivableView.model_validate(row, from_attributes=True)
+    return view.model_copy(update={"charged_back": Decimal(str(charged_back or 0))})
+
+
+def charged_back_of(key: Any) -> Any:
+    """What every night's chargebacks took from the receivable with `key` (a scalar
+    subquery by the adjustments' key index; the table is small)."""
+    return (
+        select(func.coalesce(func.sum(ReceivableAdjustment.amount), 0))
+        .where(ReceivableAdjustment.kind == CHARGEBACK, ReceivableAdjustment.key == key)
+        .scalar_subquery()
+    )
 
 
 def _money(value: Any) -> str:

@@ -240,3 +240,21 @@ async def test_chargebacks_of_several_nights_add_up_and_a_rerun_replaces_its_own
     assert (both.charged_back, rerun.charged_back, again.charged_back) == (
         Decimal("8.10"), Decimal("3.10"), Decimal("3.10"),
     )  # fmt: skip
+
+
+async def test_a_chargeback_recomputes_the_orders_margin(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    order_id = await a_paid_order(sessionmaker)
+    margins = MarginRepository(sessionmaker)
+    await margins.refresh(item_taxes, "UTC")
+    before = sum(m.margin for m in await margins.lines(order_id))
+
+    await ReceivableRepository(sessionmaker).record_chargebacks(
+        TODAY, {"store:A-1": Decimal("104.30")}
+    )
+    assert await margins.refresh(item_taxes, "UTC") == 1
+    after = await margins.lines(order_id)
+
+    assert sum(m.price for m in after) == 0  # all the goods' price went back
+    assert sum(m.margin for m in after) == before - Decimal("104.30")
