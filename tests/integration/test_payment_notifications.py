@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,15 +55,20 @@ async def test_a_thin_notification_pays_its_order_through_the_gateway(
     async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
         await live.api.put("/products/MUG-9", json=PRODUCT)
         await live.api.post("/products/MUG-9/receipts", json={"quantity": 5})
-        await live.sandbox.post("/store/admin/orders", json=unpaid("9101", "MUG-9"))
-        order_id = "order:store:9101"
+        # one Temporal server for the session: an id of its own (test_station has 9101)
+        external_id = f"9101-{uuid.uuid4().hex[:6]}"
+        await live.sandbox.post("/store/admin/orders", json=unpaid(external_id, "MUG-9"))
+        order_id = f"order:store:{external_id}"
 
         async def waiting() -> bool:
             return await status_of(live, order_id) == "awaiting_payment"
 
-        # reserve and stock sync first: slow on a loaded machine (the window is 60 s)
-        await live.until(waiting, "the order waiting for its payment", seconds=120)
-        pay = {"external_reference": "store:9101", "amount": "49.90", "approve_after_s": 0}
+        await live.until(waiting, "the order waiting for its payment")
+        pay = {
+            "external_reference": f"store:{external_id}",
+            "amount": "49.90",
+            "approve_after_s": 0,
+        }
         payment = (await live.sandbox.post("/payments/admin/payments", json=pay)).json()
 
         async def paid() -> bool:
