@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -56,7 +57,14 @@ class PaymentsData:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     refund_keys: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(_first_id()))
+
+
+def _first_id() -> int:
+    """Where this sandbox's ids start: after the last run's, as the real gateway's ids
+    never repeat (a restarted sandbox counting from 1 again handed out payment and
+    notification ids that Temporal and the database already had)."""
+    return (int(time.time()) % 100_000_000) * 100 + 1
 
 
 def _data(state: SandboxState) -> PaymentsData:
@@ -73,7 +81,7 @@ def _amount(value: Decimal) -> str:
 def build_router(state: SandboxState) -> APIRouter:
     db = _data(state)
     state.webhooks.signers[PROVIDER] = sign_mercadopago
-    notices = itertools.count(1)
+    notices = itertools.count(_first_id())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
