@@ -17,8 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandbox.carrier_auth import MERoute
+from sandbox.carrier_auth import add_routes as add_auth_routes
 from sandbox.core import SandboxState
-from sandbox.store import bearer_check
 
 PROVIDER = "carrier"
 CENT = Decimal("0.01")
@@ -235,9 +236,10 @@ def build_router(state: SandboxState) -> APIRouter:
         for task in list(db.tasks.values()):
             task.cancel()
 
-    router = APIRouter(lifespan=lifespan)
-    admin = APIRouter(prefix="/admin")
-    api = APIRouter(prefix="/api/v2/me", dependencies=[Depends(bearer_check(state, PROVIDER))])
+    router = APIRouter(lifespan=lifespan, route_class=MERoute)
+    admin = APIRouter(prefix="/admin", route_class=MERoute)
+    bearer = add_auth_routes(router, admin, state)
+    api = APIRouter(prefix="/api/v2/me", dependencies=[Depends(bearer)], route_class=MERoute)
 
     def shipments(ids: list[str]) -> list[dict[str, Any]]:
         missing = [i for i in ids if i not in db.shipments]

@@ -37,6 +37,7 @@ from domain.orders import Channel
 from domain.payments import OrderDelivery
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
+from integrations.carrier.tokens import FileTokenStore
 from integrations.channels import ChannelClients
 from integrations.documents.nfe import NfeDocuments
 from integrations.documents.shipping import ShippingDocuments
@@ -172,6 +173,10 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         origin_postal_code=settings.warehouse_postal_code,
         sender_phone=settings.nfe.technical_contact.phone,
         sender_email=settings.nfe.technical_contact.email,
+        refresh_token=secrets.carrier_refresh_token.get_secret_value(),
+        client_id=secrets.carrier_client_id,
+        client_secret=secrets.carrier_client_secret.get_secret_value(),
+        tokens=FileTokenStore(settings.carrier_token_path),
     )
     payments = PaymentsClient(
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()

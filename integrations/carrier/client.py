@@ -9,6 +9,8 @@ having been done) instead of buying a second label after a lost response.
 A commercial shipment (with an NF-e) names its recipient (`to.document`, the CPF), the
 sender's state registration (`from.state_register`), phones and e-mails, and lists the
 products; the cart is refused without them.
+
+The bearer token is kept fresh by `integrations/carrier/oauth.py` (refresh on 401).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from domain.freight import (
     TrackingStatus,
 )
 from domain.orders import Address
-from integrations.http import read_model, send
+from integrations.carrier.oauth import REAUTHORISE, CarrierOAuth
+from integrations.carrier.tokens import TokenStore
+from integrations.http import read_model
 
 PROVIDER = "carrier"
 M = TypeVar("M", bound=BaseModel)
@@ -45,6 +49,9 @@ TRACKING = {
     "delivered": TrackingStatus.DELIVERED,
     "undelivered": TrackingStatus.FAILED,
 }
+
+
+__all__ = ["REAUTHORISE", "CarrierClient"]
 
 
 class _In(BaseModel):
@@ -146,17 +153,28 @@ class CarrierClient:
         origin_postal_code: str | None = None,
         sender_phone: str = "",
         sender_email: str = "",
+        refresh_token: str = "",
+        client_id: str = "",
+        client_secret: str = "",
+        tokens: TokenStore | None = None,
+        oauth_url: str | None = None,
     ) -> None:
-        self._http = http
         self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._auth = CarrierOAuth(
+            http,
+            oauth_url or f"{self._base}/oauth/token",
+            token,
+            refresh_token=refresh_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            tokens=tokens,
+        )
         self._sender = sender
         self._origin = origin_postal_code or sender.address.postal_code
         self._contact = {"phone": sender_phone, "email": sender_email}
 
     async def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
-        url = f"{self._base}/api/v2/me{path}"
-        response = await send(self._http, PROVIDER, method, url, headers=self._headers, **kwargs)
+        response = await self._auth.send(method, f"{self._base}/api/v2/me{path}", **kwargs)
         return _read(response, model)
 
     async def quote(self, request: QuoteRequest) -> list[FreightQuote]:
@@ -282,7 +300,7 @@ class CarrierClient:
 
     async def label(self, url: str) -> bytes:
         """The label PDF the print call pointed to."""
-        response = await send(self._http, PROVIDER, "GET", url, headers=self._headers)
+        response = await self._auth.send("GET", url)
         if not response.content.startswith(b"%PDF"):
             raise ProviderRejected(
                 f"the carrier's label at {url} is not a PDF", provider=PROVIDER, code="no_label"
