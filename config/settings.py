@@ -94,6 +94,9 @@ class SandboxSettings(BaseModel):
     carrier_step_s: float = 2.0
     carrier_token_ttl_s: float = Field(default=30 * 86400, gt=0, description="access token")
     carrier_refresh_ttl_s: float = Field(default=45 * 86400, gt=0, description="refresh token")
+    carrier_cart_ttl_s: float = Field(
+        default=7 * 86400, gt=0, description="a cart item not checked out expires"
+    )
     release_days: int = Field(
         default=0, ge=0, le=60, description="the payment provider releases money this late"
     )

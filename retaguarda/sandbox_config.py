@@ -35,6 +35,7 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         carrier_refresh_token=s.carrier_refresh_token.get_secret_value(),
         carrier_token_ttl_s=settings.sandbox.carrier_token_ttl_s,
         carrier_refresh_ttl_s=settings.sandbox.carrier_refresh_ttl_s,
+        carrier_cart_ttl_s=settings.sandbox.carrier_cart_ttl_s,
         portal_username=s.carrier_portal_username,
         portal_password=s.carrier_portal_password.get_secret_value(),
         timezone=settings.finance.timezone,

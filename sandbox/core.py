@@ -70,6 +70,7 @@ class SandboxConfig(BaseModel):
     carrier_refresh_token: str = ""
     carrier_token_ttl_s: float = Field(default=30 * 86400, gt=0)
     carrier_refresh_ttl_s: float = Field(default=45 * 86400, gt=0)
+    carrier_cart_ttl_s: float = Field(default=7 * 86400, gt=0)  # a cart item not checked out
     portal_username: str = "retaguarda"  # the carrier portal's one account
     portal_password: str = "dev-only-change-me-portal"
     timezone: str = "UTC"  # where the payment provider's report days begin and end

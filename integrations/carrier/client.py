@@ -11,6 +11,8 @@ sender's state registration (`from.state_register`), phones and e-mails, and lis
 products; the cart is refused without them.
 
 The bearer token is kept fresh by `integrations/carrier/oauth.py` (refresh on 401).
+A cart item not checked out in time expires at the carrier: it was never bought, so it
+is taken out of the cart and added again.
 """
 
 from __future__ import annotations
@@ -49,9 +51,15 @@ TRACKING = {
     "delivered": TrackingStatus.DELIVERED,
     "undelivered": TrackingStatus.FAILED,
 }
+# Not live: a cancelled label, a cart item that expired before it was bought.
+DEAD = ("cancelled", "canceled", "expired")
 
 
-__all__ = ["REAUTHORISE", "CarrierClient"]
+__all__ = ["REAUTHORISE", "CarrierClient", "CartExpired"]
+
+
+class CartExpired(Exception):
+    """The cart item was not checked out in time; it has to be added again."""
 
 
 class _In(BaseModel):
@@ -205,7 +213,7 @@ class CarrierClient:
     async def find(self, order_id: str) -> list[ShipmentOut]:
         """Live (not cancelled) shipments tagged with `order_id`, furthest along first."""
         found = await self._call("GET", "/orders/search", ShipmentsOut, params={"q": order_id})
-        live = [s for s in found.root if s.tagged(order_id) and s.status != "cancelled"]
+        live = [s for s in found.root if s.tagged(order_id) and s.status not in DEAD]
         return sorted(
             live,
             key=lambda s: PURCHASED.index(s.status) if s.status in PURCHASED else -1,
@@ -217,7 +225,13 @@ class CarrierClient:
         existing = await self.find(request.order_id)
         shipment = existing[0] if existing else await self._cart(request)
         if shipment.status not in PURCHASED:
-            await self._checkout(shipment.id)
+            try:
+                await self._checkout(shipment.id)
+            except CartExpired:
+                # Never bought, so no label to duplicate: take it out, add it again, buy.
+                await self._remove(shipment.id)
+                shipment = await self._cart(request)
+                await self._checkout(shipment.id)
         if shipment.tracking is None:
             await self._call("POST", "/shipment/generate", Done, json={"orders": [shipment.id]})
         printed = await self._call(
@@ -288,8 +302,25 @@ class CarrierClient:
         try:
             await self._call("POST", "/shipment/checkout", _In, json={"orders": [shipment_id]})
         except ProviderRejected as exc:
-            # Bought by an earlier attempt whose answer was lost: that is what we wanted.
-            if exc.code != "http_422" or "already purchased" not in exc.message:
+            if exc.code != "http_422":
+                raise
+            if "already purchased" in exc.message:
+                return  # bought by an earlier attempt whose answer was lost: wanted
+            # Look at what the refusal means rather than parse its wording.
+            found = await self._call("GET", f"/orders/{shipment_id}", ShipmentOut)
+            if found.status in PURCHASED:
+                return  # bought by an earlier attempt whose answer was lost: wanted
+            if found.status == "expired":
+                raise CartExpired(shipment_id) from None
+            raise
+
+    async def _remove(self, shipment_id: str) -> None:
+        """Take an item out of the cart; already gone is fine (a retry after a lost
+        answer)."""
+        try:
+            await self._auth.send("DELETE", f"{self._base}/api/v2/me/cart/{shipment_id}")
+        except ProviderRejected as exc:
+            if exc.code != "http_404":
                 raise
 
     async def track(self, shipment_id: str) -> TrackingUpdate:
