@@ -25,6 +25,7 @@ from sandbox.core import SandboxState
 PROVIDER = "carrier"
 CENT = Decimal("0.01")
 TRACKING_STEPS = ("posted", "in_transit", "out_for_delivery", "delivered")
+POSTED = frozenset(TRACKING_STEPS)  # the parcel is with the carrier: no cancelling
 # id, name, company (id, name), base price, per region gap, per kg, base days, max kg, max gap
 SERVICES = (
     (1, "PAC", (1, "Correios"), "12.00", "2.50", "3.00", 3, 30, 10),
@@ -443,12 +444,13 @@ def build_router(state: SandboxState) -> APIRouter:
     async def cancel(body: CancelIn) -> dict[str, Any]:
         await state.faults.before(PROVIDER)
         (shipment,) = shipments([body.order.id])
-        if shipment["status"] == "delivered":
-            raise HTTPException(
+        if shipment["status"] in POSTED or shipment["status"] == "undelivered":
+            raise MEError(
                 422,
-                f"shipment {shipment['id']} was delivered; it cannot be "
-                "cancelled (open a return instead)",
-            )
+                {"message": f"O envio {shipment['id']} não pode ser cancelado: já foi "
+                            f"postado (status {shipment['status']}). Solicite a devolução.",
+                 "error": "Envio já postado."},
+            )  # fmt: skip
         if shipment["status"] != "cancelled":
             was = shipment["status"]
             touch(shipment, "cancelled")

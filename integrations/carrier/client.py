@@ -12,7 +12,8 @@ products; the cart is refused without them.
 
 The bearer token is kept fresh by `integrations/carrier/oauth.py` (refresh on 401).
 A cart item not checked out in time expires at the carrier: it was never bought, so it
-is taken out of the cart and added again.
+is taken out of the cart and added again. A label can be cancelled only before the
+parcel is posted; after that the carrier has it and a return is what ops can ask for.
 """
 
 from __future__ import annotations
@@ -50,12 +51,19 @@ TRACKING = {
     "out_for_delivery": TrackingStatus.OUT_FOR_DELIVERY,
     "delivered": TrackingStatus.DELIVERED,
     "undelivered": TrackingStatus.FAILED,
+    "lost": TrackingStatus.LOST,
+    "damaged": TrackingStatus.DAMAGED,
+    "returned": TrackingStatus.RETURNED,
 }
 # Not live: a cancelled label, a cart item that expired before it was bought.
 DEAD = ("cancelled", "canceled", "expired")
+# The parcel is with the carrier: the label can no longer be cancelled (a return can).
+POSTED = ("posted", "in_transit", "out_for_delivery", "delivered", "undelivered",
+          "lost", "damaged", "returned")  # fmt: skip
 
 
-__all__ = ["REAUTHORISE", "CarrierClient", "CartExpired"]
+__all__ = ["ALREADY_POSTED", "REAUTHORISE", "CarrierClient", "CartExpired"]
+ALREADY_POSTED = "already_posted"
 
 
 class CartExpired(Exception):
@@ -343,15 +351,30 @@ class CarrierClient:
         every live shipment tagged with the order is cancelled."""
         ids = [shipment_id] if shipment_id else [s.id for s in await self.find(order_id)]
         for sid in ids:
-            await self._call(
-                "POST",
-                "/shipment/cancel",
-                Done,
-                json={
-                    "order": {
-                        "id": sid,
-                        "reason_id": "2",
-                        "description": f"order {order_id} cancelled",
-                    }
-                },
-            )
+            try:
+                await self._call(
+                    "POST",
+                    "/shipment/cancel",
+                    Done,
+                    json={
+                        "order": {
+                            "id": sid,
+                            "reason_id": "2",
+                            "description": f"order {order_id} cancelled",
+                        }
+                    },
+                )
+            except ProviderRejected as exc:
+                if exc.code != "http_422":
+                    raise
+                found = await self._call("GET", f"/orders/{sid}", ShipmentOut)
+                if found.status not in POSTED:
+                    raise
+                raise ProviderRejected(
+                    f"shipment {found.tracking or sid} is already with the carrier "
+                    f"({found.status}): a label can only be cancelled before it is posted. "
+                    "Ask the carrier for a return (devolução) of the parcel, then skip this "
+                    "step",
+                    provider=PROVIDER,
+                    code=ALREADY_POSTED,
+                ) from None
