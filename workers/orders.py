@@ -15,6 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.fiscal_lifecycle import FiscalLifecycleActivities
+from activities.incidents import IncidentActivities
 from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
 from activities.payments import OrderDeliverer, PaymentActivities
@@ -25,6 +26,7 @@ from config.settings import Settings
 from db.audit import AuditLog
 from db.emissions import EmissionJournalRepository
 from db.fiscal_lifecycle import FiscalLifecycleRepository
+from db.incidents import IncidentRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.receivables import ReceivableRepository
@@ -193,6 +195,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
+        IncidentActivities(IncidentRepository(sessions), stock),
         OrderActivities(orders, audit, shipments, channels, accrue),
         InvoicingActivities(invoicing, invoices, orders, documents),
         FiscalLifecycleActivities(

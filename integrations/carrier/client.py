@@ -230,7 +230,7 @@ class CarrierClient:
 
     async def book(self, request: BookingRequest) -> Booking:
         """Buy, generate and print one label for the order, at most once whatever retries."""
-        existing = await self.find(request.order_id)
+        existing = await self.find(request.tag)
         shipment = existing[0] if existing else await self._cart(request)
         if shipment.status not in PURCHASED:
             try:
@@ -261,6 +261,7 @@ class CarrierClient:
             price=final.price if final.price is not None else request.quote.price,
             label_url=printed.url,
             kind=CarrierKind.API,
+            reference=request.reference,
         )
 
     async def _cart(self, request: BookingRequest) -> ShipmentOut:
@@ -271,7 +272,7 @@ class CarrierClient:
             "receipt": False,
             "own_hand": False,
             "non_commercial": request.invoice_key is None,
-            "tags": [{"tag": request.order_id, "url": None}],
+            "tags": [{"tag": request.tag, "url": None}],
         }
         if request.invoice_key:
             options["invoice"] = {"key": request.invoice_key}
