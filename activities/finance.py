@@ -25,6 +25,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.settlement import night_report
 from db.receivables import ReceivableRepository
 from db.reconciliation import ReconciliationRepository
 from domain.errors import ProviderRejected
@@ -38,6 +39,7 @@ from domain.reconciliation import (
     ReconKind,
 )
 from integrations.bank.client import BankClient
+from integrations.documents.settlement import SettlementDocuments
 from integrations.finance.bank_match import match_bank
 from integrations.finance.marketplace_match import (
     CHARGEBACKS_FILE,
@@ -103,6 +105,7 @@ class FinanceActivities:
         config: FinanceConfig,
         bank: BankClient | None = None,
         refresh_margins: Callable[[], Awaitable[int]] | None = None,
+        settlements: SettlementDocuments | None = None,
     ) -> None:
         self._receivables = receivables
         self._results = results
@@ -110,6 +113,7 @@ class FinanceActivities:
         self._config = config
         self._bank = bank
         self._refresh_margins = refresh_margins
+        self._settlements = settlements  # reports a seller portal's bot downloaded
 
     @implements(steps.ACCRUE_RECEIVABLES)
     async def accrue_receivables(self, request: AccrueRequest) -> AccrualResult:
@@ -125,7 +129,11 @@ class FinanceActivities:
         day = _night(request)
 
         async def fetch(folder: Path) -> Path:
-            return await self._payments.release_report(day, folder)
+            if not request.portal_reports:  # every channel's lines from the API
+                return await self._payments.release_report(day, folder)
+            return await night_report(
+                self._payments, self._settlements, day, folder, request.portal_reports
+            )
 
         async def export(folder: Path) -> Path:
             await self._receivables.export(

@@ -311,7 +311,9 @@ class TemporalGateway:
         try:
             handle = await client.start_workflow(
                 RECONCILIATION_WORKFLOW,
-                request.model_copy(update={"finance_queue": self._queues.finance}),
+                request.model_copy(
+                    update={"finance_queue": self._queues.finance, "rpa_queue": self._queues.rpa}
+                ),
                 result_type=ReconcileResult,
                 id=workflow_id,
                 task_queue=self._queues.finance,

@@ -42,6 +42,8 @@ def nightly_schedules(settings: Settings) -> dict[str, Schedule]:
         request = ReconcileRequest(
             kind=kind, timezone=f.timezone, tolerance=f.tolerance, finance_queue=queue,
             date_tolerance_days=f.bank_date_tolerance_days,
+            portal_channels=f.portal_channels() if kind is ReconKind.MARKETPLACE else [],
+            rpa_queue=settings.temporal.rpa_queue,
         )  # fmt: skip
         out[schedule_id(kind)] = Schedule(
             action=ScheduleActionStartWorkflow(

@@ -20,6 +20,7 @@ from domain.fiscal import Issuer
 from domain.nfe_fields import Intermediary, TechnicalContact
 from domain.orders import Address, Channel
 from domain.receivables import ChannelTerms, default_terms
+from domain.reconciliation import PORTAL_CHANNELS, ReportSource
 from domain.steps import TaskQueues
 from domain.taxes import TaxRules
 
@@ -157,6 +158,31 @@ class FinanceSettings(BaseModel):
         return None if value == "" else value
 
     horizon_days: int = Field(default=30, ge=1, le=366, description="cash-flow projection")
+    report_sources: dict[str, ReportSource] = Field(
+        default_factory=dict,
+        description="channel -> api | portal: where its settlement report is (default api)",
+    )
+
+    @field_validator("report_sources")
+    @classmethod
+    def _portal_only_where_a_bot_knows_it(
+        cls, value: dict[str, ReportSource]
+    ) -> dict[str, ReportSource]:
+        channels = {c.value for c in Channel}
+        for channel, source in value.items():
+            if channel not in channels:
+                known = ", ".join(sorted(channels))
+                raise ValueError(f"report_sources names {channel!r}, not a channel ({known})")
+            if source is ReportSource.PORTAL and channel not in PORTAL_CHANNELS:
+                raise ValueError(
+                    f"no seller portal bot knows channel {channel!r}: its report source can only "
+                    f"be api (portal: {', '.join(sorted(PORTAL_CHANNELS))})"
+                )
+        return value
+
+    def portal_channels(self) -> list[str]:
+        """The channels whose settlement report the `rpa` bot fetches from their portal."""
+        return sorted(c for c, s in self.report_sources.items() if s is ReportSource.PORTAL)
 
     @field_validator("work_dir", mode="before")
     @classmethod
@@ -207,6 +233,7 @@ class ProviderSettings(BaseModel):
     sefaz_contingency_url: str = ""  # the SVC's host; empty: the same base as sefaz_url
     carrier_url: str = ""
     portal_url: str = ""  # the carrier portal without an API (its site's root)
+    seller_url: str = ""  # the marketplace's seller centre without an API (its site's root)
     bank_url: str = ""
     timeout_s: float = 10.0
 
@@ -226,6 +253,8 @@ class SecretSettings(BaseModel):
     carrier_client_secret: SecretStr = SecretStr(DEV_SECRET + "-carrier-secret")
     carrier_portal_username: str = "retaguarda"
     carrier_portal_password: SecretStr = SecretStr(DEV_SECRET + "-portal")
+    seller_portal_username: str = "retaguarda-vendas"
+    seller_portal_password: SecretStr = SecretStr(DEV_SECRET + "-seller")
     bank_api_token: SecretStr = SecretStr(DEV_SECRET + "-bank-token")
     codec_key: SecretStr = SecretStr("ZGV2LW9ubHktY29kZWMta2V5LWNoYW5nZS1tZS0wMDA=")
     certificate_path: str = ""  # empty in local mode: a self-signed A1 made under var/

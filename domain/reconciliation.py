@@ -62,6 +62,47 @@ def night_to_reconcile(today: date) -> date:
     return today - timedelta(days=1)
 
 
+class ReportSource(StrEnum):
+    """Where a channel's settlement report comes from."""
+
+    API = "api"  # the payment provider's API (Mercado Pago's release report)
+    PORTAL = "portal"  # the channel's seller centre, a website with no API (the rpa bot)
+
+
+# The channels whose seller centre the `rpa` bot knows (integrations/portals/seller_portal).
+PORTAL_CHANNELS = frozenset({"marketplace"})
+
+
+def release_line_channel(external_reference: str, order_id: str) -> str | None:
+    """The channel a release-report line belongs to, by the same rule as its key
+    (`EXTERNAL_REFERENCE` = `<channel>:<order id>`, else the marketplace's `ORDER_ID`);
+    None when the line names neither (it follows the provider's API report)."""
+    reference = external_reference.strip()
+    if reference:
+        channel, colon, _ = reference.partition(":")
+        return channel if colon and channel else None
+    return "marketplace" if order_id.strip() else None
+
+
+class SettlementDownload(Frozen):
+    """Ask the `rpa` bot for a channel's settlement report of a day, from its portal."""
+
+    day: date
+    channel: str = Field(min_length=1, max_length=40)
+
+
+class PortalReport(Frozen):
+    """A report the bot downloaded, by reference: the file stays on disk, never in a
+    history. `path` is relative to the documents directory both workers share."""
+
+    channel: str
+    day: date
+    path: str = Field(max_length=500)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    lines: int = Field(ge=0, description="lines after the header")
+    size: int = Field(ge=0, description="bytes")
+
+
 class ReconcileRequest(Frozen):
     kind: ReconKind
     day: date | None = Field(default=None, description="None: the night before (schedules)")
@@ -69,6 +110,13 @@ class ReconcileRequest(Frozen):
     finance_queue: str = "finance"
     tolerance: Money = Field(default=Decimal("0.00"), ge=0, description="amounts within match")
     date_tolerance_days: int = Field(default=2, ge=0, le=31, description="bank dates within")
+    portal_channels: list[str] = Field(
+        default_factory=list, description="channels whose report the seller portal gives"
+    )
+    rpa_queue: str = "rpa"
+    portal_reports: list[PortalReport] = Field(
+        default_factory=list, description="filled by the workflow: what the bot downloaded"
+    )
 
 
 class AccrueRequest(Frozen):

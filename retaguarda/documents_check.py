@@ -10,6 +10,9 @@ nobody here wrote, as the issue's Done-when asks.
   signature by xmlsec1 (`--id-attr:Id infEvento`), the name matches chNFe, tpEvento and
   nSeqEvento, and SEFAZ registered it (cStat 135/136/155).
 - `nfe/<key>-danfe.pdf`: a PDF whose text (pypdf) shows its access key, beside its XML.
+- `shipping/<order>/label.pdf` and `packing-slip.pdf`: PDFs pypdf reads, with a page;
+  a packing slip beside every label. `portal-<n>-screenshot.png` a PNG and
+  `portal-<n>-trace.zip` a zip whose members read back (what a failed portal task left).
 
 Anything else in the store (not hidden temporary files) is reported as unknown.
 """
@@ -20,6 +23,7 @@ import io
 import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,6 +35,12 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from domain.errors import DomainError
+from integrations.documents.shipping import (
+    LABEL,
+    PACKING_SLIP,
+    InvalidShippingDocument,
+    parse_store_path,
+)
 from integrations.documents.store import DocumentKind, DocumentName, InvalidDocumentName
 from integrations.fiscal.schema import NFE_NS, NFELIB, XsdValidator
 
@@ -41,7 +51,14 @@ EVENT_XSDS = {
 }
 AUTHORISED = {"100", "150"}  # autorizado; autorizado fora de prazo
 REGISTERED = {"135", "136", "155"}  # vinculado; não vinculado; cancelamento fora de prazo
-KINDS = [k.value for k in DocumentKind] + ["unknown"]
+SHIPPING_KINDS = {
+    LABEL: "label",
+    PACKING_SLIP: "packing_slip",
+    "screenshot.png": "portal_screenshot",
+    "trace.zip": "portal_trace",
+}
+KINDS = [k.value for k in DocumentKind] + list(SHIPPING_KINDS.values()) + ["unknown"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 XMLSEC_TIMEOUT_S = 30
 _N = {"n": NFE_NS}
 NameCheck = Callable[[DocumentName, etree._Element], list[str]]
@@ -128,6 +145,8 @@ class _Checker:
         self.root, self.xmlsec1 = root, xmlsec1
 
     def check(self, path: str) -> FileVerdict:
+        if path.startswith("shipping/"):
+            return self._shipping(path)
         try:
             name = DocumentName.parse(path)
         except InvalidDocumentName:
@@ -146,6 +165,24 @@ class _Checker:
             else:
                 problems = self._xml(name, data, xsd, "infEvento", _event_names)
         return FileVerdict(path, name.kind.value, tuple(problems))
+
+    def _shipping(self, path: str) -> FileVerdict:
+        try:
+            _, name = parse_store_path(path)
+        except InvalidShippingDocument:
+            return FileVerdict(path, "unknown", ("not a name the document store gives",))
+        kind = SHIPPING_KINDS[name if name.endswith(".pdf") else name.split("-", 2)[2]]
+        data = (self.root / path).read_bytes()
+        problems: list[str] = []
+        if kind == "label" and not (self.root / path).with_name(PACKING_SLIP).is_file():
+            problems.append("its packing slip is not in the store")
+        if name.endswith(".pdf"):
+            problems += _pdf_problems(data)
+        elif kind == "portal_screenshot" and not data.startswith(PNG_MAGIC):
+            problems.append("not a PNG image")
+        elif kind == "portal_trace":
+            problems += _zip_problems(data)
+        return FileVerdict(path, kind, tuple(problems))
 
     def _xml(
         self, name: DocumentName, data: bytes, xsd: Path, signed: str, names: NameCheck
@@ -185,6 +222,25 @@ class _Checker:
         if name.access_key not in re.sub(r"(?<=\d)\s+(?=\d)", "", text):
             problems.append(f"its text does not show its access key {name.access_key}")
         return problems
+
+
+def _pdf_problems(data: bytes) -> list[str]:
+    if not data.startswith(b"%PDF-"):
+        return ["not a PDF"]
+    try:
+        pages = len(PdfReader(io.BytesIO(data)).pages)
+    except (PyPdfError, ValueError, KeyError) as exc:
+        return [f"pypdf cannot read it: {type(exc).__name__}: {exc}"]
+    return [] if pages else ["a PDF without a page"]
+
+
+def _zip_problems(data: bytes) -> list[str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, EOFError) as exc:
+        return [f"not a zip archive: {exc}"]
+    return [f"its member {broken} does not read back"] if broken else []
 
 
 def _nfe_names(name: DocumentName, root: etree._Element) -> list[str]:

@@ -38,6 +38,10 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         carrier_cart_ttl_s=settings.sandbox.carrier_cart_ttl_s,
         portal_username=s.carrier_portal_username,
         portal_password=s.carrier_portal_password.get_secret_value(),
+        seller_username=s.seller_portal_username,
+        seller_password=s.seller_portal_password.get_secret_value(),
+        # a marketplace reconciled from its seller centre: the gateway's API lacks its sales
+        marketplace_report_on_portal_only="marketplace" in settings.finance.portal_channels(),
         timezone=settings.finance.timezone,
         release_days=settings.sandbox.release_days,
         ledger_path=ledger_path(settings),

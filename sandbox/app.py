@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox import admin, bank, carrier, marketplace, payments, portal, sefaz, store
+from sandbox import (
+    admin,
+    bank,
+    carrier,
+    marketplace,
+    payments,
+    portal,
+    sefaz,
+    seller_portal,
+    store,
+)
 from sandbox.core import InjectedFault, SandboxConfig, SandboxState
 
 
@@ -33,6 +43,7 @@ def create_sandbox_app(config: SandboxConfig, state: SandboxState | None = None)
     app.include_router(sefaz.build_router(state), prefix="/sefaz", tags=["sefaz"])
     app.include_router(carrier.build_router(state), prefix="/carrier", tags=["carrier"])
     app.include_router(portal.build_router(state), prefix="/portal", tags=["portal"])
+    app.include_router(seller_portal.build_router(state), prefix="/seller", tags=["seller"])
     app.include_router(bank.build_router(state), prefix="/bank", tags=["bank"])
     app.include_router(admin.build_router(state), prefix="/admin", tags=["admin"])
 

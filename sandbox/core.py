@@ -73,6 +73,11 @@ class SandboxConfig(BaseModel):
     carrier_cart_ttl_s: float = Field(default=7 * 86400, gt=0)  # a cart item not checked out
     portal_username: str = "retaguarda"  # the carrier portal's one account
     portal_password: str = "dev-only-change-me-portal"
+    seller_username: str = "retaguarda-vendas"  # the marketplace's seller centre account
+    seller_password: str = "dev-only-change-me-seller"
+    # The marketplace's sales released only on its seller centre (not in the gateway's
+    # API report): a channel whose settlement the bot must fetch.
+    marketplace_report_on_portal_only: bool = False
     timezone: str = "UTC"  # where the payment provider's report days begin and end
     release_days: int = Field(default=0, ge=0, le=60)  # payment approved -> money released
     ledger_path: Path | None = None

@@ -242,7 +242,10 @@ def build_router(state: SandboxState) -> APIRouter:
     async def release_report(file_name: str) -> Response:
         await state.faults.before(PROVIDER)
         day = _report_day(file_name)
-        body = build_report(state, day).csv()
+        report = build_report(state, day)
+        if state.config.marketplace_report_on_portal_only:
+            report = report.of_channels({"marketplace"}, keep_others=True)
+        body = report.csv()
         state.faults.after(PROVIDER)
         return Response(body, media_type="text/csv")
 

@@ -393,6 +393,13 @@ def build_router(state: SandboxState) -> APIRouter:
         db.config = body
         return body
 
+    @router.delete("/admin/sessions")
+    async def expire_sessions() -> dict[str, int]:
+        """Every login ends now (as when its time is up): the next page asks to log in."""
+        ended = len(db.sessions)
+        db.sessions.clear()
+        return {"ended": ended}
+
     @router.get("/admin/pickups")
     async def pickups() -> list[dict[str, Any]]:
         return list(db.pickups.values())

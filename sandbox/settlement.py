@@ -94,6 +94,15 @@ class Sale:
     refunds: list[tuple[Decimal, datetime]] = field(default_factory=list)
 
 
+def line_channel(row: dict[str, str]) -> str:
+    """Whose sale a report line is: the store's carry their reference, the marketplace's
+    their order id."""
+    reference = row["EXTERNAL_REFERENCE"]
+    if reference:
+        return reference.partition(":")[0]
+    return "marketplace" if row["ORDER_ID"] else "store"
+
+
 def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -154,6 +163,22 @@ class Report:
     day: date
     rows: list[dict[str, str]]
     seeded: list[dict[str, str]]
+
+    def of_channels(self, channels: set[str], *, keep_others: bool = False) -> Report:
+        """The report as an account that sees only `channels`' sales shows it (the
+        marketplace's seller centre; the gateway's API when the marketplace's sales are
+        only on the seller centre), or all but them (`keep_others`): the same release
+        lines, balances recomputed from them."""
+        kept = [r for r in self.rows if r["RECORD_TYPE"] == "release"
+                and (line_channel(r) in channels) != keep_others]  # fmt: skip
+        balance = sum(
+            (Decimal(r["NET_CREDIT_AMOUNT"]) - Decimal(r["NET_DEBIT_AMOUNT"]) for r in kept), ZERO
+        )
+        first, *_, total, last = self.rows
+        ends = [dict(total, NET_CREDIT_AMOUNT=str(balance)),
+                dict(last, NET_CREDIT_AMOUNT=str(balance))]  # fmt: skip
+        seeded = [s for s in self.seeded if (s["key"].partition(":")[0] in channels) != keep_others]
+        return Report(self.day, [first, *kept, *ends], seeded)
 
     def csv(self) -> bytes:
         buffer = io.StringIO()

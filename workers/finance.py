@@ -18,6 +18,7 @@ from db.receivables import ReceivableRepository
 from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
 from integrations.bank.client import BankClient
+from integrations.documents.settlement import SettlementDocuments
 from integrations.fiscal.nfe_read import item_taxes
 from integrations.payments.client import PaymentsClient
 from workers.runtime import run_worker
@@ -63,6 +64,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
             finance_config(settings),
             bank,
             refresh_margins,
+            SettlementDocuments(settings.documents_dir),
         )
     ]
 

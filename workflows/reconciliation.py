@@ -4,7 +4,13 @@ every night on the `finance` queue (or by a person: API, CLI).
 It accrues the receivables of orders that changed, then reconciles the night in one
 heavy, heartbeating activity, and raises `NeedsAttention` when lines need a person (the
 alerts). A rerun of the same night replaces its results whole: running it twice changes
-nothing."""
+nothing.
+
+A marketplace night whose request names `portal_channels` first has the `rpa` bot
+download those channels' reports from their seller portal (one step per channel, on the
+`rpa` queue); the reconciliation then reads each from disk by its reference and takes
+those channels' lines from it, the others' from the provider's API (patch
+`portal-settlement`: a request without portal channels runs the commands it always ran)."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ReconcileRequest,
         ReconcileResult,
         ReconKind,
+        SettlementDownload,
         night_to_reconcile,
     )
     from domain.steps import TaskQueues
@@ -24,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search import NEEDS_ATTENTION
 
 RECONCILIATION_WORKFLOW = "ReconciliationWorkflow"
+PORTAL_SETTLEMENT = "portal-settlement"
 
 
 @workflow.defn(name=RECONCILIATION_WORKFLOW)
@@ -31,8 +39,18 @@ class ReconciliationWorkflow:
     @workflow.run
     async def run(self, request: ReconcileRequest) -> ReconcileResult:
         day = request.day or night_to_reconcile(business_day(workflow.now(), request.timezone))
-        calls = steps.Steps(TaskQueues(finance=request.finance_queue))
+        queues = TaskQueues(finance=request.finance_queue, rpa=request.rpa_queue)
+        calls = steps.Steps(queues)
         await calls.call(steps.ACCRUE_RECEIVABLES, AccrueRequest(day=day))
+        portal = request.portal_channels if request.kind is ReconKind.MARKETPLACE else []
+        if portal and workflow.patched(PORTAL_SETTLEMENT):
+            reports = [
+                await calls.call(
+                    steps.DOWNLOAD_SETTLEMENT_REPORT, SettlementDownload(day=day, channel=channel)
+                )
+                for channel in sorted(set(portal))
+            ]
+            request = request.model_copy(update={"portal_reports": reports})
         step = {
             ReconKind.MARKETPLACE: steps.RECONCILE_MARKETPLACE,
             ReconKind.BANK: steps.RECONCILE_BANK,

@@ -65,8 +65,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.reconciliation import (
         AccrualResult,
         AccrueRequest,
+        PortalReport,
         ReconcileRequest,
         ReconcileResult,
+        SettlementDownload,
     )
     from domain.steps import (
         AttentionChange,
@@ -247,6 +249,12 @@ RECONCILE_MARKETPLACE = _step(
     queue=Queue.FINANCE, timing=FINANCE_HEAVY,
 )  # fmt: skip
 
+# A channel whose settlement report only its seller portal gives: the `rpa` bot downloads
+# it to the documents directory and answers a reference (path, sha256, lines).
+DOWNLOAD_SETTLEMENT_REPORT = _step(
+    "download_settlement_report", SettlementDownload, PortalReport, local=False,
+    timing=PORTAL, queue=Queue.RPA,
+)  # fmt: skip
 RECONCILE_BANK = _step(
     "reconcile_bank", ReconcileRequest, ReconcileResult, local=False,
     queue=Queue.FINANCE, timing=FINANCE_HEAVY,

@@ -64,6 +64,7 @@ async def reconcile(
     request = ReconcileRequest(
         kind=kind, day=_day(ctx, day), timezone=f.timezone, tolerance=f.tolerance,
         date_tolerance_days=f.bank_date_tolerance_days,
+        portal_channels=f.portal_channels() if kind is ReconKind.MARKETPLACE else [],
     )  # fmt: skip
     workflow_id, result = await ctx.gateway.reconcile(request, WAIT)
     assert request.day is not None

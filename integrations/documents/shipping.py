@@ -36,6 +36,17 @@ def failure_names(attempt: int) -> dict[str, str]:
     return {"screenshot.png": f"portal-{n}-screenshot.png", "trace.zip": f"portal-{n}-trace.zip"}
 
 
+def parse_store_path(path: str) -> tuple[str, str]:
+    """The order id and document name of `shipping/<order>/<name>`, a path as the store
+    gives it; anything else raises InvalidShippingDocument."""
+    top, folder, name = (path.split("/", 2) + ["", ""])[:3]
+    order_id = unquote(folder)
+    if top != "shipping" or "/" in name or quote(order_id, safe="") != folder:
+        raise InvalidShippingDocument(f"not a shipping document's path: {path[:120]!r}")
+    ShippingDocuments(Path(".")).path_of(order_id, name)  # the name and the order id
+    return order_id, name
+
+
 def media_type(name: str) -> str:
     return MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
 

@@ -16,19 +16,14 @@ On failure the page's screenshot and a Playwright trace go with the error (`Port
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from tempfile import TemporaryDirectory
-from typing import Any
 from urllib.parse import urlencode
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from domain.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from domain.errors import ProviderError, ProviderRejected
 from domain.freight import (
     Booking,
     BookingRequest,
@@ -37,11 +32,12 @@ from domain.freight import (
     QuoteRequest,
     TrackingStatus,
 )
+from integrations.portals.bot import Beat, PortalBot
+from integrations.portals.bot import PortalError as BasePortalError
 from integrations.portals.browser import BrowserPool
 
 PROVIDER = "carrier_portal"
 CARRIER = "Expresso Serra"
-Beat = Callable[[str], None]
 CANCELLED = "Cancelada"
 STATUSES = {
     "Agendada": None, "Coletada": TrackingStatus.POSTED, "Em trânsito": TrackingStatus.IN_TRANSIT,
@@ -102,14 +98,12 @@ PICKUP_NO = re.compile(r"COL-\d+")
 TRACKING_NO = re.compile(r"ES\d{9}BR")
 
 
-class PortalError(ProviderUnavailable):
-    """The portal did not do what the bot needed (retryable: maintenance, a page that
-    never loaded, an expired session mid-form); `artifacts` holds the screenshot (PNG)
-    and the trace (zip) of the attempt, when they could be taken."""
+class PortalError(BasePortalError):
+    """The carrier portal did not do what the bot needed (retryable); `artifacts` holds
+    the screenshot and trace of the attempt."""
 
     def __init__(self, message: str, *, code: str = "portal_unavailable") -> None:
         super().__init__(message, provider=PROVIDER, code=code)
-        self.artifacts: dict[str, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -149,7 +143,10 @@ def _comma(value: Decimal | float | int) -> str:
     return f"{value}".replace(".", ",")
 
 
-class CarrierPortalBot:
+class CarrierPortalBot(PortalBot):
+    PROVIDER = PROVIDER
+    TITLE = "the carrier portal"
+
     def __init__(
         self,
         pool: BrowserPool,
@@ -161,67 +158,13 @@ class CarrierPortalBot:
         timeout_s: float = 15.0,
         trace: bool = True,
     ) -> None:
-        self._pool = pool
-        self._base = base_url.rstrip("/")
-        self._username = username
-        self._password = password
+        super().__init__(pool, base_url, username, password, timeout_s=timeout_s, trace=trace)
         self._origin = origin_postal_code
-        self._timeout_ms = timeout_s * 1000
-        self._trace = trace
-        self._session: dict[str, Any] | None = None  # the login cookies, reused
-        self.logins = 0
 
-    @property
-    def session(self) -> dict[str, Any] | None:
-        """The portal login kept between tasks (cookies), None before the first login."""
-        return self._session
+    def _translate(self, exc: PlaywrightError, what: str) -> ProviderError:
+        return _translate(exc, what)
 
-    @session.setter
-    def session(self, state: dict[str, Any] | None) -> None:
-        self._session = state
-
-    # ------------------------------------------------------------------ tasks
-    @asynccontextmanager
-    async def _task(self, beat: Beat, what: str) -> AsyncIterator[Page]:
-        """A fresh context with the kept session; on failure, screenshot and trace."""
-        async with self._pool.context(self._session) as context:
-            context.set_default_timeout(self._timeout_ms)
-            if self._trace:
-                await context.tracing.start(snapshots=True, screenshots=False)
-            page = await context.new_page()
-            beat(what)
-            try:
-                yield page
-            except (ProviderError, PlaywrightError) as exc:
-                error = exc if isinstance(exc, ProviderError) else _translate(exc, what)
-                if isinstance(error, PortalError):
-                    error.artifacts = await self._artifacts(page)
-                if error is exc:
-                    raise
-                raise error from exc
-            finally:
-                if self._trace and context.tracing:
-                    try:
-                        await context.tracing.stop()
-                    except PlaywrightError:
-                        pass
-
-    async def _artifacts(self, page: Page) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        try:
-            found["screenshot.png"] = await page.screenshot(full_page=True)
-        except PlaywrightError:
-            pass
-        if self._trace:
-            with TemporaryDirectory() as tmp:
-                path = Path(tmp) / "trace.zip"
-                try:
-                    await page.context.tracing.stop(path=str(path))
-                    found["trace.zip"] = path.read_bytes()
-                except PlaywrightError:
-                    pass
-        return found
-
+    # ------------------------------------------------------------------ pages
     async def _open(self, page: Page, path: str, beat: Beat) -> None:
         """Go to `path`, logging in first when the portal asks for it."""
         response = await page.goto(f"{self._base}{path}")
@@ -238,24 +181,8 @@ class CarrierPortalBot:
         if status >= 500:
             raise PortalError(f"the carrier portal answered {status} ({heading})")
 
-    @staticmethod
-    async def _click(page: Page, button: str | re.Pattern[str]) -> int:
-        """Press a button that sends a form and wait for the page it leads to (listening
-        before the click, so the old page is never read as the new one): its status."""
-        async with page.expect_navigation(wait_until="domcontentloaded") as navigation:
-            await page.get_by_role("button", name=button).click()
-        response = await navigation.value
-        return response.status if response else 200
-
     def _at_login(self, page: Page) -> bool:
         return page.url.startswith(f"{self._base}/login")
-
-    @staticmethod
-    async def _heading(page: Page) -> str:
-        try:
-            return (await page.get_by_role("heading", level=1).inner_text(timeout=5000)).strip()
-        except PlaywrightError:
-            return ""
 
     async def _login(self, page: Page, beat: Beat) -> None:
         beat("login")

@@ -21,6 +21,7 @@ from domain.ids import order_workflow_id
 from domain.orders import OrderStatus
 from domain.payments import RefundRequest
 from domain.receivables import default_terms
+from integrations.documents.settlement import SettlementDocuments
 from tests.support.sandbox import World
 
 BUYER = {"first_name": "Ana", "last_name": "Souza", "cpf": "52998224725"}
@@ -49,7 +50,11 @@ class FinanceWorld:
 
 
 def finance_activities(
-    world: World, sessions: async_sessionmaker[AsyncSession], work_dir: Path, chunk_rows: int
+    world: World,
+    sessions: async_sessionmaker[AsyncSession],
+    work_dir: Path,
+    chunk_rows: int,
+    settlements: SettlementDocuments | None = None,
 ) -> FinanceActivities:
     return FinanceActivities(
         ReceivableRepository(sessions),
@@ -59,6 +64,7 @@ def finance_activities(
             terms=default_terms(), timezone="UTC", work_dir=work_dir, chunk_rows=chunk_rows
         ),
         world.bank(),
+        settlements=settlements,
     )
 
 

@@ -4,17 +4,21 @@ fails with what is wrong with it."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pypdf import PdfWriter
 from typer.testing import CliRunner
 
 from domain.fiscal import InvoiceStatus
 from domain.fiscal_lifecycle import CorrectionRequest, CorrectionStatus
+from integrations.documents.shipping import ShippingDocuments, failure_names
 from retaguarda.cli import app
 from retaguarda.documents_check import check_documents
 from tests.integration.test_documents import Desk, cancellation, desk, signer
@@ -67,7 +71,8 @@ async def test_the_documents_the_invoicing_left_all_check_out(desk: Desk) -> Non
     assert sorted(f.path for f in report.files) == sorted(desk.files())
     counts = report.counts()
     assert {kind: c["checked"] for kind, c in counts.items()} == {
-        "procNFe": 2, "danfe": 2, "procEventoNFe": 2, "unknown": 0,
+        "procNFe": 2, "danfe": 2, "procEventoNFe": 2, "label": 0, "packing_slip": 0,
+        "portal_screenshot": 0, "portal_trace": 0, "unknown": 0,
     }  # fmt: skip
     code, output = run_check("--json", "--dir", str(desk.root))
     assert code == 0, output
@@ -149,3 +154,61 @@ def test_without_xmlsec1_or_a_store_the_check_says_what_is_missing(
     assert code == 2
     assert "xmlsec1 is not installed" in words(output)
     assert "install the Debian package `xmlsec1`" in words(output)
+
+
+def a_pdf() -> bytes:
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=288, height=432)  # a 4 x 6 in label
+    writer.write(out)
+    return out.getvalue()
+
+
+def a_trace() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("trace.trace", '{"type": "context-options"}\n')
+    return out.getvalue()
+
+
+async def test_the_shipping_documents_are_judged_too(tmp_path: Path) -> None:
+    """Labels, packing slips and what a failed portal task left are in the same store:
+    each is read back by pypdf or zipfile, and a label needs its packing slip."""
+    xmlsec.xmlsec1()
+    store = ShippingDocuments(tmp_path)
+    failed = failure_names(1)
+    for order in ("order:store:1", "order:marketplace:MLB-2"):
+        await store.put(order, "label.pdf", a_pdf())
+        await store.put(order, "packing-slip.pdf", a_pdf())
+    await store.put("order:store:1", failed["screenshot.png"], b"\x89PNG\r\n\x1a\n" + b"0" * 40)
+    await store.put("order:store:1", failed["trace.zip"], a_trace())
+
+    report = check_documents(tmp_path)
+
+    assert report.ok, report.as_dict()["failures"]
+    checked = {kind: c["checked"] for kind, c in report.counts().items() if c["checked"]}
+    assert checked == {"label": 2, "packing_slip": 2, "portal_screenshot": 1, "portal_trace": 1}
+
+    ours, theirs = (
+        tmp_path / "shipping" / "order%3Astore%3A1",
+        (tmp_path / "shipping" / "order%3Amarketplace%3AMLB-2"),
+    )
+    (ours / "label.pdf").write_bytes(b"%PDF-1.7 cut short")
+    (ours / failed["trace.zip"]).write_bytes(b"PK not really")
+    (ours / failed["screenshot.png"]).write_bytes(b"GIF89a")
+    (theirs / "packing-slip.pdf").unlink()
+    (theirs / "notes.txt").write_text("not a document")
+
+    problems = {f.path: " | ".join(f.problems) for f in check_documents(tmp_path).failures}
+
+    assert problems.pop("shipping/order%3Astore%3A1/label.pdf").startswith("pypdf cannot read it")
+    assert problems.pop("shipping/order%3Astore%3A1/portal-1-trace.zip").startswith(
+        "not a zip archive"
+    )
+    assert problems.pop("shipping/order%3Astore%3A1/portal-1-screenshot.png") == "not a PNG image"
+    assert problems.pop("shipping/order%3Amarketplace%3AMLB-2/label.pdf") == (
+        "its packing slip is not in the store"
+    )
+    assert problems.pop("shipping/order%3Amarketplace%3AMLB-2/notes.txt") == (
+        "not a name the document store gives"
+    )
+    assert problems == {}

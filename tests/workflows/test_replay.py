@@ -1,5 +1,5 @@
 """Workflow code changes must not break running orders: every recorded history replays
-against today's OrderWorkflow without a non-determinism error."""
+against today's workflows (orders, stock sync, reconciliation) without a non-determinism error."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 from config.temporal import data_converter
 from workflows.order import OrderWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.stock_sync import StockSyncWorkflow
 
 pytestmark = pytest.mark.workflow
@@ -27,7 +28,8 @@ def test_recorded_histories_are_present() -> None:
 async def test_recorded_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, HISTORY_TEXT[path])
     replayer = Replayer(
-        workflows=[OrderWorkflow, StockSyncWorkflow], data_converter=data_converter()
+        workflows=[OrderWorkflow, StockSyncWorkflow, ReconciliationWorkflow],
+        data_converter=data_converter(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

@@ -1,0 +1,171 @@
+"""The nightly reconciliation of a channel whose settlement is only on its seller portal:
+on a real dev server, the workflow on the finance queue has the bot on the rpa queue
+download the marketplace's report in a real Chromium, and the night is reconciled from
+both sources (the store's lines from the API, the marketplace's from the portal) as one.
+Twice gives the same; the histories replay (the new path is behind its patch)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowHistory
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from activities.errors import ErrorTranslation
+from activities.settlement import SOURCES_FILE, SettlementActivities
+from config.temporal import data_converter
+from db.session import create_engine, create_sessionmaker
+from domain.errors import ProviderUnavailable
+from domain.reconciliation import (
+    LineClass,
+    ReconcileRequest,
+    ReconcileResult,
+    ReconKind,
+    reconciliation_workflow_id,
+)
+from integrations.documents.settlement import SettlementDocuments
+from integrations.portals.browser import BrowserPool, chromium_path
+from integrations.portals.seller_portal import SellerPortalBot
+from tests.integration.finance_world import FinanceWorld, finance_activities, sell_a_day
+from tests.integration.test_marketplace_reconciliation import SEEDED_LINES
+from tests.support.sandbox import sandbox_world
+from tests.workflows.conftest import HISTORIES, append_to_manifest
+from workers.runtime import activities_of
+from workflows.reconciliation import PORTAL_SETTLEMENT, ReconciliationWorkflow
+from workflows.steps import Queue
+
+pytestmark = [pytest.mark.workflow, pytest.mark.browser]
+USER, PASSWORD = "vendas@loja.example", "seller-bot-secret-password"
+
+
+@dataclass
+class Night:
+    world: FinanceWorld
+    finance_queue: str
+    rpa_queue: str
+    work_dir: Path
+
+    def request(self, *portal: str) -> ReconcileRequest:
+        return ReconcileRequest(
+            kind=ReconKind.MARKETPLACE, day=self.world.day, finance_queue=self.finance_queue,
+            rpa_queue=self.rpa_queue, portal_channels=list(portal),
+        )  # fmt: skip
+
+
+@pytest.fixture
+async def night(
+    dev_env: WorkflowEnvironment, sqlite_url: str, tmp_path: Path
+) -> AsyncIterator[Night]:
+    try:
+        chromium_path()
+    except ProviderUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{exc} (CI=true: browser tests are mandatory)")
+        pytest.skip(str(exc))
+    engine = create_engine(sqlite_url)
+    suffix = uuid.uuid4().hex[:8]
+    finance_queue, rpa_queue = f"finance-{suffix}", f"rpa-{suffix}"
+    documents = SettlementDocuments(tmp_path / "documents")  # both workers share it
+    config = {"seed": 5, "seller_username": USER, "seller_password": PASSWORD,
+              "marketplace_report_on_portal_only": True}  # fmt: skip
+    try:
+        async with AsyncExitStack() as stack, sandbox_world(**config) as sandbox:
+            world = await sell_a_day(sandbox, create_sessionmaker(engine), tmp_path / "fin")
+            world.activities = finance_activities(
+                sandbox, world.sessions, tmp_path / "fin", 5, documents
+            )
+            pool = await BrowserPool.launch(stack, 1)
+            bot = SellerPortalBot(pool, f"{sandbox.url}/seller", USER, PASSWORD, timeout_s=8)
+            settlement = SettlementActivities(bot, documents)
+            async with (
+                Worker(
+                    dev_env.client, task_queue=finance_queue, workflows=[ReconciliationWorkflow],
+                    activities=activities_of([world.activities], Queue.FINANCE),
+                    interceptors=[ErrorTranslation()],
+                ),
+                Worker(
+                    dev_env.client, task_queue=rpa_queue,
+                    activities=[settlement.download_settlement_report],
+                    interceptors=[ErrorTranslation()], max_concurrent_activities=pool.size,
+                ),
+            ):  # fmt: skip
+                yield Night(world, finance_queue, rpa_queue, tmp_path / "fin")
+    finally:
+        await engine.dispose()
+
+
+async def run(client: Client, request: ReconcileRequest) -> tuple[ReconcileResult, str]:
+    assert request.day is not None
+    workflow_id = reconciliation_workflow_id(request.kind, request.day)
+    handle = await client.start_workflow(
+        ReconciliationWorkflow.run, request, id=workflow_id, task_queue=request.finance_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        execution_timeout=timedelta(minutes=3),
+    )  # fmt: skip
+    result = await handle.result()
+    return result, handle.result_run_id or ""
+
+
+async def replay_and_keep(client: Client, workflow_id: str, run_id: str, name: str) -> None:
+    """The run's history replays on today's code; kept for the archive when recording."""
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    replayer = Replayer(workflows=[ReconciliationWorkflow], data_converter=data_converter())
+    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure
+    path = HISTORIES / f"{name}.{PORTAL_SETTLEMENT}-0.json"
+    if os.environ.get("RETAGUARDA_RECORD_HISTORIES") == "1" and not path.exists():
+        path.write_text(WorkflowHistory(workflow_id, history.events).to_json())
+        append_to_manifest(path)
+
+
+async def test_the_nightly_run_reconciles_a_channel_whose_report_is_only_on_its_portal(
+    dev_env: WorkflowEnvironment, night: Night
+) -> None:
+    world = night.world
+    first, run_id = await run(dev_env.client, night.request("marketplace"))
+    stored = await world.results.fingerprint("marketplace", world.day)
+    second, _ = await run(dev_env.client, night.request("marketplace"))
+
+    assert second == first  # idempotent per night: the same download, the same lines
+    assert await world.results.fingerprint("marketplace", world.day) == stored
+    lines = await world.results.lines("marketplace", world.day)
+    for case in await world.seeded():  # every divergence, the marketplace's from the portal
+        description, expected = SEEDED_LINES[case["kind"]]
+        got = [ln.cls for ln in lines if ln.key == case["key"] and ln.description == description]
+        assert got == [expected.value], (case, got)
+    market = [ln for ln in lines if ln.key.startswith("marketplace:")]
+    assert any(ln.cls == LineClass.MATCHED.value for ln in market)
+    assert any(ln.key.startswith("store:") for ln in lines)  # the store's, from the API
+    downloads = (await world.sandbox.http.get(f"{world.sandbox.url}/seller/admin/stats")).json()
+    assert downloads["downloads"] == [world.day.isoformat()] * 2
+    sources = (night.work_dir / "marketplace" / world.day.isoformat() / SOURCES_FILE).read_text()
+    assert '"marketplace"' in sources
+    assert '"excluding": [\n   "marketplace"\n  ]' in sources
+    workflow_id = reconciliation_workflow_id(ReconKind.MARKETPLACE, world.day)
+    await replay_and_keep(dev_env.client, workflow_id, run_id, "nightly_run_from_the_portal")
+
+
+async def test_without_the_portal_the_marketplace_payouts_are_missing(
+    dev_env: WorkflowEnvironment, night: Night
+) -> None:
+    """The contrast: the API's report lacks the marketplace's sales (they are only on its
+    seller centre), so an API-only night misses every one of them."""
+    world = night.world
+    result, run_id = await run(dev_env.client, night.request())
+    lines = await world.results.lines("marketplace", world.day)
+    market = {ln.cls for ln in lines if ln.key.startswith("marketplace:")}
+    assert market == {LineClass.MISSING_PAYOUT.value}
+    assert result.classified[LineClass.MISSING_PAYOUT.value] >= 3
+    stats = (await world.sandbox.http.get(f"{world.sandbox.url}/seller/admin/stats")).json()
+    assert stats["downloads"] == []  # the bot was not asked
+    workflow_id = reconciliation_workflow_id(ReconKind.MARKETPLACE, world.day)
+    await replay_and_keep(dev_env.client, workflow_id, run_id, "nightly_run_from_the_api")
