@@ -91,7 +91,9 @@ class PortalActivities:
         pickup = next((p for p in found if p.number == query.shipment_id), None)
         if pickup is None or pickup.status is None:
             return TrackingUpdate()
-        await self._shipments.record_tracking(query.order_id, pickup.status, datetime.now(UTC))
+        await self._shipments.record_tracking(
+            query.reference or query.order_id, pickup.status, datetime.now(UTC)
+        )
         return TrackingUpdate(status=pickup.status, description=f"portal: {pickup.status_text}")
 
     @implements(steps.RENDER_SHIPPING_DOCUMENTS)

@@ -120,7 +120,7 @@ class ShippingActivities:
             update = await self._carrier.track(query.shipment_id)
         if update.status is not None:
             await self._shipments.record_tracking(
-                query.order_id, update.status, update.at or datetime.now(UTC)
+                query.reference or query.order_id, update.status, update.at or datetime.now(UTC)
             )
         return update
 

@@ -93,6 +93,11 @@ class SandboxSettings(BaseModel):
     webhook_target: str = ""  # empty: the API's /webhooks
     marketplace_token_ttl_s: float = 6 * 3600
     carrier_step_s: float = 2.0
+    carrier_token_ttl_s: float = Field(default=30 * 86400, gt=0, description="access token")
+    carrier_refresh_ttl_s: float = Field(default=45 * 86400, gt=0, description="refresh token")
+    carrier_cart_ttl_s: float = Field(
+        default=7 * 86400, gt=0, description="a cart item not checked out expires"
+    )
     release_days: int = Field(
         default=0, ge=0, le=60, description="the payment provider releases money this late"
     )
@@ -242,7 +247,10 @@ class SecretSettings(BaseModel):
     marketplace_client_id: str = "retaguarda-dev"
     marketplace_client_secret: SecretStr = SecretStr(DEV_SECRET + "-ml-secret")
     payments_api_token: SecretStr = SecretStr(DEV_SECRET + "-payments-token")
-    carrier_api_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-token")
+    carrier_api_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-token")  # OAuth access
+    carrier_refresh_token: SecretStr = SecretStr(DEV_SECRET + "-carrier-refresh")
+    carrier_client_id: str = "retaguarda-dev"
+    carrier_client_secret: SecretStr = SecretStr(DEV_SECRET + "-carrier-secret")
     carrier_portal_username: str = "retaguarda"
     carrier_portal_password: SecretStr = SecretStr(DEV_SECRET + "-portal")
     seller_portal_username: str = "retaguarda-vendas"
@@ -475,6 +483,11 @@ class Settings(BaseSettings):
     @property
     def documents_dir(self) -> Path:
         return self.documents.resolved(self.var_dir)
+
+    @property
+    def carrier_token_path(self) -> Path:
+        """The freight hub's OAuth pair as last renewed (a secrets file, mode 0600)."""
+        return self.var_dir / "secrets" / "carrier-oauth.json"
 
     @property
     def finance_dir(self) -> Path:

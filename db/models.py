@@ -544,3 +544,33 @@ class MarginLineRow(Base):
     # the order's chargebacks when computed: a new one makes the lines stale
     charged_back: Mapped[Decimal] = mapped_column(server_default=text("0"))
     computed_at: Mapped[datetime]
+
+
+class ShippingIncidentRow(Base):
+    """A lost, damaged or returned parcel (one per shipment of an order), the claim opened
+    against its carrier, and what ops decided. A reship names the replacement's booking
+    reference, which is how the audit tells a wanted second booking from a duplicate."""
+
+    __tablename__ = "shipping_incidents"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("lost", "damaged", "returned")), name="status"),
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('reship', 'returned_to_stock', 'closed')",
+            name="resolution",
+        ),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    shipment_no: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(ORDER_ID))
+    status: Mapped[str] = mapped_column(String(10))
+    carrier: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    shipment_id: Mapped[str] = mapped_column(String(100))
+    tracking_code: Mapped[str] = mapped_column(String(60))
+    claim_amount: Mapped[Decimal | None]
+    opened_at: Mapped[datetime]
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    replacement: Mapped[str | None] = mapped_column(String(ORDER_ID), unique=True)
+    decided_by: Mapped[str] = mapped_column(String(60), default="", server_default=text("''"))
+    resolved_at: Mapped[datetime | None]

@@ -21,7 +21,8 @@ from domain.freight import INCIDENTS, Booking, FreightChoice, TrackingStatus
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
-FINAL = (TrackingStatus.DELIVERED.value, CANCELLED)
+# A lost, damaged or returned parcel stays so: its replacement has a row of its own.
+FINAL = (TrackingStatus.DELIVERED.value, CANCELLED, *(i.value for i in INCIDENTS))
 RECORD_MIN = 5  # finished parcels before a carrier's delivery record counts
 
 
@@ -77,7 +78,7 @@ class ShipmentRepository:
             await s.execute(
                 dialect_insert(s, ShipmentRow)
                 .values(
-                    order_id=booking.order_id,
+                    order_id=booking.tag,  # a replacement has a row of its own (<order>#n)
                     shipment_id=booking.shipment_id,
                     tracking_code=booking.tracking_code,
                     carrier=booking.carrier,
@@ -93,9 +94,9 @@ class ShipmentRepository:
                 )
                 .on_conflict_do_nothing(index_elements=["order_id"])
             )
-            view = await _commit_view(s, booking.order_id)
+            view = await _commit_view(s, booking.tag)
         if view is None:  # pragma: no cover - inserted or already there
-            raise RuntimeError(f"booking for {booking.order_id} vanished")
+            raise RuntimeError(f"booking for {booking.tag} vanished")
         return view
 
     async def record_tracking(

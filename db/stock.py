@@ -27,6 +27,7 @@ from db.models import Product, ReservationLine, Stock, StockMovement
 from db.session import read_session
 from db.types import utcnow
 from domain.errors import DomainError
+from domain.incidents import RestockRequest
 from domain.stock import ProductInfo, Reservation, ReserveRequest, Shortage
 from domain.stock import available as available_of
 
@@ -174,6 +175,28 @@ class StockRepository:
                 s.add(_movement(sku, -qty if shipped else 0, -qty, reason, order_id, at))
             await s.commit()
         return sorted(r.sku for r in lines)
+
+    async def restock(self, request: RestockRequest) -> list[str]:
+        """A returned parcel's items back on hand (a `receipt` movement per SKU, keyed by
+        the shipment's reference): repeating it adds nothing. Returns the SKUs restocked
+        by this call."""
+        done: list[str] = []
+        async with self._sessionmaker() as s:
+            for sku, qty in sorted(request.quantities.items()):
+                key = f"return:{request.reference}:{sku}"
+                if await s.scalar(select(StockMovement.id).where(StockMovement.key == key)):
+                    continue
+                await s.execute(
+                    update(Stock)
+                    .where(Stock.sku == sku)
+                    .values(on_hand=Stock.on_hand + qty, updated_at=request.at)
+                )
+                movement = _movement(sku, qty, 0, "receipt", request.order_id, request.at)
+                movement.key = key
+                s.add(movement)
+                done.append(sku)
+            await s.commit()
+        return done
 
     async def availability(self, skus: Iterable[str]) -> dict[str, int]:
         """Available (on_hand - reserved) per SKU; unknown SKUs have 0."""

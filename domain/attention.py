@@ -15,6 +15,8 @@ class OpsAction(StrEnum):
     RETRY = "retry"
     SKIP = "skip"
     COMPENSATE = "compensate"
+    RESHIP = "reship"  # a lost or damaged parcel: book a replacement for the same order
+    RETURN_TO_STOCK = "return_to_stock"  # a returned parcel: its items back on hand
 
 
 class StepFailure(Frozen):

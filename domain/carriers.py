@@ -141,6 +141,7 @@ class TrackingQuery(Frozen):
     shipment_id: str
     tracking_code: str = ""
     channel_external_id: str = ""  # marketplace logistics: the channel's order
+    reference: str = ""  # the booking's tag (a replacement: <order>#n); empty: the order
 
 
 class TrackingUpdate(Frozen):

@@ -95,6 +95,11 @@ class BookingRequest(Frozen):
     recipient_email: str = ""
     contents: tuple[ParcelItem, ...] = ()  # the products list the carrier declares
     choice: FreightChoice | None = None  # why this carrier: kept with the shipment
+    reference: str = ""  # the tag at the carrier; empty: the order id (a replacement: #n)
+
+    @property
+    def tag(self) -> str:
+        return self.reference or self.order_id
 
 
 class ChannelLabelRequest(Frozen):
@@ -128,6 +133,11 @@ class Booking(Frozen):
     label_url: str = ""
     kind: CarrierKind = CarrierKind.API
     label_document: str = ""  # the label PDF in the shipping document store
+    reference: str = ""  # the tag it was booked under; empty: the order id
+
+    @property
+    def tag(self) -> str:
+        return self.reference or self.order_id
 
 
 class TrackingStatus(StrEnum):

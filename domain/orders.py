@@ -47,11 +47,12 @@ class OrderStatus(StrEnum):
     DISPATCHING = "dispatching"  # the channel is being told; the parcel is leaving
     SHIPPED = "shipped"
     DELIVERED = "delivered"
+    RETURNED = "returned"  # came back to the sender; its items are back in stock
     CANCELLING = "cancelling"
     CANCELLED = "cancelled"
 
 
-TERMINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED})
+TERMINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.RETURNED, OrderStatus.CANCELLED})
 
 # Until the parcel starts leaving, an order can be cancelled and its steps undone; from
 # `dispatching` on, a cancellation is a return.

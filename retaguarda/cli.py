@@ -407,6 +407,19 @@ def ops_compensate(
     print(_api("POST", f"/ops/orders/{order_id}/compensate", {"reason": reason})["result"])
 
 
+@ops_app.command("reship")
+def ops_reship(order_id: str, reason: str = "") -> None:
+    """A lost or damaged parcel: book a replacement (its claim stays open)."""
+    print(_api("POST", f"/ops/orders/{order_id}/reship", {"reason": reason})["result"])
+
+
+@ops_app.command("restock")
+def ops_restock(order_id: str, reason: str = "") -> None:
+    """A parcel returned to the sender: its items back to stock, the order closed."""
+    body = {"reason": reason}
+    print(_api("POST", f"/ops/orders/{order_id}/return_to_stock", body)["result"])
+
+
 @ops_app.command("cancel")
 def ops_cancel(order_id: str, reason: Annotated[str, typer.Option()]) -> None:
     """Cancel an order that is not stuck (before it leaves the warehouse)."""

@@ -11,18 +11,21 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandbox.carrier_auth import MEError, MERoute
+from sandbox.carrier_auth import add_routes as add_auth_routes
 from sandbox.core import SandboxState
-from sandbox.store import bearer_check
 
 PROVIDER = "carrier"
 CENT = Decimal("0.01")
 TRACKING_STEPS = ("posted", "in_transit", "out_for_delivery", "delivered")
+POSTED = frozenset(TRACKING_STEPS)  # the parcel is with the carrier: no cancelling
 # id, name, company (id, name), base price, per region gap, per kg, base days, max kg, max gap
 SERVICES = (
     (1, "PAC", (1, "Correios"), "12.00", "2.50", "3.00", 3, 30, 10),
@@ -124,6 +127,7 @@ class SpeedIn(BaseModel):
 class CarrierData:
     shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    cart_expiry: dict[str, datetime] = field(default_factory=dict)  # pending id -> when
     step_s: float | None = None
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -235,11 +239,25 @@ def build_router(state: SandboxState) -> APIRouter:
         for task in list(db.tasks.values()):
             task.cancel()
 
-    router = APIRouter(lifespan=lifespan)
-    admin = APIRouter(prefix="/admin")
-    api = APIRouter(prefix="/api/v2/me", dependencies=[Depends(bearer_check(state, PROVIDER))])
+    router = APIRouter(lifespan=lifespan, route_class=MERoute)
+    admin = APIRouter(prefix="/admin", route_class=MERoute)
+    bearer = add_auth_routes(router, admin, state)
+    api = APIRouter(prefix="/api/v2/me", dependencies=[Depends(bearer)], route_class=MERoute)
+
+    def expire_carts() -> None:
+        """A cart item not checked out within `carrier_cart_ttl_s` expires (it can no
+        longer be bought; the seller adds it to the cart again)."""
+        now = state.clock()
+        for sid, until in list(db.cart_expiry.items()):
+            shipment = db.shipments.get(sid)
+            if shipment is None or shipment["status"] != "pending":
+                db.cart_expiry.pop(sid, None)
+            elif now >= until:
+                db.cart_expiry.pop(sid, None)
+                touch(shipment, "expired")
 
     def shipments(ids: list[str]) -> list[dict[str, Any]]:
+        expire_carts()
         missing = [i for i in ids if i not in db.shipments]
         if missing:
             raise HTTPException(404, f"shipment(s) not found: {', '.join(missing)}")
@@ -322,16 +340,42 @@ def build_router(state: SandboxState) -> APIRouter:
             "updated_at": now,
         }
         db.shipments[shipment["id"]] = shipment
+        ttl = timedelta(seconds=state.config.carrier_cart_ttl_s)
+        db.cart_expiry[shipment["id"]] = state.clock() + ttl
         state.faults.after(PROVIDER)
         return shipment
+
+    @api.delete("/cart/{shipment_id}", status_code=204)
+    async def remove_from_cart(shipment_id: str) -> Response:
+        """Take an item out of the cart; only one not bought (pending or expired)."""
+        await state.faults.before(PROVIDER)
+        (shipment,) = shipments([shipment_id])
+        if shipment["status"] not in ("pending", "expired"):
+            raise MEError(
+                422,
+                {"message": f"O envio {shipment_id} não está no carrinho "
+                            f"(status {shipment['status']})."},
+            )  # fmt: skip
+        del db.shipments[shipment_id]
+        db.cart_expiry.pop(shipment_id, None)
+        state.faults.after(PROVIDER)
+        return Response(status_code=204)
 
     @api.post("/shipment/checkout")
     async def checkout(body: OrdersIn) -> dict[str, Any]:
         await state.faults.before(PROVIDER)
         found = shipments(body.orders)
-        for shipment in found:
+        for n, shipment in enumerate(found):
             if shipment["status"] == "cancelled":
                 raise HTTPException(422, f"shipment {shipment['id']} is cancelled")
+            if shipment["status"] == "expired":
+                raise MEError(
+                    422,
+                    {"message": "The given data was invalid.",
+                     "errors": {f"orders.{n}": [
+                         f"O envio {shipment['id']} expirou: adicione-o ao carrinho novamente."
+                     ]}},
+                )  # fmt: skip
             if shipment["status"] != "pending":
                 raise HTTPException(422, f"shipment {shipment['id']} is already purchased")
         for shipment in found:
@@ -400,12 +444,13 @@ def build_router(state: SandboxState) -> APIRouter:
     async def cancel(body: CancelIn) -> dict[str, Any]:
         await state.faults.before(PROVIDER)
         (shipment,) = shipments([body.order.id])
-        if shipment["status"] == "delivered":
-            raise HTTPException(
+        if shipment["status"] in POSTED or shipment["status"] == "undelivered":
+            raise MEError(
                 422,
-                f"shipment {shipment['id']} was delivered; it cannot be "
-                "cancelled (open a return instead)",
-            )
+                {"message": f"O envio {shipment['id']} não pode ser cancelado: já foi "
+                            f"postado (status {shipment['status']}). Solicite a devolução.",
+                 "error": "Envio já postado."},
+            )  # fmt: skip
         if shipment["status"] != "cancelled":
             was = shipment["status"]
             touch(shipment, "cancelled")
@@ -426,6 +471,7 @@ def build_router(state: SandboxState) -> APIRouter:
     @api.get("/orders/search")
     async def search(q: str) -> list[dict[str, Any]]:
         await state.faults.before(PROVIDER)
+        expire_carts()
         keys = ("id", "protocol", "tracking")
         return [
             s for s in db.shipments.values()

@@ -63,6 +63,14 @@ class SandboxConfig(BaseModel):
     marketplace_client_secret: str = "dev-only-change-me-ml-secret"
     marketplace_token_ttl_s: float = 6 * 3600
     carrier_step_s: float = 2.0  # seconds between tracking states
+    # The freight hub's app (Melhor Envio-like OAuth2): the first pair is api_tokens
+    # ["carrier"] and carrier_refresh_token; access tokens live 30 days, refresh 45.
+    carrier_client_id: str = "retaguarda-dev"
+    carrier_client_secret: str = "dev-only-change-me-carrier-secret"
+    carrier_refresh_token: str = ""
+    carrier_token_ttl_s: float = Field(default=30 * 86400, gt=0)
+    carrier_refresh_ttl_s: float = Field(default=45 * 86400, gt=0)
+    carrier_cart_ttl_s: float = Field(default=7 * 86400, gt=0)  # a cart item not checked out
     portal_username: str = "retaguarda"  # the carrier portal's one account
     portal_password: str = "dev-only-change-me-portal"
     seller_username: str = "retaguarda-vendas"  # the marketplace's seller centre account

@@ -15,6 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.fiscal_lifecycle import FiscalLifecycleActivities
+from activities.incidents import IncidentActivities
 from activities.invoicing import InvoicingActivities
 from activities.orders import OrderActivities
 from activities.payments import OrderDeliverer, PaymentActivities
@@ -25,6 +26,7 @@ from config.settings import Settings
 from db.audit import AuditLog
 from db.emissions import EmissionJournalRepository
 from db.fiscal_lifecycle import FiscalLifecycleRepository
+from db.incidents import IncidentRepository
 from db.invoices import InvoiceRepository
 from db.orders import OrderReadModel
 from db.receivables import ReceivableRepository
@@ -37,6 +39,7 @@ from domain.orders import Channel
 from domain.payments import OrderDelivery
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from integrations.carrier.client import CarrierClient
+from integrations.carrier.tokens import FileTokenStore
 from integrations.channels import ChannelClients
 from integrations.documents.nfe import NfeDocuments
 from integrations.documents.shipping import ShippingDocuments
@@ -172,6 +175,10 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
         origin_postal_code=settings.warehouse_postal_code,
         sender_phone=settings.nfe.technical_contact.phone,
         sender_email=settings.nfe.technical_contact.email,
+        refresh_token=secrets.carrier_refresh_token.get_secret_value(),
+        client_id=secrets.carrier_client_id,
+        client_secret=secrets.carrier_client_secret.get_secret_value(),
+        tokens=FileTokenStore(settings.carrier_token_path),
     )
     payments = PaymentsClient(
         http, settings.provider_url("payments"), secrets.payments_api_token.get_secret_value()
@@ -188,6 +195,7 @@ async def build_holders(settings: Settings, stack: AsyncExitStack, client: Clien
     requester = CoalescedRequests(stock_sync_requester(client, task_queue(settings, Queue.ORDERS)))
     return [
         StockActivities(stock, warehouse, channels, requester),
+        IncidentActivities(IncidentRepository(sessions), stock),
         OrderActivities(orders, audit, shipments, channels, accrue),
         InvoicingActivities(invoicing, invoices, orders, documents),
         FiscalLifecycleActivities(

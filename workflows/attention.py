@@ -26,6 +26,7 @@ from workflows.order_state import CancelOrder, OrderProgress
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 STEP_ERRORS = (ActivityError, ApplicationError, DomainError)
+INCIDENT_DECISIONS = frozenset({OpsAction.RESHIP, OpsAction.RETURN_TO_STOCK})
 
 
 class Attention:
@@ -187,6 +188,13 @@ def validate_decision(s: OrderProgress, decision: OpsDecision) -> None:
     """The `decide` Update's validator: refuse before anything is accepted."""
     if s.failure is None or s.decision is not None:
         raise ApplicationError("this order is not waiting for an ops decision", type="NotStuck")
+    if decision.action in INCIDENT_DECISIONS and decision.action not in s.incident_actions:
+        allowed = ", ".join(sorted(a.value for a in s.incident_actions)) or "retry, skip"
+        raise ApplicationError(
+            f"{decision.action.value} is a decision on a lost, damaged or returned parcel; "
+            f"this order is stuck at {s.failure.step} and takes: {allowed}",
+            type="NotAnIncidentDecision",
+        )
     if decision.action is OpsAction.COMPENSATE and not can_cancel(s.status):
         raise ApplicationError(
             f"an order in status {s.status.value} cannot be compensated: "

@@ -62,6 +62,7 @@ from workflows.warehouse import take_warehouse_step, validate_warehouse, warehou
 CRASH_SAFE_CORE = "crash-safe-core"
 FISCAL_LIFECYCLE = "fiscal-lifecycle"
 SHIPPING_CARRIERS = "shipping-carriers"
+SHIPPING_INCIDENTS = "shipping-incidents"
 ORPHAN_CANCEL_WAIT = timedelta(hours=1)
 
 
@@ -75,6 +76,7 @@ class OrderWorkflow:
             crash_safe=workflow.patched(CRASH_SAFE_CORE),
             fiscal_lifecycle=workflow.patched(FISCAL_LIFECYCLE),
             carriers=workflow.patched(SHIPPING_CARRIERS),
+            incident_paths=workflow.patched(SHIPPING_INCIDENTS),
         )
         self._calls = OrderCalls(self._s)
         self._attention = Attention(self._s, self._calls.steps)
@@ -349,6 +351,10 @@ class OrderWorkflow:
         window = _secs(s.input.policy.delivery_window_s)
         if s.carriers:  # v4: polled when the carrier is silent, incidents go to ops
             await self._shipping.track()
+        if s.returned:  # v5: back to the sender and into stock (`shipping-incidents`)
+            s.set_status(OrderStatus.RETURNED)
+            await calls.flush("returned to the sender; its items are back in stock")
+            return
         while not s.delivered:
             if s.crash_safe:
                 await calls.flush()

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.attention import OpsDecision, StepFailure
+    from domain.attention import OpsAction, OpsDecision, StepFailure
     from domain.carriers import ShippingDocuments, ShippingIncident
     from domain.fiscal import Invoice, InvoiceRequest
     from domain.fiscal_lifecycle import ReturnInvoice
@@ -41,6 +41,7 @@ class OrderProgress:
     crash_safe: bool  # the v2 core (patch `crash-safe-core`); False while replaying v1 orders
     fiscal_lifecycle: bool = False  # patch `fiscal-lifecycle`: return NF-e, voiding at SEFAZ
     carriers: bool = False  # patch `shipping-carriers`: every carrier quoted, portal, polling
+    incident_paths: bool = False  # patch `shipping-incidents`: claim, reship, back to stock
     status: OrderStatus = OrderStatus.RECEIVED
     order: Order | None = None
     notified: bool = False
@@ -56,6 +57,9 @@ class OrderProgress:
     booking: Booking | None = None
     freight: FreightChoice | None = None
     incidents: list[ShippingIncident] = field(default_factory=list)
+    shipment_no: int = 1  # the booking's number: a replacement is 2, 3, ...
+    incident_actions: frozenset[OpsAction] = frozenset()  # what the incident asked allows
+    returned: bool = False  # back to the sender and into stock: the order closes returned
     documents: ShippingDocuments | None = None  # label and packing slip printed
     warehouse: list[WarehouseRecord] = field(default_factory=list)
     tracking: list[TrackingEvent] = field(default_factory=list)

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import steps
 
 from workflows.attention import STEP_ERRORS, Attention, failure_from
+from workflows.incidents import Incidents
 from workflows.order_calls import OrderCalls
 from workflows.order_state import OrderProgress
 
@@ -57,9 +58,11 @@ class Shipping:
         self._attention = attention
         self._overdue = overdue
         self._s: OrderProgress = calls.s
+        self._incidents = Incidents(calls, attention, self)
 
     # ------------------------------------------------------------------ booking
-    async def book(self) -> Booking:
+    async def book(self, reference: str = "") -> Booking:
+        """Quote and book; `reference`: a replacement's booking reference (`<order>#n`)."""
         s, calls = self._s, self._calls
         order, policy = s.require_order(), s.input.policy
         if order.logistics is Logistics.MARKETPLACE:
@@ -90,7 +93,7 @@ class Shipping:
         names = {p.sku: p.name for p in products}
         request = BookingRequest(
             order_id=s.order_id,
-            idempotency_key=calls.key("booking"),
+            idempotency_key=calls.key(f"booking:{reference}" if reference else "booking"),
             quote=quote,
             parcel=parcel,
             recipient_name=order.customer.name,
@@ -109,6 +112,7 @@ class Shipping:
                 for i in order.items
             ),  # fmt: skip
             choice=choice,
+            reference=reference,
         )
         step = steps.BOOK_PORTAL_PICKUP if quote.kind is CarrierKind.PORTAL else steps.BOOK_SHIPMENT
         return await calls.call(step, request)
@@ -171,7 +175,7 @@ class Shipping:
             timedelta(seconds=policy.tracking_poll_s),
         )
         since = workflow.now()
-        while not s.delivered:
+        while not s.delivered and not s.returned:
             await calls.flush()
             incident = self._new_incident()
             if incident is not None:
@@ -202,6 +206,7 @@ class Shipping:
             shipment_id=booking.shipment_id,
             tracking_code=booking.tracking_code,
             channel_external_id=s.input.external_id,
+            reference=booking.reference,
         )
         step = (
             steps.TRACK_PORTAL_PICKUP
@@ -251,8 +256,12 @@ class Shipping:
                 carrier=carrier,
                 tracking_code=event.tracking_code,
                 at=event.at,
+                attempt=s.shipment_no,
             )
         )
+        if s.incident_paths and s.booking is not None:  # v5: claim, reship, back to stock
+            await self._incidents.handle(event, s.booking, self._poll)
+            return
         error_type, path = INCIDENT_PATHS[event.status]
         failure = StepFailure(
             step="shipping_incident",

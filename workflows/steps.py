@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         QuoteRequest,
         QuoteSet,
     )
+    from domain.incidents import IncidentRecord, IncidentResolution, RestockRequest
     from domain.orders import Order
     from domain.payments import (
         FetchPaymentRequest,
@@ -275,6 +276,11 @@ RECORD_STATUS = _step("record_status", StatusChange, NONE, local=True)
 RECORD_ATTENTION = _step("record_attention", AttentionChange, NONE, local=True)
 RECORD_TRACKING = _step("record_tracking", StatusChange, NONE, local=True)
 REQUEST_STOCK_SYNC = _step("request_stock_sync", StockPush, NONE, local=True)
+# A parcel that will not arrive: recorded with its claim, resolved by ops (patch
+# `shipping-incidents`); a returned one's items back on hand, once per shipment.
+RECORD_INCIDENT = _step("record_incident", IncidentRecord, NONE, local=True)
+RESOLVE_INCIDENT = _step("resolve_incident", IncidentResolution, NONE, local=True)
+RESTOCK_RETURN = _step("restock_return", RestockRequest, NONE, local=True)
 # Signal-with-start of an order workflow (idempotent: the order drops an event it saw).
 DELIVER_ORDER_EVENT = _step("deliver_order_event", OrderDelivery, str, local=True)
 

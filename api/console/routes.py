@@ -272,7 +272,11 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
     try:
         action = OpsAction(text(form, "action", 20))
     except ValueError:
-        raise Problem(422, "Choose retry, skip or compensate.") from None
+        raise Problem(
+            422,
+            "Choose retry, skip, compensate, or (a lost parcel) reship, (a returned one) "
+            "return_to_stock.",
+        ) from None
     reason, raw = text(form, "reason", 500), text(form, "data", 20_000)
     if action is OpsAction.COMPENSATE and len(reason) < 3:
         return redirect(back, Flash("error", "Compensate needs a reason (3 characters or more)."))

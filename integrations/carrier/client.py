@@ -9,6 +9,11 @@ having been done) instead of buying a second label after a lost response.
 A commercial shipment (with an NF-e) names its recipient (`to.document`, the CPF), the
 sender's state registration (`from.state_register`), phones and e-mails, and lists the
 products; the cart is refused without them.
+
+The bearer token is kept fresh by `integrations/carrier/oauth.py` (refresh on 401).
+A cart item not checked out in time expires at the carrier: it was never bought, so it
+is taken out of the cart and added again. A label can be cancelled only before the
+parcel is posted; after that the carrier has it and a return is what ops can ask for.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from domain.freight import (
     TrackingStatus,
 )
 from domain.orders import Address
-from integrations.http import read_model, send
+from integrations.carrier.oauth import REAUTHORISE, CarrierOAuth
+from integrations.carrier.tokens import TokenStore
+from integrations.http import read_model
 
 PROVIDER = "carrier"
 M = TypeVar("M", bound=BaseModel)
@@ -44,7 +51,23 @@ TRACKING = {
     "out_for_delivery": TrackingStatus.OUT_FOR_DELIVERY,
     "delivered": TrackingStatus.DELIVERED,
     "undelivered": TrackingStatus.FAILED,
+    "lost": TrackingStatus.LOST,
+    "damaged": TrackingStatus.DAMAGED,
+    "returned": TrackingStatus.RETURNED,
 }
+# Not live: a cancelled label, a cart item that expired before it was bought.
+DEAD = ("cancelled", "canceled", "expired")
+# The parcel is with the carrier: the label can no longer be cancelled (a return can).
+POSTED = ("posted", "in_transit", "out_for_delivery", "delivered", "undelivered",
+          "lost", "damaged", "returned")  # fmt: skip
+
+
+__all__ = ["ALREADY_POSTED", "REAUTHORISE", "CarrierClient", "CartExpired"]
+ALREADY_POSTED = "already_posted"
+
+
+class CartExpired(Exception):
+    """The cart item was not checked out in time; it has to be added again."""
 
 
 class _In(BaseModel):
@@ -146,17 +169,28 @@ class CarrierClient:
         origin_postal_code: str | None = None,
         sender_phone: str = "",
         sender_email: str = "",
+        refresh_token: str = "",
+        client_id: str = "",
+        client_secret: str = "",
+        tokens: TokenStore | None = None,
+        oauth_url: str | None = None,
     ) -> None:
-        self._http = http
         self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._auth = CarrierOAuth(
+            http,
+            oauth_url or f"{self._base}/oauth/token",
+            token,
+            refresh_token=refresh_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            tokens=tokens,
+        )
         self._sender = sender
         self._origin = origin_postal_code or sender.address.postal_code
         self._contact = {"phone": sender_phone, "email": sender_email}
 
     async def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
-        url = f"{self._base}/api/v2/me{path}"
-        response = await send(self._http, PROVIDER, method, url, headers=self._headers, **kwargs)
+        response = await self._auth.send(method, f"{self._base}/api/v2/me{path}", **kwargs)
         return _read(response, model)
 
     async def quote(self, request: QuoteRequest) -> list[FreightQuote]:
@@ -187,7 +221,7 @@ class CarrierClient:
     async def find(self, order_id: str) -> list[ShipmentOut]:
         """Live (not cancelled) shipments tagged with `order_id`, furthest along first."""
         found = await self._call("GET", "/orders/search", ShipmentsOut, params={"q": order_id})
-        live = [s for s in found.root if s.tagged(order_id) and s.status != "cancelled"]
+        live = [s for s in found.root if s.tagged(order_id) and s.status not in DEAD]
         return sorted(
             live,
             key=lambda s: PURCHASED.index(s.status) if s.status in PURCHASED else -1,
@@ -196,10 +230,16 @@ class CarrierClient:
 
     async def book(self, request: BookingRequest) -> Booking:
         """Buy, generate and print one label for the order, at most once whatever retries."""
-        existing = await self.find(request.order_id)
+        existing = await self.find(request.tag)
         shipment = existing[0] if existing else await self._cart(request)
         if shipment.status not in PURCHASED:
-            await self._checkout(shipment.id)
+            try:
+                await self._checkout(shipment.id)
+            except CartExpired:
+                # Never bought, so no label to duplicate: take it out, add it again, buy.
+                await self._remove(shipment.id)
+                shipment = await self._cart(request)
+                await self._checkout(shipment.id)
         if shipment.tracking is None:
             await self._call("POST", "/shipment/generate", Done, json={"orders": [shipment.id]})
         printed = await self._call(
@@ -221,6 +261,7 @@ class CarrierClient:
             price=final.price if final.price is not None else request.quote.price,
             label_url=printed.url,
             kind=CarrierKind.API,
+            reference=request.reference,
         )
 
     async def _cart(self, request: BookingRequest) -> ShipmentOut:
@@ -231,7 +272,7 @@ class CarrierClient:
             "receipt": False,
             "own_hand": False,
             "non_commercial": request.invoice_key is None,
-            "tags": [{"tag": request.order_id, "url": None}],
+            "tags": [{"tag": request.tag, "url": None}],
         }
         if request.invoice_key:
             options["invoice"] = {"key": request.invoice_key}
@@ -270,8 +311,25 @@ class CarrierClient:
         try:
             await self._call("POST", "/shipment/checkout", _In, json={"orders": [shipment_id]})
         except ProviderRejected as exc:
-            # Bought by an earlier attempt whose answer was lost: that is what we wanted.
-            if exc.code != "http_422" or "already purchased" not in exc.message:
+            if exc.code != "http_422":
+                raise
+            if "already purchased" in exc.message:
+                return  # bought by an earlier attempt whose answer was lost: wanted
+            # Look at what the refusal means rather than parse its wording.
+            found = await self._call("GET", f"/orders/{shipment_id}", ShipmentOut)
+            if found.status in PURCHASED:
+                return  # bought by an earlier attempt whose answer was lost: wanted
+            if found.status == "expired":
+                raise CartExpired(shipment_id) from None
+            raise
+
+    async def _remove(self, shipment_id: str) -> None:
+        """Take an item out of the cart; already gone is fine (a retry after a lost
+        answer)."""
+        try:
+            await self._auth.send("DELETE", f"{self._base}/api/v2/me/cart/{shipment_id}")
+        except ProviderRejected as exc:
+            if exc.code != "http_404":
                 raise
 
     async def track(self, shipment_id: str) -> TrackingUpdate:
@@ -282,7 +340,7 @@ class CarrierClient:
 
     async def label(self, url: str) -> bytes:
         """The label PDF the print call pointed to."""
-        response = await send(self._http, PROVIDER, "GET", url, headers=self._headers)
+        response = await self._auth.send("GET", url)
         if not response.content.startswith(b"%PDF"):
             raise ProviderRejected(
                 f"the carrier's label at {url} is not a PDF", provider=PROVIDER, code="no_label"
@@ -294,15 +352,30 @@ class CarrierClient:
         every live shipment tagged with the order is cancelled."""
         ids = [shipment_id] if shipment_id else [s.id for s in await self.find(order_id)]
         for sid in ids:
-            await self._call(
-                "POST",
-                "/shipment/cancel",
-                Done,
-                json={
-                    "order": {
-                        "id": sid,
-                        "reason_id": "2",
-                        "description": f"order {order_id} cancelled",
-                    }
-                },
-            )
+            try:
+                await self._call(
+                    "POST",
+                    "/shipment/cancel",
+                    Done,
+                    json={
+                        "order": {
+                            "id": sid,
+                            "reason_id": "2",
+                            "description": f"order {order_id} cancelled",
+                        }
+                    },
+                )
+            except ProviderRejected as exc:
+                if exc.code != "http_422":
+                    raise
+                found = await self._call("GET", f"/orders/{sid}", ShipmentOut)
+                if found.status not in POSTED:
+                    raise
+                raise ProviderRejected(
+                    f"shipment {found.tracking or sid} is already with the carrier "
+                    f"({found.status}): a label can only be cancelled before it is posted. "
+                    "Ask the carrier for a return (devolução) of the parcel, then skip this "
+                    "step",
+                    provider=PROVIDER,
+                    code=ALREADY_POSTED,
+                ) from None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.events import EventKind, OrderEvent
 from domain.freight import TrackingEvent, TrackingStatus
 from domain.ids import parse_order_workflow_id
+from domain.incidents import split_reference
 from integrations.webhooks import WebhookPayloadError, parse_payload
 
 STATUSES = {
@@ -61,7 +62,8 @@ def parse_carrier_webhook(body: bytes, received_at: datetime) -> OrderEvent | No
     if status is None:
         return None
     try:
-        channel, external_id = parse_order_workflow_id(hook.data.order_tag)
+        # a replacement's tag names its order and the shipment's number: <order>#2
+        channel, external_id = parse_order_workflow_id(split_reference(hook.data.order_tag)[0])
     except ValueError as exc:
         raise WebhookPayloadError(
             f"malformed {what} at data.tags: expected a tag 'order:<channel>:<order id>', "

@@ -249,7 +249,7 @@ class CarrierPortalBot(PortalBot):
     # ------------------------------------------------------------------ booking
     async def book(self, request: BookingRequest, beat: Beat = lambda _: None) -> PortalBooking:
         """Book the order's pickup once, whatever retries; return it with its label."""
-        reference = request.order_id
+        reference = request.tag
         async with self._task(beat, "book") as page:
             for _round in range(3):  # a session that expires mid-form costs a round
                 live = [p for p in await self._search(page, reference, beat) if p.live]
@@ -273,6 +273,7 @@ class CarrierPortalBot(PortalBot):
             price=pickup.price,
             kind=CarrierKind.PORTAL,
             label_url=f"{self._base}/coletas/{pickup.number}/etiqueta.pdf",
+            reference=request.reference,
         )
         return PortalBooking(booking=booking, label=label, found=found)
 
@@ -285,7 +286,7 @@ class CarrierPortalBot(PortalBot):
         beat("submitted")
         heading = await self._heading(page)
         if heading == "Coleta confirmada":
-            return await self._confirmation(page, request.order_id)
+            return await self._confirmation(page, request.tag)
         if self._at_login(page):
             await self._login(page, beat)
             return None
@@ -303,7 +304,7 @@ class CarrierPortalBot(PortalBot):
         label the form does not have is an error naming it."""
         parcel, to = request.parcel, request.recipient_address
         values = {
-            "referencia": request.order_id, "destinatario": request.recipient_name,
+            "referencia": request.tag, "destinatario": request.recipient_name,
             "documento": request.recipient_document, "telefone": request.recipient_phone,
             "cep": to.postal_code, "endereco": to.street, "numero": to.number,
             "complemento": to.complement, "bairro": to.district, "cidade": to.city,

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain.incidents import split_reference
 from domain.orders import OrderStatus
 from retaguarda.audit.ledger import LedgerView
 from retaguarda.audit.report import Check
 from retaguarda.audit.snapshot import Snapshot
 
-SHIPPED = frozenset({OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value})
+SHIPPED = frozenset(
+    {OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value, OrderStatus.RETURNED.value}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +59,13 @@ def check_one_booking_per_order(snap: Snapshot, ledger: LedgerView) -> Check:
         if not tag:
             check.fail(f"{len(booked)} booking(s) with no order tag: {names}")
             continue
-        if tag not in snap.orders:
+        order_id, shipment_no = split_reference(tag)
+        if order_id not in snap.orders:
             check.fail(f"{tag}: booked ({names}) for an order not in the database")
+        if shipment_no > 1 and tag not in snap.replacements:
+            check.fail(f"{tag}: a replacement booking ({names}) that no reship decision asked for")
+        elif shipment_no > 1 and tag not in snap.shipments:
+            check.fail(f"{tag}: the replacement ({names}) has no shipment in the database")
         bought = [b for b in booked if b.kind != "marketplace"]
         if len(bought) > 1:
             check.fail(f"{tag}: {len(bought)} bookings ({names}); expected one")

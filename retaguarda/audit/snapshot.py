@@ -17,6 +17,7 @@ from db.models import (
     ReservationLine,
     ReturnInvoiceRow,
     ShipmentRow,
+    ShippingIncidentRow,
     Stock,
     StockMovement,
     WarehouseEvent,
@@ -121,6 +122,8 @@ class Snapshot:
     voided: set[tuple[int, int]] = field(default_factory=set)  # (series, no.) given up
     sefaz_voided: set[tuple[int, int]] = field(default_factory=set)  # and voided at SEFAZ
     returns: dict[str, ReturnFacts] = field(default_factory=dict)  # return NF-e by order id
+    # booking references (<order>#n) a reship decision asked for: wanted second bookings
+    replacements: set[str] = field(default_factory=set)
 
     def lines_by_sku(self) -> dict[str, dict[str, int]]:
         """SKU -> reservation status -> units."""
@@ -210,6 +213,14 @@ async def load_snapshot(s: AsyncSession) -> Snapshot:
         r.order_id: ShipmentFacts(r.order_id, r.shipment_id, r.status, r.kind, r.label_document)
         for r in shipments
     }
+
+    reships = await s.scalars(
+        select(ShippingIncidentRow.replacement).where(
+            ShippingIncidentRow.resolution == "reship",
+            ShippingIncidentRow.replacement.is_not(None),
+        )
+    )
+    snap.replacements = {r for r in reships if r}
 
     stock = await s.execute(select(Stock.sku, Stock.on_hand, Stock.reserved))
     snap.stock = {r.sku: StockFacts(r.sku, r.on_hand, r.reserved) for r in stock}

@@ -23,6 +23,7 @@ from domain.freight import (
 )
 from domain.orders import Address, Channel
 from domain.payments import RefundRequest
+from integrations.carrier.client import ALREADY_POSTED
 from integrations.carrier.webhooks import parse_carrier_webhook
 from integrations.payments.webhooks import parse_payment_notification, verify_notification
 from integrations.webhooks import verify_signature
@@ -229,3 +230,31 @@ async def test_cancel_twice_cancels_once_and_stops_tracking(world: World) -> Non
 
     assert len(await world.ledger("label_cancelled")) == 1
     assert await world.ledger("tracking") == []
+
+
+async def test_a_posted_parcel_cannot_be_cancelled_and_ops_are_told_to_ask_for_a_return(
+    world: World,
+) -> None:
+    world.state.config.carrier_step_s = 0.05
+    client = world.carrier()
+    booked = await client.book(booking())
+    await world.inbox.wait("carrier", 1)  # posted: the carrier has the parcel
+
+    with pytest.raises(ProviderRejected) as refused:
+        await client.cancel(booked.order_id, booked.shipment_id)
+
+    assert refused.value.code == ALREADY_POSTED
+    assert "return" in refused.value.message
+    assert booked.tracking_code in refused.value.message
+    assert await world.ledger("label_cancelled") == []
+
+
+async def test_a_label_not_yet_posted_can_be_cancelled(world: World) -> None:
+    world.state.config.carrier_step_s = 30
+    client = world.carrier()
+    booked = await client.book(booking())
+
+    await client.cancel(booked.order_id, booked.shipment_id)
+
+    [cancelled] = await world.ledger("label_cancelled")
+    assert cancelled["was"] == "generated"

@@ -17,6 +17,7 @@ from domain.fiscal import Issuer
 from domain.orders import Address
 from integrations.bank.client import BankClient
 from integrations.carrier.client import CarrierClient
+from integrations.carrier.tokens import TokenStore
 from integrations.documents.store import DocumentStore
 from integrations.marketplace.client import MarketplaceClient
 from integrations.payments.client import PaymentsClient
@@ -28,6 +29,8 @@ from tests.support.servers import serve
 SECRETS = {p: f"test-webhook-secret-{p}" for p in PROVIDERS}
 TOKENS = {p: f"test-api-token-{p}" for p in PROVIDERS}
 CLIENT_ID, CLIENT_SECRET = "retaguarda-test", "test-ml-secret"
+CARRIER_APP = {"client_id": "retaguarda-test", "client_secret": "test-carrier-secret"}
+CARRIER_REFRESH = "test-carrier-refresh-token"
 SP = Address(
     street="Rua Augusta",
     number="1000",
@@ -107,8 +110,16 @@ class World:
     def bank(self) -> BankClient:
         return BankClient(self.http, f"{self.url}/bank", TOKENS["bank"])
 
-    def carrier(self) -> CarrierClient:
-        return CarrierClient(self.http, f"{self.url}/carrier", TOKENS["carrier"], sender=SENDER)
+    def carrier(self, tokens: TokenStore | None = None) -> CarrierClient:
+        return CarrierClient(
+            self.http,
+            f"{self.url}/carrier",
+            TOKENS["carrier"],
+            sender=SENDER,
+            refresh_token=CARRIER_REFRESH,
+            tokens=tokens,
+            **CARRIER_APP,
+        )
 
 
 def receiver(inbox: Inbox) -> FastAPI:
@@ -133,6 +144,9 @@ async def sandbox_world(**config: Any) -> AsyncIterator[World]:
             webhook_secrets=SECRETS,
             api_tokens=TOKENS,
             marketplace_client_id=CLIENT_ID,
+            carrier_client_id=CARRIER_APP["client_id"],
+            carrier_client_secret=CARRIER_APP["client_secret"],
+            carrier_refresh_token=CARRIER_REFRESH,
             marketplace_client_secret=CLIENT_SECRET,
             **config,
         )

@@ -51,9 +51,11 @@ class FakeME:
         self.calls: list[str] = []
         self.bodies: dict[str, Any] = {}
         self.checkout_answer: httpx.Response | None = None
+        self.expire_on_checkout = False
 
     def add(self, status: str, tracking: str | None = None, tag: str = REQUEST.order_id) -> str:
-        sid = f"s{len(self.shipments) + 1}"
+        self.made = getattr(self, "made", 0) + 1
+        sid = f"s{self.made}"
         self.shipments[sid] = {
             "id": sid,
             "protocol": f"ORD-{sid}",
@@ -80,7 +82,14 @@ class FakeME:
         if path == "/cart":
             tag = body["options"]["tags"][0]["tag"]
             return httpx.Response(201, json=self.shipments[self.add("pending", tag=tag)])
+        if path.startswith("/cart/") and request.method == "DELETE":
+            self.shipments.pop(path.removeprefix("/cart/"), None)
+            return httpx.Response(204)
         if path == "/shipment/checkout":
+            if self.expire_on_checkout:  # the item outlived the cart while we waited
+                self.expire_on_checkout = False
+                self.shipments[body["orders"][0]]["status"] = "expired"
+                return httpx.Response(422, json={"message": "The given data was invalid."})
             if self.checkout_answer is not None:
                 return self.checkout_answer
             self.shipments[body["orders"][0]]["status"] = "released"
@@ -243,3 +252,24 @@ async def test_cancel_without_shipment_id_cancels_what_is_tagged(
 
     assert me.calls.count("/shipment/cancel") == 1
     assert [s["status"] for s in me.shipments.values()] == ["cancelled", "cancelled", "released"]
+
+
+async def test_an_expired_cart_item_is_removed_added_again_and_bought_once(
+    client: CarrierClient, me: FakeME
+) -> None:
+    stale = me.add("pending")  # found by the search, expires before the checkout
+    me.expire_on_checkout = True
+
+    booking = await client.book(REQUEST)
+
+    assert stale not in me.shipments  # taken out of the cart
+    assert booking.shipment_id != stale
+    assert [s["status"] for s in me.shipments.values()] == ["generated"]
+    assert me.calls.count("/cart") == 1
+    assert me.calls.count("/shipment/checkout") == 2
+
+
+async def test_an_expired_cart_item_is_not_live(client: CarrierClient, me: FakeME) -> None:
+    me.add("expired")
+
+    assert await client.find(REQUEST.order_id) == []

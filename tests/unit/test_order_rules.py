@@ -25,7 +25,12 @@ from tests.workflows.world import make_order
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-LEAVING = {OrderStatus.DISPATCHING, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
+LEAVING = {
+    OrderStatus.DISPATCHING,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.RETURNED,
+}
 
 
 @given(st.sampled_from(list(OrderStatus)), st.booleans())

@@ -259,6 +259,14 @@ def test_carrier_tags_name_the_order_as_the_real_api_sends_them() -> None:
     assert (event.channel, event.external_id) == (Channel.MARKETPLACE, "2001")
 
 
+def test_a_replacement_shipment_reaches_its_order() -> None:
+    hook = carrier_hook(tag="", tags=[{"tag": "order:store:1001#2", "url": None}])
+    event = parse_carrier_webhook(body(hook), RECEIVED)
+
+    assert event is not None
+    assert (event.channel, event.external_id) == (Channel.STORE, "1001")
+
+
 def test_carrier_non_tracking_events_are_ignored() -> None:
     assert parse_carrier_webhook(body(carrier_hook(status="released")), RECEIVED) is None
 

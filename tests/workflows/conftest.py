@@ -17,7 +17,7 @@ from domain.events import OrderEvent
 from domain.ids import order_workflow_id
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from tests.workflows.world import FakeWorld
-from workflows.order import SHIPPING_CARRIERS, OrderWorkflow
+from workflows.order import SHIPPING_INCIDENTS, OrderWorkflow
 
 POLICY = OrderPolicy(
     payment_window_s=3600, delivery_window_s=7 * 24 * 3600, invoice_cancel_window_s=24 * 3600
@@ -68,7 +68,7 @@ async def eventually(
 
 HISTORIES = Path(__file__).parent / "histories"
 MANIFEST = HISTORIES / "MANIFEST"
-HISTORY_TAG = SHIPPING_CARRIERS  # the newest patch: what new recordings exercise
+HISTORY_TAG = SHIPPING_INCIDENTS  # the newest patch: what new recordings exercise
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from temporalio.exceptions import ApplicationError
 
 from domain.attention import OpsAction, OpsDecision
 from domain.carriers import TrackingUpdate
@@ -178,3 +179,40 @@ async def test_cancelling_after_a_portal_booking_cancels_the_pickup_on_the_porta
 
 def test_polling_is_a_policy_of_its_own() -> None:
     assert OrderPolicy().tracking_poll_s == 6 * 3600
+
+
+async def test_a_cancellation_after_the_parcel_was_posted_tells_ops_to_ask_for_a_return(
+    harness: Harness,
+) -> None:
+    handle = await harness.start(placed(make_order(paid=True)))
+    cancel = event(EventKind.ORDER_CANCELLED, "store:evt-cancel", reason="customer gave up")
+    loop = asyncio.get_running_loop()
+    harness.world.on_call[steps.BOOK_SHIPMENT.name] = lambda: loop.create_task(
+        handle.signal(OrderWorkflow.event, cancel)
+    )
+
+    def posted() -> None:
+        raise ApplicationError(
+            "shipment ME123456789BR is already with the carrier (posted): a label can only "
+            "be cancelled before it is posted. Ask the carrier for a return (devolução) of "
+            "the parcel, then skip this step",
+            {"attempt": 1},
+            type="already_posted",
+            non_retryable=True,
+        )
+
+    harness.world.on_call[steps.CANCEL_PICKUP.name] = posted
+    await run_warehouse(handle)
+    await wait_stuck(handle, "undo_cancel_pickup")
+    state = await handle.query(OrderWorkflow.state)
+
+    assert state.failure is not None
+    assert state.failure.error_type == "already_posted"
+    assert "Ask the carrier for a return" in state.failure.message
+    assert state.can_skip
+    await handle.execute_update(
+        steps.DECIDE_UPDATE,
+        OpsDecision(action=OpsAction.SKIP, actor="ops:ana", reason="return 55 requested"),
+    )
+    state = await handle.result()
+    assert state.status is OrderStatus.CANCELLED

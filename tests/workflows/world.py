@@ -46,6 +46,7 @@ from domain.freight import (
     QuoteRequest,
     QuoteSet,
 )
+from domain.incidents import IncidentRecord, IncidentResolution, RestockRequest
 from domain.orders import Address, Channel, Customer, Order, OrderItem, PaymentStatus
 from domain.payments import Refund, RefundRequest
 from domain.steps import (
@@ -139,6 +140,9 @@ class FakeWorld:
         self.on_call: dict[str, Any] = {}  # step -> callable run when the step is called
         self.portal_price = Decimal("31.00")  # the portal carrier's quote (PAC is 22.50)
         self.tracking: list[TrackingUpdate] = []  # what polls answer, in turn (then nothing)
+        # The API carrier's own ledger, by booking reference (tag): booking looks first.
+        self.carrier_ledger: dict[str, list[Booking]] = defaultdict(list)
+        self.lose_booking_answer: set[str] = set()  # tags whose first answer is lost
 
     def _called(self, name: str, arg: Any) -> None:
         self.calls.append(name)
@@ -292,10 +296,33 @@ class FakeWorld:
         @activity.defn(name=steps.BOOK_SHIPMENT.name)
         async def book_shipment(r: BookingRequest) -> Booking:
             w._called(steps.BOOK_SHIPMENT.name, r)
-            return Booking(
-                order_id=r.order_id, shipment_id="shp-1", tracking_code="ME123456789BR",
+            found = w.carrier_ledger[r.tag]
+            if found:  # looked before it acted: the earlier attempt's label
+                return found[0]
+            n = sum(len(b) for b in w.carrier_ledger.values()) + 1
+            booking = Booking(
+                order_id=r.order_id, shipment_id=f"shp-{n}",
+                tracking_code="ME123456789BR" if n == 1 else f"ME{123456788 + n}BR",
                 carrier=r.quote.carrier, service=r.quote.service, price=r.quote.price,
+                reference=r.reference,
             )  # fmt: skip
+            found.append(booking)
+            if r.tag in w.lose_booking_answer:  # bought, but the answer never came back
+                w.lose_booking_answer.discard(r.tag)
+                raise ApplicationError("carrier: upstream timed out (test)", type="timeout")
+            return booking
+
+        @activity.defn(name=steps.RECORD_INCIDENT.name)
+        async def record_incident(r: IncidentRecord) -> None:
+            w._called(steps.RECORD_INCIDENT.name, r)
+
+        @activity.defn(name=steps.RESOLVE_INCIDENT.name)
+        async def resolve_incident(r: IncidentResolution) -> None:
+            w._called(steps.RESOLVE_INCIDENT.name, r)
+
+        @activity.defn(name=steps.RESTOCK_RETURN.name)
+        async def restock_return(r: RestockRequest) -> None:
+            w._called(steps.RESTOCK_RETURN.name, r)
 
         @activity.defn(name=steps.QUOTE_PORTAL.name)
         async def quote_portal_freight(r: QuoteRequest) -> QuoteSet:
@@ -375,7 +402,7 @@ class FakeWorld:
             quote_freight, book_shipment, notify_shipped, dispatch, cancel_pickup,
             refund_payment, notify_cancelled, quote_portal_freight, book_portal_pickup,
             cancel_portal_pickup, fetch_channel_label, track_shipment, track_portal_pickup,
-            render_shipping_documents,
+            render_shipping_documents, record_incident, resolve_incident, restock_return,
         ]  # fmt: skip
 
     def effects(self) -> list[str]:
