@@ -69,9 +69,9 @@ class PortalActivities:
         try:
             booked = await self._bot.book(request, beat)
         except PortalError as exc:
-            await self._keep_failure(request.order_id, exc)
+            await self._keep_failure(request.tag, exc)
             raise
-        stored = await self._documents.put(request.order_id, LABEL, booked.label)
+        stored = await self._documents.put(request.tag, LABEL, booked.label)
         booking = booked.booking.model_copy(update={"label_document": stored})
         await record_booked(booking, request.choice, self._shipments, self._orders)
         return booking
@@ -102,15 +102,14 @@ class PortalActivities:
     ) -> ShippingDocuments:
         """The packing slip always; the label only when the carrier supplied none."""
         beat("packing slip")
+        folder = request.booking.tag  # a replacement (<order>#n) keeps its own documents
         slip = await self._documents.put(
-            request.order_id, PACKING_SLIP, await self._printer.packing_slip(request)
+            folder, PACKING_SLIP, await self._printer.packing_slip(request)
         )
         label, rendered = request.booking.label_document, False
         if not label:
             beat("label")
-            label = await self._documents.put(
-                request.order_id, LABEL, await self._printer.label(request)
-            )
+            label = await self._documents.put(folder, LABEL, await self._printer.label(request))
             rendered = True
-            await self._shipments.record_label(request.order_id, label)
+            await self._shipments.record_label(folder, label)
         return ShippingDocuments(label=label, packing_slip=slip, label_rendered=rendered)

@@ -87,7 +87,7 @@ class ShippingActivities:
         booking = await self._carrier.book(request)
         if booking.label_url:
             label = await self._carrier.label(booking.label_url)
-            stored = await self._documents.put(booking.order_id, LABEL, label)
+            stored = await self._documents.put(booking.tag, LABEL, label)  # a reship: its own
             booking = booking.model_copy(update={"label_document": stored})
         await record_booked(booking, request.choice, self._shipments, self._orders)
         return booking
