@@ -48,6 +48,7 @@ from api.documents import document_response
 from api.errors import BadRequest
 from api.gateway import TemporalUnavailable
 from api.routes.codec import CODEC_COOKIE
+from db.shipments import ShipmentRepository
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
 from domain.fiscal_lifecycle import CorrectionStatus
@@ -227,6 +228,7 @@ async def order(
         live_error = f"Temporal unreachable: {exc.message}"
     except RetaguardaError as exc:
         live_error = exc.message
+    shipment = await ShipmentRepository(ctx.sessionmaker).get(order_id)
     page = OrderPage(
         chrome(request, session),
         view,
@@ -237,6 +239,7 @@ async def order(
         documents=await ctx.documents.documents_of(view.invoice_key) if view.invoice_key else [],
         fiscal=await load_panel(order_id, ctx.invoices, ctx.lifecycle),
         fix=await load_fix(view, ctx.catalogue),
+        shipment=shipment,
     )
     return html(request, page)
 
