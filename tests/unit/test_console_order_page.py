@@ -159,3 +159,12 @@ def test_a_promise_lands_on_a_weekday_after_as_many_weekdays(start: date, days: 
     between = [start + timedelta(n) for n in range(1, (end - start).days + 1)]
     assert sum(d.weekday() < 5 for d in between) == days
     assert days == 0 or end.weekday() < 5
+
+
+def test_plural_messages_come_out_in_pt_br() -> None:
+    from api.console.i18n import language
+
+    words = language("pt-BR")
+    one = words.ngettext("%(num)s order found", "%(num)s orders found", 1)
+    many = words.ngettext("%(num)s order found", "%(num)s orders found", 3)
+    assert (one, many) == ("%(num)s pedido encontrado", "%(num)s pedidos encontrados")
