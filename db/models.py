@@ -399,6 +399,26 @@ class AuditRow(Base):
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
+class OrderCorrectionRow(Base):
+    """The customer's data corrected by ops on a stuck order (address or CPF), with what
+    it was: the order's original data is never overwritten here (the workflow holds the
+    corrected order from the retry on). One row per correction form (`key`)."""
+
+    __tablename__ = "order_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # address | cpf
+    original: Mapped[dict[str, Any]]
+    corrected: Mapped[dict[str, Any]]
+    step: Mapped[str] = mapped_column(String(60))  # the step it unblocked
+    error_type: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime]
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
     __table_args__ = (CheckConstraint(_in("role", API_ROLES), name="role"),)

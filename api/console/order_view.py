@@ -15,6 +15,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from db.api_keys import ApiRole
+from db.order_corrections import CorrectionView
 from db.orders import OrderView
 from db.shipments import ShipmentView
 from domain.carriers import promised_date, tracking_url
@@ -202,3 +203,37 @@ def _row(quote_: FreightQuote, quoted_on: date | None, reason: str, *, chosen: b
         chosen=chosen,
         failed=failed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionLine:
+    at: datetime
+    actor: str
+    reason: str
+    summary: str  # what it is now
+    original_summary: str  # what it was
+
+
+def correction_lines(
+    corrections: list[CorrectionView], role: ApiRole
+) -> tuple[CorrectionLine, ...]:
+    """Each correction as a line: the address or CPF now and what it was (a CPF masked
+    for roles that do not need it)."""
+    full = role in FULL_CPF_ROLES
+    return tuple(
+        CorrectionLine(c.at, c.actor, c.reason, _said(c.kind, c.corrected, full),
+                       _said(c.kind, c.original, full))
+        for c in corrections
+    )  # fmt: skip
+
+
+def _said(kind: str, data: dict[str, object], full: bool) -> str:
+    if kind == "cpf":
+        return "CPF " + _cpf(str(data.get("cpf", "")), full)
+    parts = [f"{data.get('street', '')}, {data.get('number', '')}"]
+    if data.get("complement"):
+        parts.append(str(data["complement"]))
+    parts += [str(data.get("district", "")), f"{data.get('city', '')}/{data.get('state', '')}"]
+    parts.append(f"CEP {format_cep(str(data.get('postal_code', '')))}")
+    parts.append(f"IBGE {data.get('city_code', '')}")
+    return " · ".join(parts)
