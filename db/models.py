@@ -107,6 +107,35 @@ class Stock(Base):
     updated_at: Mapped[datetime]
 
 
+class StockLot(Base):
+    """What is on hand of a SKU per lot and bin, with the lot's expiry (FEFO picks)."""
+
+    __tablename__ = "stock_lots"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    expires_on: Mapped[date | None]
+    quantity: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    received_at: Mapped[datetime]
+
+
+class PickAllocation(Base):
+    """The lots an order's pick takes, chosen once (first expiry first) when its pick list
+    is first shown; consumed when the order ships, dropped when it is released."""
+
+    __tablename__ = "pick_allocations"
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(SKU), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(40), primary_key=True)  # "": no lot
+    bin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    expires_on: Mapped[date | None]
+    quantity: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+
+
 class StockMovement(Base):
     """Append-only ledger: per SKU, the sums of the deltas equal the stock row."""
 
