@@ -11,11 +11,13 @@ from typing import Any
 
 from api.gateway import TemporalGateway
 from db.audit import AuditLog
+from db.order_corrections import NewCorrection, OrderCorrectionRepository
 from db.orders import OrderReadModel
 from db.types import utcnow
 from db.warehouse import WarehouseRepository
 from domain.attention import OpsAction, OpsDecision
-from domain.errors import InvalidTransition
+from domain.customer_fix import CustomerCorrection, correction_for
+from domain.errors import DomainError, InvalidTransition
 from domain.steps import StatusChange
 from domain.warehouse import (
     WarehouseAction,
@@ -33,11 +35,13 @@ class OpsActions:
         orders: OrderReadModel,
         warehouse: WarehouseRepository,
         audit: AuditLog,
+        corrections: OrderCorrectionRepository | None = None,
     ) -> None:
         self._gateway = gateway
         self._orders = orders
         self._warehouse = warehouse
         self._audit = audit
+        self._corrections = corrections
 
     async def cancel(self, order_id: str, reason: str, who: str) -> str:
         """Cancel an order that is not stuck (before it leaves the warehouse)."""
@@ -57,6 +61,56 @@ class OpsActions:
         order. The workflow audits the decision when it takes it."""
         decision = OpsDecision(action=action, actor=who, reason=reason, data=data)
         result: str = await self._gateway.update(order_id, DECIDE_UPDATE, decision, str)
+        return result
+
+    async def correct_and_retry(
+        self,
+        order_id: str,
+        correction: CustomerCorrection,
+        who: str,
+        reason: str = "",
+        key: str | None = None,
+    ) -> str:
+        """Correct the customer's address and/or CPF of an order stuck on them and retry
+        the step: the workflow takes the correction with the retry (it refuses one for a
+        step that did not fail on the customer's data), then the correction is kept with
+        what it replaced and audited."""
+        state = await self._gateway.state(order_id)
+        failure, held = state.failure, state.order
+        if failure is None:
+            raise DomainError("this order is not stuck: there is nothing to retry", code="NotStuck")
+        if (
+            held is None
+            or correction_for(failure.step, failure.error_type, failure.message) is None
+        ):
+            raise DomainError(
+                f"step {failure.step} did not fail on the customer's address or CPF "
+                f"({failure.error_type}): correcting them would not unblock it",
+                code="InvalidCorrection",
+            )
+        decision = OpsDecision(
+            action=OpsAction.RETRY, actor=who, reason=reason, correction=correction
+        )
+        result: str = await self._gateway.update(order_id, DECIDE_UPDATE, decision, str)
+        customer, changes = held.customer, []
+        if correction.address is not None:
+            changes.append(NewCorrection(
+                "address", customer.address.model_dump(mode="json"),
+                correction.address.model_dump(mode="json"),
+            ))  # fmt: skip
+        if correction.cpf is not None:
+            changes.append(NewCorrection("cpf", {"cpf": customer.cpf}, {"cpf": correction.cpf}))
+        at = utcnow()
+        if self._corrections is not None:
+            await self._corrections.record(
+                order_id, changes, step=failure.step, error_type=failure.error_type,
+                actor=who, reason=reason, at=at, key=key,
+            )  # fmt: skip
+        await self._audit.record(
+            who, "ops:correct", order_id,
+            {"step": failure.step, "corrected": [c.kind for c in changes], "reason": reason},
+            at, key=f"{key}:audit" if key else None,
+        )  # fmt: skip
         return result
 
     async def warehouse_step(

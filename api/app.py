@@ -58,6 +58,7 @@ from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.inbox import InboxRepository
 from db.inbox_writer import InboxWriter
 from db.invoices import InvoiceRepository
+from db.order_corrections import OrderCorrectionRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.receivables import ReceivableRepository
@@ -189,7 +190,9 @@ def create_app(
         stock=StockRepository(sessionmaker),
         audit=audit,
         api_keys=ApiKeyRepository(sessionmaker),
-        actions=OpsActions(gateway, read_model, tasks, audit),
+        actions=OpsActions(
+            gateway, read_model, tasks, audit, OrderCorrectionRepository(sessionmaker)
+        ),
         corrections=InvoiceCorrections(gateway, invoices, lifecycle, audit),
         invoices=invoices,
         lifecycle=lifecycle,

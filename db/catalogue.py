@@ -5,13 +5,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Product, Stock, StockMovement
+from db.models import Product, Stock, StockLot, StockMovement
 from db.session import dialect_insert, read_session
 from db.stock import StockRow, product_info
 from db.types import utcnow
@@ -128,12 +128,14 @@ class CatalogueRepository:
         *,
         key: str | None = None,
         at: datetime | None = None,
+        lot: LotReceipt | None = None,
     ) -> StockRow:
-        """Add ``quantity`` to on hand. With ``key`` (e.g. a purchase receipt id) repeating
-        the call changes nothing."""
+        """Add ``quantity`` to on hand (and, with ``lot``, to that lot in its bin, in the
+        same transaction). With ``key`` (e.g. a purchase receipt id) repeating the call
+        changes nothing."""
         if quantity <= 0:
             raise DomainError(f"{sku}: received quantity must be positive")
-        return await self._change(sku, lambda _row: quantity, reason, key, at or utcnow())
+        return await self._change(sku, lambda _row: quantity, reason, key, at or utcnow(), lot)
 
     async def set_on_hand(
         self,
@@ -164,6 +166,7 @@ class CatalogueRepository:
         reason: str,
         key: str | None,
         at: datetime,
+        lot: LotReceipt | None = None,
     ) -> StockRow:
         if reason not in ("receipt", "adjustment"):
             raise DomainError(f"stock change reason must be receipt or adjustment, not {reason!r}")
@@ -191,6 +194,8 @@ class CatalogueRepository:
                         at=at,
                     )
                 )
+            if delta > 0 and lot is not None:
+                await _receive_lot(s, sku, lot, delta, at)
             fresh = (
                 await s.execute(select(Stock.on_hand, Stock.reserved).where(Stock.sku == sku))
             ).one()
@@ -227,3 +232,28 @@ class CatalogueRepository:
                 )
                 for p, on_hand, reserved in rows
             ]
+
+
+@dataclass(frozen=True, slots=True)
+class LotReceipt:
+    """The lot a receipt arrived as: its code, expiry (None: does not expire), its bin."""
+
+    lot: str
+    expires_on: date | None
+    bin: str = ""
+
+
+async def _receive_lot(
+    s: AsyncSession, sku: str, lot: LotReceipt, quantity: int, at: datetime
+) -> None:
+    await s.execute(
+        dialect_insert(s, StockLot)
+        .values(sku=sku, lot=lot.lot, bin=lot.bin, expires_on=lot.expires_on, quantity=0,
+                received_at=at)
+        .on_conflict_do_nothing(index_elements=["sku", "lot", "bin"])
+    )  # fmt: skip
+    await s.execute(
+        update(StockLot)
+        .where(StockLot.sku == sku, StockLot.lot == lot.lot, StockLot.bin == lot.bin)
+        .values(quantity=StockLot.quantity + quantity)
+    )

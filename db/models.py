@@ -107,6 +107,35 @@ class Stock(Base):
     updated_at: Mapped[datetime]
 
 
+class StockLot(Base):
+    """What is on hand of a SKU per lot and bin, with the lot's expiry (FEFO picks)."""
+
+    __tablename__ = "stock_lots"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    expires_on: Mapped[date | None]
+    quantity: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    received_at: Mapped[datetime]
+
+
+class PickAllocation(Base):
+    """The lots an order's pick takes, chosen once (first expiry first) when its pick list
+    is first shown; consumed when the order ships, dropped when it is released."""
+
+    __tablename__ = "pick_allocations"
+
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(SKU), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(40), primary_key=True)  # "": no lot
+    bin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    expires_on: Mapped[date | None]
+    quantity: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+
+
 class StockMovement(Base):
     """Append-only ledger: per SKU, the sums of the deltas equal the stock row."""
 
@@ -396,6 +425,26 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(60))
     order_id: Mapped[str | None] = mapped_column(String(ORDER_ID), index=True)
     details: Mapped[dict[str, Any] | None]
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class OrderCorrectionRow(Base):
+    """The customer's data corrected by ops on a stuck order (address or CPF), with what
+    it was: the order's original data is never overwritten here (the workflow holds the
+    corrected order from the retry on). One row per correction form (`key`)."""
+
+    __tablename__ = "order_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(ORDER_ID), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # address | cpf
+    original: Mapped[dict[str, Any]]
+    corrected: Mapped[dict[str, Any]]
+    step: Mapped[str] = mapped_column(String(60))  # the step it unblocked
+    error_type: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime]
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 

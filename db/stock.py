@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Product, ReservationLine, Stock, StockMovement
+from db.models import PickAllocation, Product, ReservationLine, Stock, StockLot, StockMovement
 from db.session import read_session
 from db.types import utcnow
 from domain.errors import DomainError
@@ -173,6 +173,8 @@ class StockRepository:
                 await s.execute(update(Stock).where(Stock.sku == sku).values(values))
                 reason = "ship" if shipped else "release"
                 s.add(_movement(sku, -qty if shipped else 0, -qty, reason, order_id, at))
+            if lines:
+                await _settle_lots(s, order_id, shipped=shipped)
             await s.commit()
         return sorted(r.sku for r in lines)
 
@@ -263,3 +265,24 @@ async def _available(s: AsyncSession, sku: str) -> int:
 async def _products(s: AsyncSession, skus: list[str]) -> tuple[ProductInfo, ...]:
     rows = await s.scalars(select(Product).where(Product.sku.in_(skus)).order_by(Product.sku))
     return tuple(product_info(r) for r in rows)
+
+
+async def _settle_lots(s: AsyncSession, order_id: str, *, shipped: bool) -> None:
+    """The lots the order's pick took leave with it (shipped) or go back (released)."""
+    picks = (
+        await s.scalars(select(PickAllocation).where(PickAllocation.order_id == order_id))
+    ).all()
+    if shipped:
+        for p in picks:
+            if p.lot:
+                await s.execute(
+                    update(StockLot)
+                    .where(StockLot.sku == p.sku, StockLot.lot == p.lot, StockLot.bin == p.bin)
+                    .values(
+                        quantity=case(
+                            (StockLot.quantity > p.quantity, StockLot.quantity - p.quantity),
+                            else_=0,
+                        )
+                    )
+                )
+    await s.execute(delete(PickAllocation).where(PickAllocation.order_id == order_id))

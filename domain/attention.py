@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
+from domain.customer_fix import CustomerCorrection
 from domain.orders import Frozen
 
 
@@ -33,6 +34,11 @@ class OpsDecision(Frozen):
     reason: str = Field(default="", max_length=500)
     data: dict[str, Any] | None = Field(
         default=None, description="skip only: the step's result obtained by hand"
+    )
+    correction: CustomerCorrection | None = Field(
+        default=None,
+        description="retry only: the customer's address or CPF corrected by ops, used by "
+        "the retried step and every step after it",
     )
 
 

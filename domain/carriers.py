@@ -14,7 +14,7 @@ Every quote not taken is kept with the reason, so ops (and the console) see why.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import Field
@@ -203,3 +203,35 @@ class ShippingDocuments(Frozen):
     label: str  # the label's name in the shipping document store
     packing_slip: str
     label_rendered: bool = False  # True: ours, the carrier supplied none
+
+
+# ------------------------------------------------------------------ tracking pages
+
+# Where a person follows a parcel, by carrier: the carrier's own public tracking page
+# with the code in the address. A carrier not listed gets none (its label says where).
+TRACKING_PAGES = {
+    "correios": "https://rastreamento.correios.com.br/app/index.php?objetos={code}",
+    "jadlog": "https://www.jadlog.com.br/jadlog/tracking?cte={code}",
+    "expresso serra": "https://www.melhorrastreio.com.br/rastreio/{code}",
+    MARKETPLACE_CARRIER.lower(): "https://www.mercadolivre.com.br/rastreamento/{code}",
+}
+
+
+def tracking_url(carrier: str | None, code: str | None) -> str:
+    """The public page where the customer and ops follow `code` ("" when unknown)."""
+    if not carrier or not code or not code.isascii() or not code.replace("-", "").isalnum():
+        return ""
+    page = TRACKING_PAGES.get(carrier.strip().lower())
+    return page.format(code=code) if page else ""
+
+
+def promised_date(start: date, business_days: int) -> date:
+    """The day a quote promises delivery: `business_days` working days (Monday to
+    Friday) after `start`, the day it was quoted. National holidays are not counted out:
+    the promise is read as the carrier gives it."""
+    day, left = start, max(0, business_days)
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day

@@ -56,3 +56,26 @@ def normalise_phone(value: str) -> str:
             f"8 or 9 digits, {example}"
         )
     return digits
+
+
+def mask_cpf(cpf: str | None) -> str:
+    """A CPF for people who need only to recognise it: `529.***.***-25` (the first three
+    and the check digits shown, as receipts print it); "" when there is none."""
+    digits = NOT_DIGIT.sub("", cpf or "")
+    if len(digits) != 11:
+        return "***" if digits else ""
+    return f"{digits[:3]}.***.***-{digits[9:]}"
+
+
+def format_cpf(cpf: str | None) -> str:
+    """`52998224725` -> `529.982.247-25`."""
+    digits = NOT_DIGIT.sub("", cpf or "")
+    if len(digits) != 11:
+        return digits
+    return f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"
+
+
+def format_cep(cep: str | None) -> str:
+    """`13010000` -> `13010-000`."""
+    digits = NOT_DIGIT.sub("", cep or "")
+    return f"{digits[:5]}-{digits[5:]}" if len(digits) == 8 else digits

@@ -110,3 +110,31 @@ class TechnicalContact(Frozen):
     phone: str = Field(pattern=r"^\d{6,14}$")
 
     _cnpj = field_validator("cnpj")(_valid_cnpj)
+
+
+BRAND_NAMES = {
+    "01": "Visa",
+    "02": "Mastercard",
+    "03": "American Express",
+    "04": "Sorocred",
+    "05": "Diners Club",
+    "06": "Elo",
+    "07": "Hipercard",
+    "08": "Aura",
+    "09": "Cabal",
+}
+KIND_NAMES = {
+    CASH: "cash",
+    CREDIT_CARD: "credit card",
+    DEBIT_CARD: "debit card",
+    BOLETO: "boleto",
+    PIX: "Pix",
+    OTHER: "other",
+}
+
+
+def payment_kind_and_brand(method: str) -> tuple[str, str]:
+    """What a person calls an order's payment method: ("credit card", "Visa"),
+    ("Pix", ""), from the same reading as the NF-e's tPag and tBand."""
+    means = payment_means(method)
+    return KIND_NAMES[means.code], BRAND_NAMES.get(means.brand or "", "")

@@ -15,6 +15,7 @@ from temporalio.exceptions import TimeoutError as StepTimeout
 
 with workflow.unsafe.imports_passed_through():
     from domain.attention import OpsAction, OpsDecision, StepFailure
+    from domain.customer_fix import apply_correction, correction_for
     from domain.errors import DomainError
     from domain.orders import can_cancel
     from domain.steps import AttentionChange
@@ -184,6 +185,18 @@ def failure_from(step: str, err: Exception) -> StepFailure:
     )
 
 
+def take_decision(s: OrderProgress, decision: OpsDecision) -> None:
+    """The `decide` Update: a retry that carries a correction of the customer's address
+    or CPF changes the order the workflow holds, so the retried step and every later one
+    (NF-e, quotes, booking, labels) use the corrected data. Nothing is scheduled here: the
+    commands are those of a plain retry."""
+    if decision.correction is not None and s.order is not None:
+        s.order = apply_correction(s.order, decision.correction)
+        fixed = [n for n in ("address", "cpf") if getattr(decision.correction, n) is not None]
+        s.notes.append(f"{' and '.join(fixed)} corrected by {decision.actor}")
+    s.decision = decision
+
+
 def validate_decision(s: OrderProgress, decision: OpsDecision) -> None:
     """The `decide` Update's validator: refuse before anything is accepted."""
     if s.failure is None or s.decision is not None:
@@ -195,6 +208,8 @@ def validate_decision(s: OrderProgress, decision: OpsDecision) -> None:
             f"this order is stuck at {s.failure.step} and takes: {allowed}",
             type="NotAnIncidentDecision",
         )
+    if decision.correction is not None:
+        _validate_correction(s, decision)
     if decision.action is OpsAction.COMPENSATE and not can_cancel(s.status):
         raise ApplicationError(
             f"an order in status {s.status.value} cannot be compensated: "
@@ -220,3 +235,24 @@ def validate_decision(s: OrderProgress, decision: OpsDecision) -> None:
                 f"skip needs the result of step {s.failure.step} by hand: {exc}",
                 type="InvalidSkipData",
             ) from None
+
+
+def _validate_correction(s: OrderProgress, decision: OpsDecision) -> None:
+    failure, correction = s.failure, decision.correction
+    assert failure is not None
+    assert correction is not None
+    if decision.action is not OpsAction.RETRY:
+        raise ApplicationError(
+            "a correction of the address or CPF goes with a retry", type="InvalidCorrection"
+        )
+    if s.order is None:
+        raise ApplicationError(
+            "the order's content has not arrived: there is nothing to correct yet",
+            type="InvalidCorrection",
+        )
+    if correction_for(failure.step, failure.error_type, failure.message) is None:
+        raise ApplicationError(
+            f"step {failure.step} did not fail on the customer's data ({failure.error_type}): "
+            "correcting the address or CPF would not unblock it",
+            type="InvalidCorrection",
+        )

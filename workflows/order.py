@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import steps
     from workflows.search import CHANNEL, NEEDS_ATTENTION, ORDER_STATUS
 
-from workflows.attention import Attention, validate_decision
+from workflows.attention import Attention, take_decision, validate_decision
 from workflows.order_calls import OrderCalls
 from workflows.order_state import CancelOrder, OrderProgress
 from workflows.saga import Saga
@@ -245,21 +245,29 @@ class OrderWorkflow:
         number = await attention.attempt(
             steps.PREPARE_INVOICE.name, lambda: calls.call(steps.PREPARE_INVOICE, prepare)
         )
-        order = s.require_order()
-        request = InvoiceRequest(
-            order_id=s.order_id,
-            order=order,
-            lines=invoice_lines(order, s.require_reservation().products),
-            number=number,
-            series=1,
-            issued_at=issued_at,
-            idempotency_key=calls.key("invoice"),
-        )
-        s.emission = request
+        key = calls.key("invoice")
+
+        def emission() -> InvoiceRequest:
+            """Built for every attempt from the order as it is now: a retry that carries
+            ops' correction of the address or CPF emits with the corrected data (without
+            one, every attempt sends the same request, as before)."""
+            order = s.require_order()
+            s.emission = InvoiceRequest(
+                order_id=s.order_id,
+                order=order,
+                lines=invoice_lines(order, s.require_reservation().products),
+                number=number,
+                series=1,
+                issued_at=issued_at,
+                idempotency_key=key,
+            )
+            return s.emission
+
+        emission()
         if s.crash_safe:  # v2: an emission whose outcome is lost is still cancelled
             s.register(Compensation.CANCEL_INVOICE)
         s.invoice = await attention.attempt_or_manual(
-            steps.EMIT_INVOICE.name, lambda: calls.call(steps.EMIT_INVOICE, request), Invoice
+            steps.EMIT_INVOICE.name, lambda: calls.call(steps.EMIT_INVOICE, emission()), Invoice
         )
         s.register(Compensation.CANCEL_INVOICE)
 
@@ -450,7 +458,7 @@ class OrderWorkflow:
 
     @workflow.update(name=steps.DECIDE_UPDATE)
     async def decide(self, decision: OpsDecision) -> str:
-        self._s.decision = decision
+        take_decision(self._s, decision)
         return f"{decision.action.value} accepted"
 
     @decide.validator

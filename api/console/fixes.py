@@ -3,11 +3,12 @@ of stock, the receipt that unblocks it followed by the retry, in one form."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from fastapi import APIRouter, Request, Response
 
-from api.console.runbook import FixPanel, Shortage, advice
+from api.console.runbook import CorrectionForm, FixPanel, Shortage, advice
 from api.console.session import ConsoleRoute, Problem, SessionDep, checked_form, redirect
 from api.console.views import OPS_ROLES, Flash, order_url
 from api.deps import ContextDep
@@ -15,7 +16,18 @@ from api.gateway import TemporalUnavailable
 from db.catalogue import CatalogueRepository
 from db.orders import OrderView
 from domain.attention import OpsAction
+from domain.customer_fix import (
+    ADDRESS_FIELDS,
+    CorrectionKind,
+    CustomerCorrection,
+    InvalidCorrection,
+    correction_for,
+    typed_address,
+    typed_cpf,
+)
 from domain.errors import RetaguardaError
+from domain.formats import format_cep, format_cpf
+from domain.steps import OrderState
 
 router = APIRouter(
     prefix="/console/orders", tags=["console"], include_in_schema=False, route_class=ConsoleRoute
@@ -23,8 +35,12 @@ router = APIRouter(
 MAX_RECEIPT = 100_000
 
 
-async def load_fix(order: OrderView, catalogue: CatalogueRepository) -> FixPanel | None:
+async def load_fix(
+    order: OrderView, catalogue: CatalogueRepository, live: OrderState | None = None
+) -> FixPanel | None:
     failure = order.failure if order.needs_attention else None
+    if live is not None:
+        failure = live.failure
     if failure is None:
         return None
     shortages: tuple[Shortage, ...] = ()
@@ -38,7 +54,30 @@ async def load_fix(order: OrderView, catalogue: CatalogueRepository) -> FixPanel
                      products[sku].available if sku in products else 0)
             for sku, qty in sorted(wanted.items())
         )  # fmt: skip
-    return FixPanel(advice(failure.step, failure.error_type), shortages, secrets.token_hex(8))
+    return FixPanel(
+        advice(failure.step, failure.error_type),
+        shortages,
+        secrets.token_hex(8),
+        correction_form(failure.step, failure.error_type, failure.message, live),
+    )
+
+
+def correction_form(
+    step: str, error_type: str, message: str, live: OrderState | None
+) -> CorrectionForm | None:
+    """The address or CPF form, when the customer's data is what failed and the workflow
+    (which holds the order) answers."""
+    kind = correction_for(step, error_type, message)
+    held = live.order if live is not None else None
+    if kind is None or held is None:
+        return None
+    customer = held.customer
+    if kind is CorrectionKind.CPF:
+        return CorrectionForm(kind.value, {"cpf": format_cpf(customer.cpf)})
+    a = customer.address
+    values = {f: str(getattr(a, f)) for f in ADDRESS_FIELDS}
+    values["postal_code"] = format_cep(a.postal_code)
+    return CorrectionForm(kind.value, values)
 
 
 @router.post("/{order_id}/receive-and-retry")
@@ -77,3 +116,43 @@ async def receive_and_retry(
     except RetaguardaError as exc:
         return redirect(back, Flash("error", f"{done}Retry refused: {exc.message}"))
     return redirect(back, Flash("ok", f"{done}{result} ({who})."))
+
+
+@router.post("/{order_id}/correct-and-retry")
+async def correct_and_retry(
+    order_id: str, request: Request, ctx: ContextDep, session: SessionDep
+) -> Response:
+    """Correct the customer's address or CPF that SEFAZ or the carrier refused, checked
+    here field by field, and retry the step with it (once per form: the nonce)."""
+    form = await checked_form(request, session)
+    session.allow(OPS_ROLES, "correct customer data and retry")
+    back, who = order_url(order_id), session.principal.name
+    kind = str(form.get("kind") or "")
+    fields = ("cpf",) if kind == CorrectionKind.CPF.value else ADDRESS_FIELDS
+    typed = {f: str(form.get(f) or "")[:100] for f in fields}
+    kept = json.dumps(typed, ensure_ascii=False)
+    try:
+        if kind == CorrectionKind.CPF.value:
+            correction = CustomerCorrection(cpf=typed_cpf(typed["cpf"]))
+        elif kind == CorrectionKind.ADDRESS.value:
+            correction = CustomerCorrection(address=typed_address(typed))
+        else:
+            raise Problem(422, "Choose what to correct: the address or the CPF.")
+    except InvalidCorrection as exc:
+        words = "; ".join(f"{FIELD_WORDS.get(k, k)}: {v}" for k, v in exc.problems.items())
+        return redirect(back, Flash("error", f"Not corrected: {words}.", kept, "customer"))
+    nonce = str(form.get("nonce") or "")[:32]
+    reason = str(form.get("reason") or "").strip()[:500]
+    key = f"console:correct:{order_id}:{nonce}" if nonce else None
+    try:
+        result = await ctx.actions.correct_and_retry(order_id, correction, who, reason, key)
+    except RetaguardaError as exc:
+        return redirect(back, Flash("error", f"Not corrected: {exc.message}", kept, "customer"))
+    what = "CPF" if kind == CorrectionKind.CPF.value else "address"
+    return redirect(back, Flash("ok", f"{what} corrected; {result} ({who})."))
+
+
+FIELD_WORDS = {
+    "postal_code": "CEP", "street": "street", "number": "number", "complement": "complement",
+    "district": "district", "city": "city", "state": "state", "city_code": "city", "cpf": "CPF",
+}  # fmt: skip

@@ -48,7 +48,15 @@ def language(code: str) -> Language:
     po = files("api").joinpath("locale", folder, "LC_MESSAGES", "console.po")
     with po.open("rb") as handle:
         catalogue = read_po(handle)
-    messages = {str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy}
+    messages: dict[str, str] = {}
+    for m in catalogue:
+        if not m.id or not m.string or m.fuzzy:
+            continue
+        if isinstance(m.id, tuple | list):  # a plural: the singular's form and the plural's
+            forms = [str(f) for f in m.string]
+            messages[str(m.id[0])], messages[str(m.id[1])] = forms[0], forms[-1]
+        else:
+            messages[str(m.id)] = str(m.string)
     return Language(lang_of(code), messages)
 
 

@@ -46,3 +46,9 @@ STEP_NAMES = {
     "undo_release_stock": N_("Undo: release the stock"),
     "undo_refund": N_("Undo: refund the customer"),
 }
+# How people call a payment method (domain/nfe_fields.py's KIND_NAMES), and the shipping
+# documents (api/console/order_view.py): shown through the catalogue.
+PAYMENT_NAMES = (
+    N_("cash"), N_("credit card"), N_("debit card"), N_("boleto"), N_("Pix"), N_("other"),
+)  # fmt: skip
+DOCUMENT_NAMES = (N_("Label (PDF)"), N_("Packing slip (PDF)"))

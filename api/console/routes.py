@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from api.console.fixes import load_fix
 from api.console.i18n import LANG_COOKIE, lang_of
 from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
+from api.console.order_view import correction_lines
 from api.console.session import (
     ConsoleRoute,
     Problem,
@@ -48,6 +49,8 @@ from api.documents import document_response
 from api.errors import BadRequest
 from api.gateway import TemporalUnavailable
 from api.routes.codec import CODEC_COOKIE
+from db.order_corrections import OrderCorrectionRepository
+from db.shipments import ShipmentRepository
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
 from domain.fiscal_lifecycle import CorrectionStatus
@@ -227,6 +230,7 @@ async def order(
         live_error = f"Temporal unreachable: {exc.message}"
     except RetaguardaError as exc:
         live_error = exc.message
+    shipment = await ShipmentRepository(ctx.sessionmaker).get(order_id)
     page = OrderPage(
         chrome(request, session),
         view,
@@ -236,7 +240,12 @@ async def order(
         audit=await ctx.audit.list(order_id=order_id, limit=200),
         documents=await ctx.documents.documents_of(view.invoice_key) if view.invoice_key else [],
         fiscal=await load_panel(order_id, ctx.invoices, ctx.lifecycle),
-        fix=await load_fix(view, ctx.catalogue),
+        fix=await load_fix(view, ctx.catalogue, live),
+        corrections=correction_lines(
+            await OrderCorrectionRepository(ctx.sessionmaker).of_order(order_id),
+            session.principal.role,
+        ),
+        shipment=shipment,
     )
     return html(request, page)
 

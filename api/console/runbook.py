@@ -39,6 +39,29 @@ RUNBOOK: dict[tuple[str, str | None], Advice] = {
         "Fix the cause (issuer data, NCM, customer address) and retry; or emit it by hand "
         "and skip with the NF-e's data; or compensate.",
     ),
+    ("emit_invoice", "sefaz_237"): Advice(
+        "SEFAZ refused the customer's CPF (237: its check digits do not match).",
+        "Ask the customer (or the channel) for the CPF, type it below and retry: the NF-e "
+        "is emitted again, same number, with the corrected CPF.",
+    ),
+    ("emit_invoice", "sefaz_274"): Advice(
+        "SEFAZ refused the customer's city code (274: not an IBGE code).",
+        "Check CEP, city and state with the customer, correct the address below and retry: "
+        "the city's IBGE code is looked up from the name.",
+    ),
+    ("emit_invoice", "sefaz_275"): Advice(
+        "SEFAZ refused the customer's city code (275: a city of another state).",
+        "Check CEP, city and state with the customer, correct the address below and retry: "
+        "the city's IBGE code is looked up from the name.",
+    ),
+    ("emit_invoice", "sefaz_272"): Advice(
+        "SEFAZ refused our own (the issuer's) city code (272).",
+        "Correct the issuer's address in the settings (RETAGUARDA_FISCAL__*) and retry.",
+    ),
+    ("emit_invoice", "sefaz_273"): Advice(
+        "SEFAZ refused our own (the issuer's) city code: it is of another state (273).",
+        "Correct the issuer's address in the settings (RETAGUARDA_FISCAL__*) and retry.",
+    ),
     ("emit_invoice", "OSError"): Advice(
         "The NF-e is authorised but its documents could not be kept (disk, permissions).",
         "Fix the disk or permissions and retry: the retry finds the NF-e at SEFAZ and only "
@@ -90,11 +113,21 @@ class Shortage:
         return max(self.requested - self.available, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class CorrectionForm:
+    """The customer's data the failure is about, as the workflow holds it now: the form
+    to correct it opens with these values."""
+
+    kind: str  # "address" or "cpf"
+    values: dict[str, str]
+
+
 @dataclass(frozen=True)
 class FixPanel:
     advice: Advice
     shortages: tuple[Shortage, ...] = ()
     nonce: str = ""
+    correction: CorrectionForm | None = None
 
 
 def advice(step: str, error_type: str | None) -> Advice:

@@ -45,12 +45,14 @@ from api.console.views import WAREHOUSE_ROLES, Chrome, Flash
 from api.deps import ContextDep
 from api.documents import document_url
 from db.catalogue import ProductView
+from db.lots import LotRepository
 from db.orders import OrderView
 from db.shipments import ShipmentRepository
 from db.warehouse import WarehouseTaskView
 from domain.errors import RetaguardaError
 from domain.orders import Channel
 from domain.station import (
+    LOCAL_TZ,
     add_scan,
     decode_counts,
     differences,
@@ -123,7 +125,13 @@ async def screen(
     attempt = attempt[:40]
     page: TaskScreen
     if step is WarehouseStep.PICK:
-        page = PickScreen(view, task, order, products, counts, attempt)
+        lots = await LotRepository(ctx.sessionmaker).pick_list(
+            order_id,
+            task.items,
+            {sku: p.bin for sku, p in products.items()},
+            datetime.now(LOCAL_TZ).date(),
+        )
+        page = PickScreen(view, task, order, products, counts, attempt, lots=lots)
     elif step is WarehouseStep.PACK:
         page = PackScreen(view, task, order, products)
     elif mismatch:

@@ -3,6 +3,7 @@ one task at a time, each step a full screen for a 390 px handheld and a scanner.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import quote, urlencode
@@ -12,6 +13,7 @@ from db.catalogue import ProductView
 from db.orders import OrderView
 from db.warehouse import WarehouseTaskView
 from domain.freight import parcel_for
+from domain.lots import LotPick
 from domain.station import Box, Difference, encode_counts, suggest_box, walk_order
 
 
@@ -32,6 +34,7 @@ class Line:
     gtin: str
     quantity: int
     done: int = 0
+    lots: tuple[LotPick, ...] = ()  # where the units come from, first expiry first
 
     @property
     def complete(self) -> bool:
@@ -39,19 +42,27 @@ class Line:
 
 
 def lines_of(
-    task: WarehouseTaskView, products: dict[str, ProductView], done: dict[str, int]
+    task: WarehouseTaskView,
+    products: dict[str, ProductView],
+    done: dict[str, int],
+    lots: Mapping[str, tuple[LotPick, ...]] | None = None,
 ) -> list[Line]:
+    """The pick list in walking order: a SKU whose units come from a lot is walked to at
+    its first lot's bin (first expiry first), else at the product's bin."""
+    lots = lots or {}
     bins = {sku: products[sku].bin if sku in products else "" for sku in task.items}
+    walk = {sku: next((p.bin for p in lots.get(sku, ()) if p.bin), bins[sku]) for sku in bins}
     return [
         Line(
             sku=sku,
             name=products[sku].name if sku in products else sku,
-            bin=bins[sku],
+            bin=walk[sku],
             gtin=products[sku].gtin if sku in products else "",
             quantity=task.items[sku],
             done=done.get(sku, 0),
+            lots=lots.get(sku, ()),
         )
-        for sku in walk_order(bins)
+        for sku in walk_order(walk)
     ]
 
 
@@ -73,6 +84,7 @@ class TaskScreen:
     products: dict[str, ProductView]
     counts: dict[str, int] = field(default_factory=dict)  # scans so far on this screen
     attempt: str = ""
+    lots: dict[str, tuple[LotPick, ...]] = field(default_factory=dict)  # the pick's lots
 
     @property
     def order_id(self) -> str:
@@ -84,7 +96,7 @@ class TaskScreen:
 
     @property
     def lines(self) -> list[Line]:
-        return lines_of(self.task, self.products, self.counts)
+        return lines_of(self.task, self.products, self.counts, self.lots)
 
     @property
     def got(self) -> list[str]:

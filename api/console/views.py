@@ -14,17 +14,19 @@ from pydantic import BaseModel
 
 from api.console.i18n import DEFAULT_LANG, LANGS, filters, language, local_time, nfe_key
 from api.console.invoice import InvoicePanel
+from api.console.order_view import CorrectionLine, OrderDetails, order_details
 from api.console.runbook import FixPanel
 from api.documents import describe, document_url
 from api.gateway import StaleStockSync
 from db.api_keys import ApiPrincipal, ApiRole
 from db.audit import AuditEntry
 from db.orders import OrderView
+from db.shipments import ShipmentView
 from db.warehouse import WarehouseTaskView
 from domain.attention import StepFailure
 from domain.fiscal import Invoice
 from domain.freight import Booking
-from domain.orders import CANCELLABLE, Channel, OrderStatus
+from domain.orders import CANCELLABLE, UFS, Channel, OrderStatus
 from domain.steps import OrderState
 from integrations.documents.store import StoredDocument
 
@@ -157,6 +159,8 @@ class OrderPage:
     documents: list[StoredDocument] = field(default_factory=list)
     fiscal: InvoicePanel | None = None
     fix: FixPanel | None = None  # the runbook's advice and the fix in place, when stuck
+    shipment: ShipmentView | None = None  # the carrier booked, its label and the quotes
+    corrections: tuple[CorrectionLine, ...] = ()  # the customer's data corrected, oldest first
 
     @property
     def kept_fields(self) -> dict[str, str]:
@@ -173,9 +177,30 @@ class OrderPage:
         return {str(k): v for k, v in data.items()}
 
     @property
+    def kept_customer(self) -> dict[str, str]:
+        """The address or CPF fields a refused correction carried, to fill the form again."""
+        flash = self.chrome.flash
+        if flash is None or flash.form != "customer" or not flash.data:
+            return {}
+        try:
+            data = json.loads(flash.data)
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    @property
+    def states(self) -> list[str]:
+        return sorted(UFS)
+
+    @property
     def document_links(self) -> list[tuple[str, str, int]]:
         """(title, console URL, size in bytes) of each of the order's NF-e documents."""
         return [(describe(d), document_url(d.name, "/console"), d.size) for d in self.documents]
+
+    @property
+    def details(self) -> OrderDetails:
+        """Customer and address, payment, shipping documents, tracking and the quotes."""
+        return order_details(self.order, self.live, self.shipment, self.chrome.principal.role)
 
     @property
     def status(self) -> OrderStatus:

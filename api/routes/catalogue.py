@@ -3,16 +3,18 @@ counts, availability."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.deps import AdminRole, AnyRole, ContextDep, WarehouseRole
 from api.errors import NotFound
 from api.gateway import TemporalUnavailable
-from db.catalogue import ProductView
+from db.catalogue import LotReceipt, ProductView
+from domain.lots import LOT_CODE
 from domain.money import Money
 from domain.nfe_fields import valid_gtin
 
@@ -80,6 +82,21 @@ class ProductOut(BaseModel):
 class ReceiptBody(BaseModel):
     quantity: int = Field(gt=0, le=1_000_000)
     key: str | None = Field(default=None, max_length=120, description="receipt id: idempotency")
+    lot: str | None = Field(
+        default=None, pattern=LOT_CODE, description="the lot received (picks go first expiry first)"
+    )
+    expires_on: date | None = Field(default=None, description="the lot's expiry; none: it keeps")
+    bin: str = Field(default="", max_length=20, description="where the lot is put away")
+
+    @model_validator(mode="after")
+    def _expiry_needs_a_lot(self) -> ReceiptBody:
+        if self.lot is None and (self.expires_on is not None or self.bin):
+            raise ValueError("expires_on and bin describe a lot: give the lot's code too")
+        return self
+
+    @property
+    def lot_receipt(self) -> LotReceipt | None:
+        return None if self.lot is None else LotReceipt(self.lot, self.expires_on, self.bin)
 
 
 class CountBody(BaseModel):
@@ -100,8 +117,11 @@ async def put_product(sku: Sku, body: ProductBody, ctx: ContextDep, _: AdminRole
 async def receive(sku: Sku, body: ReceiptBody, ctx: ContextDep, who: WarehouseRole) -> ProductOut:
     if await ctx.catalogue.get_product(sku) is None:
         raise NotFound(f"no product {sku}: create it with PUT /products/{sku} first")
-    await ctx.catalogue.receive_stock(sku, body.quantity, "receipt", key=body.key)
-    await ctx.audit.record(who.name, "stock:receipt", None, {"sku": sku, **body.model_dump()})
+    await ctx.catalogue.receive_stock(
+        sku, body.quantity, "receipt", key=body.key, lot=body.lot_receipt
+    )
+    details = {"sku": sku, **body.model_dump(mode="json", exclude_none=True)}
+    await ctx.audit.record(who.name, "stock:receipt", None, details)
     return await _product(ctx, sku, sync=True)
 
 

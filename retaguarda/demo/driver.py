@@ -17,12 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from config.settings import Settings
+from domain.station import LOCAL_TZ
 from retaguarda.demo.robot import WarehouseRobot
 from retaguarda.demo.world import (
     AFTER_INVOICE,
     FISCAL,
     PRODUCTS,
     DemoOrder,
+    demo_lots,
     make_orders,
     marketplace_payload,
     store_payload,
@@ -198,17 +200,23 @@ async def _seed_catalogue(
         for sku, qty in order.lines:
             demand[sku] += qty
     listed = (await sandbox.get("/marketplace/admin/stock")).json()
-    for sku, name, ncm, price, weight, (height, width, length) in PRODUCTS:
+    today = datetime.now(LOCAL_TZ).date()
+    for index, (sku, name, ncm, price, weight, (height, width, length)) in enumerate(PRODUCTS):
         cost = f"{float(price) * 0.45:.2f}"
         origin, gtin = FISCAL.get(sku, ("0", ""))
         product = {
             "name": name, "ncm": ncm, "price": price, "cost": cost, "weight_g": weight,
             "height_cm": height, "width_cm": width, "length_cm": length,
-            "origin": origin, "gtin": gtin,
+            "origin": origin, "gtin": gtin, "bin": f"A-{index + 1}",
         }  # fmt: skip
         (await api.put(f"/products/{sku}", json=product)).raise_for_status()
-        receipt = {"quantity": demand[sku] + 10, "key": f"demo-{run}-{sku}"}
-        (await api.post(f"/products/{sku}/receipts", json=receipt)).raise_for_status()
+        for lot in demo_lots(index, sku, demand[sku] + 10, today, run):
+            receipt = {
+                "quantity": lot.quantity, "key": f"demo-{run}-{sku}-{lot.lot}", "lot": lot.lot,
+                "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
+                "bin": lot.bin,
+            }  # fmt: skip
+            (await api.post(f"/products/{sku}/receipts", json=receipt)).raise_for_status()
         if sku not in listed:
             listing = {"sku": sku, "title": name, "price": price}
             (await sandbox.post("/marketplace/admin/listings", json=listing)).raise_for_status()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,28 @@ FISCAL: dict[str, tuple[str, str]] = {
     "RTG-LIV-006": ("0", "7891000100059"),
     "RTG-LUM-008": ("1", "7891000100080"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLot:
+    lot: str
+    expires_on: date | None
+    bin: str
+    quantity: int
+
+
+def demo_lots(index: int, sku: str, quantity: int, today: date, run: str) -> list[DemoLot]:
+    """How a SKU's demo stock arrives: in two lots, each in its own bin, the older one
+    expiring first (picks take it first); the rest of each SKU's units keep. Bins go
+    aisle by aisle, so the pick walk visits them in order."""
+    older = quantity // 2 or quantity
+    lots = [DemoLot(f"{run[:6]}A{index:02d}", today + timedelta(days=45 + 7 * index),
+                    f"A-{index + 1}", older)]  # fmt: skip
+    if quantity > older:
+        lots.append(DemoLot(f"{run[:6]}B{index:02d}", today + timedelta(days=200 + 7 * index),
+                            f"B-{index + 1}", quantity - older))  # fmt: skip
+    return lots
+
 
 PLACES: list[tuple[str, str, str, str, str]] = [
     # street, district, city, UF, CEP: cities of several states, written as people do (with

@@ -151,7 +151,9 @@ async def test_ops_retries_a_stuck_order_and_the_warehouse_works_it_to_delivery(
             receipt = await live.api.post("/products/CONS-1/receipts", json={"quantity": 3})
             assert receipt.status_code == 200, receipt.text
             await row.get_by_role("link", name=order_id).click()
-            await expect(page.locator("#failure")).to_contain_text("Stuck at reserve_stock")
+            await expect(page.locator("#failure")).to_contain_text(
+                "Stuck at Reserving stock reserve_stock"
+            )
             await page.screenshot(path=tmp_path / "order.png", full_page=True)
 
             csrf = await page.locator("input[name=csrf]").first.get_attribute("value")
@@ -202,7 +204,7 @@ async def test_ops_retries_a_stuck_order_and_the_warehouse_works_it_to_delivery(
             status = page.locator("#order-status")
 
             async def delivered() -> bool:
-                return (await status.inner_text()) == "delivered"
+                return (await status.get_attribute("data-status")) == "delivered"
 
             await reload_until(
                 page, f"{base}/console/orders/{order_id}", delivered, "delivery", seconds=60
@@ -309,7 +311,9 @@ async def test_a_warehouse_key_sees_no_decide_forms_and_cannot_post_a_decision(
 
             await login(page, base, key)
             await page.get_by_role("link", name=order_id).click()
-            await expect(page.locator("#failure")).to_contain_text("Stuck at reserve_stock")
+            await expect(page.locator("#failure")).to_contain_text(
+                "Stuck at Reserving stock reserve_stock"
+            )
             await expect(page.locator("#failure")).to_contain_text("can see this order but not")
             await expect(page.locator("#decide")).to_have_count(0)
 

@@ -76,7 +76,7 @@ async def test_ops_finds_a_stuck_order_by_cpf_receives_the_stock_and_retries_in_
             await expect(page.locator(".flash.ok")).to_contain_text("retry accepted (admin)")
 
             async def moved_on() -> bool:
-                text = await page.locator("#order-status").inner_text()
+                text = await page.locator("#order-status").get_attribute("data-status")
                 return await page.locator("#failure").count() == 0 and text not in (
                     "received", "reserved"
                 )  # fmt: skip

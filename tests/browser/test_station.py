@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,20 @@ async def test_an_operator_picks_packs_checks_and_prints_an_order_on_a_handheld(
     shots = artifacts(tmp_path)
     async with live_stack(tmp_path, sqlite_url, dev_env.client) as live:
         base = live.settings.api.url
+        soon = (datetime.now(UTC) + timedelta(days=30)).date()
+        later = (datetime.now(UTC) + timedelta(days=300)).date()
+        receipts: dict[str, list[dict[str, Any]]] = {
+            "ST-MUG": [{"quantity": 5}],  # received before lots were kept: no lot
+            "ST-PLATE": [  # two lots: the pick takes the one that expires first
+                {"quantity": 3, "lot": "PR-NEW", "expires_on": later.isoformat(), "bin": "A-02-4"},
+                {"quantity": 2, "lot": "PR-OLD", "expires_on": soon.isoformat(), "bin": "A-02-3"},
+            ],
+        }
         for sku, product in (("ST-MUG", MUG), ("ST-PLATE", PLATE)):
             assert (await live.api.put(f"/products/{sku}", json=product)).status_code == 200
-            assert (
-                await live.api.post(f"/products/{sku}/receipts", json={"quantity": 5})
-            ).is_success
+            for receipt in receipts[sku]:
+                r = await live.api.post(f"/products/{sku}/receipts", json=receipt)
+                assert r.is_success, r.text
         r = await live.sandbox.post("/store/admin/orders", json=order_body("9101"))
         assert r.status_code == 201, r.text
         order_id = "order:store:9101"
@@ -120,6 +130,11 @@ async def test_an_operator_picks_packs_checks_and_prints_an_order_on_a_handheld(
             cards = page.locator("[id^=line-]")
             await expect(cards.first).to_contain_text("A-02-3")
             await expect(cards.first).to_contain_text("Prato raso")
+            await expect(cards.first).to_contain_text(
+                f"lote PR-OLD · validade {soon:%d/%m/%Y} · 1 un."
+            )
+            await expect(cards.first).not_to_contain_text("PR-NEW")
+            await expect(cards.nth(1)).to_contain_text("lote: nenhum")
             await scan(page, "7890000000000")
             await expect(page.locator("#message")).to_contain_text("Item errado")
             await no_sideways_scroll(page, shots, "2-pick-wrong-item")

@@ -20,8 +20,15 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 DAY = date(2026, 12, 1)
 
 
-def chrome(role: ApiRole = ApiRole.FINANCE) -> Chrome:
-    return Chrome(ApiPrincipal("ana", role), csrf_token("secret"), NOW)
+def chrome(role: ApiRole = ApiRole.FINANCE, lang: str = "en") -> Chrome:
+    return Chrome(ApiPrincipal("ana", role), csrf_token("secret"), NOW, lang=lang)
+
+
+def test_the_finance_pages_are_in_pt_br_by_default() -> None:
+    html = render(FinancePage(chrome(lang="pt-BR"), [run()]))
+    assert 'lang="pt-BR"' in html
+    assert "<b>2</b>linhas precisam de uma pessoa" in html
+    assert "Conciliações noturnas" in html
 
 
 def run(alerts: int = 2) -> RunView:
@@ -49,7 +56,7 @@ def test_the_finance_page_lists_the_nights_and_what_needs_a_person() -> None:
     assert 'href="/console/finance/marketplace/2026-12-01"' in html
     assert 'href="/console/finance/bank/2026-12-01"' in html
     assert "<b>2</b>lines need a person" in html
-    assert 'href="/console/finance">Financeiro</a>' in html  # the navigation offers it
+    assert 'href="/console/finance">Finance</a>' in html  # the navigation offers it
 
 
 def test_the_report_shows_the_classes_the_alerts_with_advice_and_the_csv() -> None:
@@ -111,4 +118,4 @@ def test_the_margin_page_sums_the_rows_and_flags_a_loss() -> None:
 
 def test_a_warehouse_key_is_not_offered_the_books() -> None:
     html = render(FinancePage(chrome(ApiRole.WAREHOUSE), []))
-    assert 'href="/console/finance">Financeiro</a>' not in html
+    assert 'href="/console/finance">Finance</a>' not in html

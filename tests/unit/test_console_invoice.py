@@ -58,7 +58,7 @@ def letter(sequence: int, status: CorrectionStatus, **extra: object) -> Correcti
 
 
 def page(panel: InvoicePanel, role: ApiRole = ApiRole.OPS, flash: Flash | None = None) -> str:
-    return render(OrderPage(chrome(role, flash), view(), live(), fiscal=panel))
+    return render(OrderPage(chrome(role, flash, lang="en"), view(), live(), fiscal=panel))
 
 
 def test_the_panel_shows_the_authorised_nfe_and_its_correction_letters() -> None:
@@ -77,12 +77,12 @@ def test_the_panel_shows_the_authorised_nfe_and_its_correction_letters() -> None
     assert "registered" in row
     assert "135240000000777" in row
     assert "maria" in row
-    assert "29/11/2024 11:31:00" in row
+    assert "2024-11-29 11:31:00 -03" in row
     rejected = html[html.index('id="correction-2"') :]
     assert "rejected" in rejected
     assert "Rejeicao: 501 prazo" in rejected
     assert FORM in html
-    assert "Accepted until 29/12/2024 10:00:00" in html  # 720 h after the authorisation
+    assert "Accepted until 2024-12-29 10:00:00 -03" in html  # 720 h after the authorisation
 
 
 @pytest.mark.parametrize("role", [ApiRole.WAREHOUSE, ApiRole.FINANCE, ApiRole.VIEWER])
@@ -169,7 +169,7 @@ def test_a_number_never_used_shows_its_voiding_at_sefaz() -> None:
 
     assert "No NF-e authorised for this order (its number was reserved)" in html
     assert "nº 44 série 1:" in html
-    assert "voided at SEFAZ (inutilização) on 29/11/2024 11:58:00" in html
+    assert "voided at SEFAZ (inutilização) on 2024-11-29 11:58:00 -03" in html
     assert "135240000000099" in html
     assert "nº 7 série 2:" in html
     assert "not yet voided at SEFAZ" in html

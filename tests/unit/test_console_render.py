@@ -105,7 +105,7 @@ def test_the_order_page_links_its_documents_for_every_role() -> None:
         StoredDocument(event_xml(key, "110111", 1), 4_000),
     ]
     for role in ApiRole:
-        html = render(OrderPage(chrome(role), view(), live(), documents=documents))
+        html = render(OrderPage(chrome(role, lang="en"), view(), live(), documents=documents))
         assert f'<a href="/console/documents/nfe/{key}-danfe.pdf">DANFE (PDF)</a>' in html
         assert f'<a href="/console/documents/nfe/{key}-procNFe.xml">NF-e XML' in html
         assert (
@@ -113,7 +113,7 @@ def test_the_order_page_links_its_documents_for_every_role() -> None:
             "cancellation XML (110111, nº 1)</a>"
         ) in html
         assert "40.0 KiB" in html
-    assert "None yet: the NF-e XML" in render(OrderPage(chrome(), view(), live()))
+    assert "None yet: the NF-e XML" in render(OrderPage(chrome(lang="en"), view(), live()))
 
 
 def test_the_stuck_table_shows_the_step_the_error_and_how_long_ago() -> None:
@@ -134,12 +134,13 @@ def test_the_skip_form_for_emit_invoice_has_a_typed_field_for_each_invoice_field
     failure = StepFailure(
         step="emit_invoice", error_type="SefazRejected", message="539 duplicidade", at=NOW
     )
-    page = OrderPage(chrome(), view(), live(failure=failure, can_skip=True, skip_result="Invoice"))
+    stuck = live(failure=failure, can_skip=True, skip_result="Invoice")
+    page = OrderPage(chrome(lang="en"), view(), stuck)
     html = render(page)
     for name in ("order_id", "access_key", "number", "series", "protocol", "authorised_at"):
         assert f'name="field:{name}"' in html
     assert f'name="field:order_id" value="{ORDER_ID}"' in html
-    assert "(a <b>Invoice</b>)" in html
+    assert "Give the result of emit_invoice obtained by hand (a Invoice)" in html
     assert "(optional)" in html
     assert r"string matching ^\d{44}$" in html
     assert "Or paste the result as JSON" in html
@@ -150,14 +151,14 @@ def test_the_skip_form_for_emit_invoice_has_a_typed_field_for_each_invoice_field
 
 def test_a_skippable_step_without_a_result_model_says_skip_takes_no_data() -> None:
     failure = StepFailure(step="notify_shipped", error_type="http_400", message="m", at=NOW)
-    html = render(OrderPage(chrome(), view(), live(failure=failure, can_skip=True)))
+    html = render(OrderPage(chrome(lang="en"), view(), live(failure=failure, can_skip=True)))
     assert "notify_shipped takes no data" in html
     assert 'name="data"' not in html
 
 
 def test_a_step_the_order_cannot_do_without_offers_no_skip() -> None:
     failure = StepFailure(step="reserve_stock", error_type="OutOfStock", message="m", at=NOW)
-    html = render(OrderPage(chrome(), view(), live(failure=failure)))
+    html = render(OrderPage(chrome(lang="en"), view(), live(failure=failure)))
     assert "reserve_stock cannot be skipped" in html
     assert 'value="skip"' not in html
 
@@ -167,7 +168,9 @@ def test_decide_forms_carry_the_csrf_token_and_only_ops_see_them() -> None:
     ops = render(OrderPage(chrome(), view(), live(failure=failure, can_skip=True)))
     assert ops.count(f'name="csrf" value="{csrf_token("rtg_secret")}"') == 4  # 3 + sign out
     assert ops.count('action="/console/orders/order:store:7001/decide"') == 3
-    warehouse = render(OrderPage(chrome(ApiRole.WAREHOUSE), view(), live(failure=failure)))
+    warehouse = render(
+        OrderPage(chrome(ApiRole.WAREHOUSE, lang="en"), view(), live(failure=failure))
+    )
     assert "/decide" not in warehouse
     assert "can see this order but not decide" in warehouse
 
@@ -189,9 +192,11 @@ def test_cancel_form_only_when_cancellable_and_not_stuck() -> None:
 
 def test_temporal_unreachable_is_shown_and_the_read_model_still_renders() -> None:
     stuck = view(stuck_step="reserve_stock", message="no stock")
-    html = render(OrderPage(chrome(), stuck, None, "Temporal unreachable: connection refused"))
+    page = OrderPage(chrome(lang="en"), stuck, None, "Temporal unreachable: connection refused")
+    html = render(page)
     assert "Temporal unreachable: connection refused" in html
-    assert "Stuck at reserve_stock" in html
+    assert "Stuck at Reserving stock" in html
+    assert "reserve_stock" in html
     assert "R$ 1.234,50" in html
 
 

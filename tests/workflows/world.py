@@ -134,6 +134,7 @@ class FakeWorld:
         self.calls: list[str] = []
         self.args: dict[str, list[Any]] = defaultdict(list)
         self.fail: dict[str, int] = {}
+        self.fail_as: dict[str, tuple[str, str]] = {}  # step -> (error type, message)
         self.shortage = False
         self.reserved: set[str] = set()  # SKUs the order holds (release gives them back)
         self.marketplace_orders: dict[str, Order] = {}
@@ -151,12 +152,10 @@ class FakeWorld:
             self.on_call[name]()
         if self.fail.get(name, 0) > 0:
             self.fail[name] -= 1
-            raise ApplicationError(
-                f"{name} rejected by the provider (test)",
-                {"attempt": 1},
-                type="ProviderRejected",
-                non_retryable=True,
+            kind, message = self.fail_as.get(
+                name, ("ProviderRejected", f"{name} rejected by the provider (test)")
             )
+            raise ApplicationError(message, {"attempt": 1}, type=kind, non_retryable=True)
 
     def activities(self) -> list[Any]:
         w = self
