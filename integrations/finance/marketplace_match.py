@@ -38,7 +38,7 @@ REPORT_COLUMNS = {
     "ORDER_ID": "VARCHAR",
     "SHIPPING_ID": "VARCHAR",
 }
-# Our receivables as the repository exports them.
+# Our receivables as the repository exports them (an empty order_id: `order:<key>`).
 RECEIVABLE_COLUMNS = {
     "key": "VARCHAR",
     "order_id": "VARCHAR",
@@ -128,7 +128,8 @@ WHERE RECORD_TYPE = 'release'
 # it stands in the provider's report (stable: a rerun of the same report numbers every
 # line the same), and the receivables that got no line come after, by key. No global sort.
 SQL = """
-CREATE TEMP TABLE r AS SELECT * FROM {receivables};
+CREATE TEMP TABLE r AS
+SELECT * REPLACE (coalesce(order_id, 'order:' || key) AS order_id) FROM {receivables};
 
 CREATE TEMP TABLE advanced AS
 SELECT DISTINCT key FROM report WHERE description = 'fee_release_in_advance';
