@@ -114,7 +114,6 @@ SELECT
          ELSE 'source:' || coalesce(SOURCE_ID, '') END AS key,
     coalesce(DESCRIPTION, '') AS description,
     coalesce(SOURCE_ID, '') AS reference,
-    DATE AS moment,
     coalesce(NET_CREDIT_AMOUNT, 0) - coalesce(NET_DEBIT_AMOUNT, 0) AS amount,
     coalesce(NET_DEBIT_AMOUNT, 0) AS debit,
     coalesce(GROSS_AMOUNT, 0) AS gross,
@@ -134,50 +133,42 @@ SELECT * REPLACE (coalesce(order_id, 'order:' || key) AS order_id) FROM {receiva
 CREATE TEMP TABLE advanced AS
 SELECT DISTINCT key FROM report WHERE description = 'fee_release_in_advance';
 
-CREATE TEMP TABLE expected AS
-SELECT * FROM r
-WHERE expected_release = DATE '{day}'
-   OR key IN (SELECT key FROM report WHERE description = 'payment');
-
+-- Every line against its receivable in one join (a payment line's receivable is expected
+-- that night by definition), then the receivables due that night that got no payment.
 CREATE TEMP TABLE classified AS
 SELECT
     CASE
-        WHEN e.key IS NULL THEN 'unexpected_payout'
-        WHEN e.anticipated OR p.key IN (SELECT key FROM advanced) THEN 'anticipated'
-        WHEN abs(p.gross - e.gross) > {tol} THEN 'amount_divergence'
-        WHEN abs(p.fees - e.fees) > {tol} THEN 'fee_divergence'
-        ELSE 'matched'
-    END AS class,
-    p.seq, p.key, e.order_id, p.description, p.reference, p.moment,
-    p.amount, p.gross AS line_gross, p.fees AS line_fees,
-    e.gross AS expected_gross, e.fees AS expected_fees, e.net - e.refunded AS expected_net
-FROM (SELECT rowid + 1 AS seq, * FROM report WHERE description = 'payment') p
-LEFT JOIN expected e ON p.key = e.key
-UNION ALL
-SELECT
-    CASE WHEN e.anticipated THEN 'anticipated' ELSE 'missing_payout' END,
-    (SELECT count(*) FROM report) + row_number() OVER (ORDER BY e.key),
-    e.key, e.order_id, 'payment', '', '', NULL, NULL, NULL,
-    e.gross, e.fees, e.net - e.refunded
-FROM expected e
-WHERE NOT EXISTS (SELECT 1 FROM report q WHERE q.description = 'payment' AND q.key = e.key)
-UNION ALL
-SELECT
-    CASE
-        WHEN o.description = 'chargeback' OR o.description LIKE 'reserve%' THEN 'chargeback'
-        WHEN o.description = 'fee_release_in_advance' THEN 'anticipated'
+        WHEN l.description = 'payment' THEN CASE
+            WHEN r.key IS NULL THEN 'unexpected_payout'
+            WHEN r.anticipated OR l.key IN (SELECT key FROM advanced) THEN 'anticipated'
+            WHEN abs(l.gross - r.gross) > {tol} THEN 'amount_divergence'
+            WHEN abs(l.fees - r.fees) > {tol} THEN 'fee_divergence'
+            ELSE 'matched'
+        END
+        WHEN l.description = 'chargeback' OR l.description LIKE 'reserve%' THEN 'chargeback'
+        WHEN l.description = 'fee_release_in_advance' THEN 'anticipated'
         WHEN r.key IS NULL THEN 'unexpected_payout'
-        WHEN o.description = 'refund' AND abs(o.refunds - r.refunded) > {tol}
+        WHEN l.description = 'refund' AND abs(f.refunds - r.refunded) > {tol}
             THEN 'amount_divergence'
         ELSE 'matched'
-    END,
-    o.seq, o.key, r.order_id, o.description, o.reference, o.moment,
-    o.amount, o.gross, o.fees, r.gross, r.fees, r.net - r.refunded
-FROM (
-    SELECT rowid + 1 AS seq, *, sum(debit) OVER (PARTITION BY key, description) AS refunds
-    FROM report WHERE description <> 'payment'
-) o
-LEFT JOIN r ON o.key = r.key;
+    END AS class,
+    l.seq, l.key, r.order_id, l.description, l.reference,
+    l.amount, l.gross AS line_gross, l.fees AS line_fees,
+    r.gross AS expected_gross, r.fees AS expected_fees, r.net - r.refunded AS expected_net
+FROM (SELECT rowid + 1 AS seq, * FROM report) l
+LEFT JOIN r ON l.key = r.key
+LEFT JOIN (
+    SELECT key, sum(debit) AS refunds FROM report WHERE description = 'refund' GROUP BY key
+) f ON l.description = 'refund' AND f.key = l.key
+UNION ALL
+SELECT
+    CASE WHEN r.anticipated THEN 'anticipated' ELSE 'missing_payout' END,
+    (SELECT count(*) FROM report) + row_number() OVER (ORDER BY r.key),
+    r.key, r.order_id, 'payment', '', NULL, NULL, NULL,
+    r.gross, r.fees, r.net - r.refunded
+FROM r
+WHERE r.expected_release = DATE '{day}'
+  AND NOT EXISTS (SELECT 1 FROM report q WHERE q.description = 'payment' AND q.key = r.key);
 """
 
 # One chunk of lines, in line order (PostgreSQL appends to the key's B-tree).
