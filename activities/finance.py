@@ -16,8 +16,9 @@ whole, so running a night twice changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,7 +46,9 @@ from integrations.finance.marketplace_match import (
     CHARGEBACKS_FILE,
     Chunk,
     MatchOutcome,
-    match_marketplace,
+    MatchStep,
+    as_steps,
+    marketplace_steps,
     read_chargebacks,
 )
 from integrations.payments.client import PaymentsClient, release_report_name
@@ -141,8 +144,8 @@ class FinanceActivities:
             )
             return folder / "receivables.csv"
 
-        def match(source: Path, expected: Path, folder: Path) -> MatchOutcome:
-            return match_marketplace(
+        def match(source: Path, expected: Path, folder: Path) -> Iterator[MatchStep]:
+            return marketplace_steps(
                 source, expected, day, folder,
                 chunk_rows=self._config.chunk_rows, tolerance=request.tolerance,
             )  # fmt: skip
@@ -164,11 +167,13 @@ class FinanceActivities:
             await self._results.export_expected(path, day, request.date_tolerance_days)
             return path
 
-        def match(source: Path, expected: Path, folder: Path) -> MatchOutcome:
-            return match_bank(
-                source, expected, day, folder, tolerance=request.tolerance,
-                date_tolerance_days=request.date_tolerance_days,
-                chunk_rows=self._config.chunk_rows,
+        def match(source: Path, expected: Path, folder: Path) -> Iterator[MatchStep]:
+            return as_steps(
+                lambda: match_bank(
+                    source, expected, day, folder, tolerance=request.tolerance,
+                    date_tolerance_days=request.date_tolerance_days,
+                    chunk_rows=self._config.chunk_rows,
+                )
             )  # fmt: skip
 
         return await self._reconcile(ReconKind.BANK, day, fetch, export, match)
@@ -179,7 +184,7 @@ class FinanceActivities:
         day: date,
         fetch: Callable[[Path], Awaitable[Path]],
         export: Callable[[Path], Awaitable[Path]],
-        match: Callable[[Path, Path, Path], MatchOutcome],
+        match: Callable[[Path, Path, Path], Iterator[MatchStep]],
     ) -> ReconcileResult:
         """The stages (module docstring), each skipped when this attempt resumes past it."""
         folder = self._config.work_dir / kind.value / day.isoformat()
@@ -193,16 +198,16 @@ class FinanceActivities:
             fetched = await fetch(folder)
             progress.beat("fetched")
         expected = folder / _EXPECTED[kind]
-        if not (progress.reached("exported") and expected.exists()):
-            expected = await export(folder)
-            progress.beat("exported")
-        outcome = self._chunks_on_disk(folder, progress)
-        if outcome is None:
+        exported = progress.reached("exported") and expected.exists()
+        outcome = self._chunks_on_disk(folder, progress) if exported else None
+        if outcome is not None:  # matched by an earlier attempt: store what is left
+            await self._store(kind.value, day, outcome.chunks, progress)
+        else:
             _clear_results(folder)
-            outcome = await asyncio.to_thread(match, fetched, expected, folder)
-            progress.beat("matched", stored=[], lines=outcome.lines, classified=outcome.classified)
-            await self._results.begin(kind.value, day, fetched.name)
-        await self._store(kind.value, day, outcome.chunks, progress)
+            outcome = await self._match_and_store(
+                kind.value, day, fetched.name, progress, match(fetched, expected, folder),
+                None if exported else (lambda: export(folder)),
+            )  # fmt: skip
         if kind is ReconKind.MARKETPLACE:  # chargebacks adjust their receivables
             taken = await asyncio.to_thread(read_chargebacks, folder / CHARGEBACKS_FILE)
             await self._receivables.record_chargebacks(day, taken)
@@ -214,24 +219,72 @@ class FinanceActivities:
             alerts=alerts, source=fetched.name,
         )  # fmt: skip
 
-    async def _store(self, kind: str, day: date, chunks: list[Chunk], progress: Progress) -> None:
-        """Load the chunks not stored yet, a few at once; heartbeat each one stored."""
-        done = set(progress.stored or [])
+    async def _match_and_store(
+        self,
+        kind: str,
+        day: date,
+        source: str,
+        progress: Progress,
+        steps: Iterator[MatchStep],
+        export: Callable[[], Awaitable[Path]] | None,
+    ) -> MatchOutcome:
+        """Match and store as a pipeline: the report is read while the receivables are
+        exported, and each chunk is stored while the next is written. The numbering is
+        stable, so the chunks an earlier attempt stored from the same files stay stored."""
+        kept = list(progress.stored or []) if export is None and progress.reached("matched") else []
+        known = (progress.lines, progress.classified)
+        matcher = _Steps(steps)
+        try:
+            if export is not None:  # the database exports while DuckDB reads the report
+                await _together(export(), matcher.next())
+                progress.beat("exported")
+            else:
+                await matcher.next()
+            counted = await matcher.next()
+            assert isinstance(counted, MatchOutcome)
+            if not (kept and known == (counted.lines, counted.classified)):
+                kept = []
+                progress.beat(
+                    "matched", stored=[], lines=counted.lines, classified=counted.classified
+                )
+            await self._results.begin(kind, day, source)
+            chunks = await self._store(kind, day, matcher.chunks(), progress, kept)
+        finally:
+            await matcher.close()
+        return MatchOutcome(counted.lines, counted.classified, chunks)
+
+    async def _store(
+        self,
+        kind: str,
+        day: date,
+        chunks: list[Chunk] | AsyncIterator[Chunk],
+        progress: Progress,
+        stored: list[int] | None = None,
+    ) -> list[Chunk]:
+        """Load the chunks not stored yet, a few at once, as they come; heartbeat each one
+        stored. Returns every chunk."""
+        done = set((progress.stored or []) if stored is None else stored)
         gate = asyncio.Semaphore(self._config.store_concurrency)
+        seen: list[Chunk] = []
 
         async def one(index: int, chunk: Chunk) -> None:
-            async with gate:
+            try:
                 await self._results.store_chunk(kind, day, chunk.path, chunk.first, chunk.last)
                 done.add(index)
                 progress.beat("matched", stored=sorted(done))
+            finally:
+                gate.release()
 
         try:
             async with asyncio.TaskGroup() as group:  # one failing cancels the others
-                for index, chunk in enumerate(chunks):
-                    if index not in done:
-                        group.create_task(one(index, chunk))
+                async for chunk in _each(chunks):
+                    seen.append(chunk)
+                    if len(seen) - 1 not in done:
+                        await gate.acquire()  # at most a few loading, the next being written
+                        group.create_task(one(len(seen) - 1, chunk))
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None  # the error itself, for Temporal and ops
+        return seen
 
     def _chunks_on_disk(self, folder: Path, progress: Progress) -> MatchOutcome | None:
         """The outcome of an earlier attempt's matching, when this attempt resumes it."""
@@ -246,6 +299,51 @@ class FinanceActivities:
         if len(chunks) != -(-progress.lines // size):
             return None  # files gone or not all written: match again
         return MatchOutcome(progress.lines, dict(progress.classified), chunks)
+
+
+class _Steps:
+    """A matcher's steps, each run in a worker thread (DuckDB releases the GIL) while the
+    event loop goes on storing. A step under way is never abandoned: cancelled, the caller
+    still waits for it in `close`, so no thread writes into the night's folder after."""
+
+    def __init__(self, steps: Iterator[MatchStep]) -> None:
+        self._steps = steps
+        self._running: asyncio.Future[MatchStep | None] | None = None
+
+    async def next(self) -> MatchStep | None:
+        loop = asyncio.get_running_loop()
+        self._running = loop.run_in_executor(None, next, self._steps, None)
+        return await asyncio.shield(self._running)
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        while (step := await self.next()) is not None:
+            assert isinstance(step, Chunk), step
+            yield step
+
+    async def close(self) -> None:
+        if self._running is not None:
+            with contextlib.suppress(BaseException):
+                await self._running
+        self._steps.close()  # type: ignore[attr-defined]
+
+
+async def _together(*jobs: Awaitable[Any]) -> None:
+    """Run `jobs` at once; the first to fail cancels the others and is raised itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)  # type: ignore[arg-type]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+
+
+async def _each(chunks: list[Chunk] | AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    if isinstance(chunks, list):
+        for chunk in chunks:
+            yield chunk
+    else:
+        async for chunk in chunks:
+            yield chunk
 
 
 _EXPECTED = {ReconKind.MARKETPLACE: "receivables.csv", ReconKind.BANK: "expected.csv"}

@@ -380,12 +380,15 @@ def _money(value: Any) -> str:
 
 
 async def _copy_out(s: AsyncSession, path: Path, low: date, high: date) -> int:
-    """COPY the export straight from PostgreSQL into the file (no row passes Python)."""
+    """COPY the export straight from PostgreSQL into the file (no row passes Python). An
+    order's id is nearly always `order:<key>` (domain/ids.py): left empty then (a fifth
+    less to write and read), the matching engine puts it back."""
     connection = await s.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     query = (
-        "SELECT key, order_id, gross, commission + fixed_fee + freight AS fees, net, refunded, "
+        "SELECT key, nullif(order_id, 'order:' || key) AS order_id, "
+        "gross, commission + fixed_fee + freight AS fees, net, refunded, "
         "expected_release, anticipation_id IS NOT NULL AS anticipated FROM receivables "
         f"WHERE expected_release BETWEEN '{low.isoformat()}' AND '{high.isoformat()}'"
     )

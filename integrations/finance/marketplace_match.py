@@ -6,11 +6,12 @@ Why DuckDB and why files: docs/finance.md ("The matching engine")."""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -37,7 +38,7 @@ REPORT_COLUMNS = {
     "ORDER_ID": "VARCHAR",
     "SHIPPING_ID": "VARCHAR",
 }
-# Our receivables as the repository exports them.
+# Our receivables as the repository exports them (an empty order_id: `order:<key>`).
 RECEIVABLE_COLUMNS = {
     "key": "VARCHAR",
     "order_id": "VARCHAR",
@@ -105,7 +106,7 @@ def check_report_header(path: Path, provider: str = "payments") -> None:
         )
 
 
-SQL = """
+REPORT_SQL = """
 CREATE TEMP TABLE report AS
 SELECT
     CASE WHEN coalesce(EXTERNAL_REFERENCE, '') <> '' THEN EXTERNAL_REFERENCE
@@ -113,78 +114,72 @@ SELECT
          ELSE 'source:' || coalesce(SOURCE_ID, '') END AS key,
     coalesce(DESCRIPTION, '') AS description,
     coalesce(SOURCE_ID, '') AS reference,
-    DATE AS moment,
     coalesce(NET_CREDIT_AMOUNT, 0) - coalesce(NET_DEBIT_AMOUNT, 0) AS amount,
     coalesce(NET_DEBIT_AMOUNT, 0) AS debit,
     coalesce(GROSS_AMOUNT, 0) AS gross,
     -(coalesce(MP_FEE_AMOUNT, 0) + coalesce(FINANCING_FEE_AMOUNT, 0)
       + coalesce(SHIPPING_FEE_AMOUNT, 0) + coalesce(TAXES_AMOUNT, 0)) AS fees
 FROM {report}
-WHERE RECORD_TYPE = 'release';
-
-CREATE TEMP TABLE r AS SELECT * FROM {receivables};
+WHERE RECORD_TYPE = 'release'
+"""
+# The report's lines keep the file's order (DuckDB preserves insertion order), so a
+# line's `rowid` + 1 is its number among the release lines: a line is numbered by where
+# it stands in the provider's report (stable: a rerun of the same report numbers every
+# line the same), and the receivables that got no line come after, by key. No global sort.
+SQL = """
+CREATE TEMP TABLE r AS
+SELECT * REPLACE (coalesce(order_id, 'order:' || key) AS order_id) FROM {receivables};
 
 CREATE TEMP TABLE advanced AS
 SELECT DISTINCT key FROM report WHERE description = 'fee_release_in_advance';
 
-CREATE TEMP TABLE expected AS
-SELECT * FROM r
-WHERE expected_release = DATE '{day}'
-   OR key IN (SELECT key FROM report WHERE description = 'payment');
-
+-- Every line against its receivable in one join (a payment line's receivable is expected
+-- that night by definition), then the receivables due that night that got no payment.
 CREATE TEMP TABLE classified AS
 SELECT
     CASE
-        WHEN p.key IS NULL THEN CASE WHEN e.anticipated THEN 'anticipated'
-                                     ELSE 'missing_payout' END
-        WHEN e.key IS NULL THEN 'unexpected_payout'
-        WHEN e.anticipated OR p.key IN (SELECT key FROM advanced) THEN 'anticipated'
-        WHEN abs(p.gross - e.gross) > {tol} THEN 'amount_divergence'
-        WHEN abs(p.fees - e.fees) > {tol} THEN 'fee_divergence'
-        ELSE 'matched'
-    END AS class,
-    coalesce(p.key, e.key) AS key,
-    e.order_id,
-    coalesce(p.description, 'payment') AS description,
-    coalesce(p.reference, '') AS reference,
-    coalesce(p.moment, '') AS moment,
-    p.amount, p.gross AS line_gross, p.fees AS line_fees,
-    e.gross AS expected_gross, e.fees AS expected_fees, e.net - e.refunded AS expected_net
-FROM (SELECT * FROM report WHERE description = 'payment') p
-FULL OUTER JOIN expected e ON p.key = e.key
-UNION ALL
-SELECT
-    CASE
-        WHEN o.description = 'chargeback' OR o.description LIKE 'reserve%' THEN 'chargeback'
-        WHEN o.description = 'fee_release_in_advance' THEN 'anticipated'
+        WHEN l.description = 'payment' THEN CASE
+            WHEN r.key IS NULL THEN 'unexpected_payout'
+            WHEN r.anticipated OR l.key IN (SELECT key FROM advanced) THEN 'anticipated'
+            WHEN abs(l.gross - r.gross) > {tol} THEN 'amount_divergence'
+            WHEN abs(l.fees - r.fees) > {tol} THEN 'fee_divergence'
+            ELSE 'matched'
+        END
+        WHEN l.description = 'chargeback' OR l.description LIKE 'reserve%' THEN 'chargeback'
+        WHEN l.description = 'fee_release_in_advance' THEN 'anticipated'
         WHEN r.key IS NULL THEN 'unexpected_payout'
-        WHEN o.description = 'refund' AND abs(o.refunds - r.refunded) > {tol}
+        WHEN l.description = 'refund' AND abs(f.refunds - r.refunded) > {tol}
             THEN 'amount_divergence'
         ELSE 'matched'
-    END,
-    o.key, r.order_id, o.description, o.reference, o.moment,
-    o.amount, o.gross, o.fees, r.gross, r.fees, r.net - r.refunded
-FROM (
-    SELECT *, sum(debit) OVER (PARTITION BY key, description) AS refunds
-    FROM report WHERE description <> 'payment'
-) o
-LEFT JOIN r ON o.key = r.key;
+    END AS class,
+    l.seq, l.key, r.order_id, l.description, l.reference,
+    l.amount, l.gross AS line_gross, l.fees AS line_fees,
+    r.gross AS expected_gross, r.fees AS expected_fees, r.net - r.refunded AS expected_net
+FROM (SELECT rowid + 1 AS seq, * FROM report) l
+LEFT JOIN r ON l.key = r.key
+LEFT JOIN (
+    SELECT key, sum(debit) AS refunds FROM report WHERE description = 'refund' GROUP BY key
+) f ON l.description = 'refund' AND f.key = l.key
+UNION ALL
+SELECT
+    CASE WHEN r.anticipated THEN 'anticipated' ELSE 'missing_payout' END,
+    (SELECT count(*) FROM report) + row_number() OVER (ORDER BY r.key),
+    r.key, r.order_id, 'payment', '', NULL, NULL, NULL,
+    r.gross, r.fees, r.net - r.refunded
+FROM r
+WHERE r.expected_release = DATE '{day}'
+  AND NOT EXISTS (SELECT 1 FROM report q WHERE q.description = 'payment' AND q.key = r.key);
 """
 
-# Numbered in a stable order (a rerun numbers every line the same) and written in one
-# pass, one CSV per chunk of lines: no results table, no scan per chunk.
-NUMBERED = """
+# One chunk of lines, in line order (PostgreSQL appends to the key's B-tree).
+CHUNK_LINES = """
 COPY (
     SELECT
         'marketplace' AS kind, DATE '{day}' AS day, seq,
         class, key, order_id, description, reference, amount, line_gross, line_fees,
-        expected_gross, expected_fees, expected_net, (seq - 1) // {rows} AS part
-    FROM (
-        SELECT row_number() OVER (ORDER BY key, description, reference, amount, moment)
-            AS seq, *
-        FROM classified
-    )
-) TO '{out}' (FORMAT csv, HEADER, PARTITION_BY (part), OVERWRITE_OR_IGNORE)
+        expected_gross, expected_fees, expected_net
+    FROM classified WHERE seq BETWEEN {first} AND {last} ORDER BY seq
+) TO '{out}' (FORMAT csv, HEADER)
 """
 # What the night took back per order (money lost to disputes: `chargeback` debits; a
 # `reserve-…` line only holds money), for the receivables (db/receivables.py).
@@ -211,7 +206,14 @@ CHUNK = (
 )
 
 
-def match_marketplace(
+# What `marketplace_steps` yields, in order: READ once the report is read (the receivables
+# file may still be on its way), then the outcome without its chunks (the counts), then
+# each chunk as soon as its file is in place.
+READ = "read"
+MatchStep = str | MatchOutcome | Chunk
+
+
+def marketplace_steps(
     report: Path,
     receivables: Path,
     day: date,
@@ -221,63 +223,72 @@ def match_marketplace(
     tolerance: Decimal = Decimal("0.00"),
     threads: int = 2,
     memory_limit: str = "500MB",
-) -> MatchOutcome:
+) -> Iterator[MatchStep]:
     """Classify every release line of `report` and every receivable expected on `day`
     without a payout; write the results to `out_dir` as CSV chunks of `chunk_rows` lines
-    (RESULT_COLUMNS), numbered in a stable order so a rerun writes the same files."""
+    (RESULT_COLUMNS), numbered in a stable order so a rerun writes the same files. A
+    generator, so that the caller can export the receivables while the report is read and
+    store each chunk while the next is written."""
     check_report_header(report)
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
     try:
+        _run(con, REPORT_SQL.format(report=_csv(report, REPORT_COLUMNS)), report)
+        yield READ
         script = SQL.format(
-            report=_csv(report, REPORT_COLUMNS),
             receivables=_csv(receivables, RECEIVABLE_COLUMNS),
             day=day.isoformat(),
             tol=f"{Decimal(tolerance):.2f}",
         )
-        try:
-            con.execute(script)
-        except duckdb.Error as exc:  # a value of the wrong type, a broken quote, ...
-            raise ReportInvalid(
-                f"the release report {report.name} does not parse: {exc}".splitlines()[0],
-                provider="payments",
-            ) from exc
+        _run(con, script, report)
         # before the chunks: a resumed run that finds its chunks finds this too
         con.execute(CHARGEBACKS.format(out=_quoted(out_dir / CHARGEBACKS_FILE)))
         rows = con.execute("SELECT class, count(*) FROM classified GROUP BY 1").fetchall()
         counts = {str(cls): int(n) for cls, n in rows}
-        parts = out_dir / "tmp" / "numbered"
-        shutil.rmtree(parts, ignore_errors=True)
-        parts.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(NUMBERED.format(day=day.isoformat(), rows=int(chunk_rows), out=_quoted(parts)))
-        chunks = gather_parts(parts, out_dir, sum(counts.values()), chunk_rows)
+        classified = {c.value: int(counts.get(c.value, 0)) for c in LineClass}
+        total = sum(classified.values())
+        yield MatchOutcome(lines=total, classified=classified, chunks=[])
+        partial = out_dir / "tmp"
+        partial.mkdir(parents=True, exist_ok=True)
+        for index, first in enumerate(range(1, total + 1, chunk_rows)):
+            last = min(first + chunk_rows - 1, total)
+            name = f"results-{index:04d}.csv"
+            sql = CHUNK_LINES.format(
+                day=day.isoformat(), first=first, last=last, out=_quoted(partial / name)
+            )
+            con.execute(sql)
+            (partial / name).replace(out_dir / name)  # whole or absent (resume counts them)
+            yield Chunk(out_dir / name, first, last)
     finally:
         con.close()
-    classified = {c.value: int(counts.get(c.value, 0)) for c in LineClass}
-    return MatchOutcome(lines=sum(classified.values()), classified=classified, chunks=chunks)
 
 
-def gather_parts(parts: Path, out_dir: Path, total: int, chunk_rows: int) -> list[Chunk]:
-    """DuckDB's `part=K/` folders as the chunk files `results-KKKK.csv`, each moved into
-    place whole (a resumed run counts them: a missing one means match again)."""
-    chunks = []
-    for index, first in enumerate(range(1, total + 1, chunk_rows)):
-        files = sorted((parts / f"part={index}").glob("*.csv"))
-        path = out_dir / f"results-{index:04d}.csv"
-        if len(files) == 1:
-            files[0].replace(path)
-        else:  # written by several threads: one file, one header
-            partial = path.with_suffix(".partial")
-            with partial.open("wb") as out:
-                for n, part in enumerate(files):
-                    with part.open("rb") as fh:
-                        header = fh.readline()
-                        if n == 0:
-                            out.write(header)
-                        shutil.copyfileobj(fh, out)
-            partial.replace(path)
-        chunks.append(Chunk(path, first, min(first + chunk_rows - 1, total)))
-    shutil.rmtree(parts, ignore_errors=True)
-    return chunks
+def _run(con: duckdb.DuckDBPyConnection, script: str, report: Path) -> None:
+    try:
+        con.execute(script)
+    except duckdb.Error as exc:  # a value of the wrong type, a broken quote, ...
+        raise ReportInvalid(
+            f"the release report {report.name} does not parse: {exc}".splitlines()[0],
+            provider="payments",
+        ) from exc
+
+
+def as_steps(match: Callable[[], MatchOutcome]) -> Iterator[MatchStep]:
+    """A matcher that does everything in one call, as steps (READ, counts, chunks)."""
+    yield READ
+    outcome = match()
+    yield MatchOutcome(outcome.lines, outcome.classified, [])
+    yield from outcome.chunks
+
+
+def match_marketplace(
+    report: Path, receivables: Path, day: date, out_dir: Path, **options: Any
+) -> MatchOutcome:
+    """`marketplace_steps` run to the end: the outcome with every chunk."""
+    steps = list(marketplace_steps(report, receivables, day, out_dir, **options))
+    counted = steps[1]
+    assert isinstance(counted, MatchOutcome)
+    chunks = [step for step in steps if isinstance(step, Chunk)]
+    return MatchOutcome(counted.lines, counted.classified, chunks)
 
 
 def write_chunks(
