@@ -264,7 +264,9 @@ class FinanceActivities:
         """Load the chunks not stored yet, a few at once, as they come; heartbeat each one
         stored. Returns every chunk."""
         done = set((progress.stored or []) if stored is None else stored)
-        gate = asyncio.Semaphore(self._config.store_concurrency)
+        gate = asyncio.Semaphore(
+            min(self._config.store_concurrency, self._results.concurrent_writers)
+        )
         seen: list[Chunk] = []
 
         async def one(index: int, chunk: Chunk) -> None:

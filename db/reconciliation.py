@@ -80,6 +80,13 @@ class ReconciliationRepository:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
 
+    @property
+    def concurrent_writers(self) -> int:
+        """How many chunks are worth loading at once: SQLite takes one writer at a time
+        (a second only waits on the lock, and a cancelled one can leave it held)."""
+        bind = self._sessionmaker.kw.get("bind")
+        return 1 if bind is not None and bind.dialect.name == "sqlite" else 8
+
     async def begin(self, kind: str, day: date, source: str) -> None:
         """Mark the night's run as running (again): readers know its lines may change."""
         now = datetime.now(UTC)
