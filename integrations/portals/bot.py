@@ -18,7 +18,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from domain.errors import ProviderError, ProviderUnavailable
+from domain.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from integrations.portals.browser import BrowserPool
 
 Beat = Callable[[str], None]
@@ -92,6 +92,43 @@ class PortalBot:
                         await context.tracing.stop()
                     except PlaywrightError:
                         pass
+
+    # ------------------------------------------------------------------ pages
+    USER_LABEL: str | re.Pattern[str] = "Usuário"  # the login form's user field
+    SECRETS = "PORTAL"  # RETAGUARDA_SECRETS__<SECRETS>_USERNAME / _PASSWORD
+
+    async def _open(self, page: Page, path: str, beat: Beat) -> None:
+        """Go to `path`, logging in first when the portal asks for it."""
+        response = await page.goto(f"{self._base}{path}")
+        await self._check(page, response.status if response else 200)
+        if self._at_login(page):
+            await self._login(page, beat)
+            await self._check(page, 200)
+        beat(path)
+
+    async def _check(self, page: Page, status: int) -> None:
+        """Raise what the page says went wrong (maintenance, a server error)."""
+        raise NotImplementedError
+
+    def _at_login(self, page: Page) -> bool:
+        return page.url.startswith(f"{self._base}/login")
+
+    async def _login(self, page: Page, beat: Beat) -> None:
+        """Log in with the settings' credentials (typed into the page only) and keep the
+        session for the next tasks; a refused login is final: retrying cannot fix it."""
+        beat("login")
+        await page.get_by_label(self.USER_LABEL).fill(self._username)
+        await page.get_by_label("Senha").fill(self._password)
+        await self._check(page, await self._click(page, "Entrar"))
+        if self._at_login(page) or await page.get_by_role("alert").count():
+            raise ProviderRejected(
+                f"{self.TITLE} refused our login: check RETAGUARDA_SECRETS__"
+                f"{self.SECRETS}_USERNAME and _PASSWORD",
+                provider=self.PROVIDER,
+                code="login_refused",
+            )
+        self.logins += 1
+        self._session = dict(await page.context.storage_state())
 
     def _translate(self, exc: PlaywrightError, what: str) -> ProviderError:
         """A Playwright failure (timeout, element not found) as a retryable portal error:

@@ -146,6 +146,7 @@ def _comma(value: Decimal | float | int) -> str:
 class CarrierPortalBot(PortalBot):
     PROVIDER = PROVIDER
     TITLE = "the carrier portal"
+    SECRETS = "CARRIER_PORTAL"
 
     def __init__(
         self,
@@ -165,39 +166,12 @@ class CarrierPortalBot(PortalBot):
         return _translate(exc, what)
 
     # ------------------------------------------------------------------ pages
-    async def _open(self, page: Page, path: str, beat: Beat) -> None:
-        """Go to `path`, logging in first when the portal asks for it."""
-        response = await page.goto(f"{self._base}{path}")
-        await self._check(page, response.status if response else 200)
-        if self._at_login(page):
-            await self._login(page, beat)
-            await self._check(page, 200)
-        beat(path)
-
     async def _check(self, page: Page, status: int) -> None:
         heading = await self._heading(page)
         if status == 503 or heading == "Sistema em manutenção":
             raise PortalError("the carrier portal is under maintenance", code="maintenance")
         if status >= 500:
             raise PortalError(f"the carrier portal answered {status} ({heading})")
-
-    def _at_login(self, page: Page) -> bool:
-        return page.url.startswith(f"{self._base}/login")
-
-    async def _login(self, page: Page, beat: Beat) -> None:
-        beat("login")
-        await page.get_by_label("Usuário").fill(self._username)
-        await page.get_by_label("Senha").fill(self._password)
-        await self._click(page, "Entrar")
-        if self._at_login(page) or await page.get_by_role("alert").count():
-            raise ProviderRejected(
-                "the carrier portal refused our login: check RETAGUARDA_SECRETS__"
-                "CARRIER_PORTAL_USERNAME and _PASSWORD",
-                provider=PROVIDER,
-                code="login_refused",
-            )
-        self.logins += 1
-        self._session = dict(await page.context.storage_state())
 
     # ------------------------------------------------------------------ reading
     async def _search(self, page: Page, reference: str, beat: Beat) -> list[Pickup]:

@@ -50,6 +50,8 @@ class DownloadedReport:
 class SellerPortalBot(PortalBot):
     PROVIDER = PROVIDER
     TITLE = "the seller portal"
+    USER_LABEL = USER_LABEL
+    SECRETS = "SELLER_PORTAL"
 
     async def release_report(
         self, day: date, target: Path, beat: Beat = lambda _: None
@@ -79,15 +81,6 @@ class SellerPortalBot(PortalBot):
             beat("downloaded")
             return await asyncio.to_thread(_checked, partial, target, stated)
 
-    async def _open(self, page: Page, path: str, beat: Beat) -> None:
-        """Go to `path`, logging in first when the portal asks for it."""
-        response = await page.goto(f"{self._base}{path}")
-        await self._check(page, response.status if response else 200)
-        if self._at_login(page):
-            await self._login(page, beat)
-            await self._check(page, 200)
-        beat(path)
-
     async def _check(self, page: Page, status: int) -> None:
         heading = await self._heading(page)
         if status == 503 or heading == "Sistema em manutenção":
@@ -100,24 +93,6 @@ class SellerPortalBot(PortalBot):
                 f"the seller portal refused the report's date: {said}", provider=PROVIDER,
                 code="date_refused",
             )  # fmt: skip
-
-    def _at_login(self, page: Page) -> bool:
-        return page.url.startswith(f"{self._base}/login")
-
-    async def _login(self, page: Page, beat: Beat) -> None:
-        beat("login")
-        await page.get_by_label(USER_LABEL).fill(self._username)
-        await page.get_by_label("Senha").fill(self._password)
-        await self._check(page, await self._click(page, "Entrar"))
-        if self._at_login(page) or await page.get_by_role("alert").count():
-            raise ProviderRejected(
-                "the seller portal refused our login: check RETAGUARDA_SECRETS__"
-                "SELLER_PORTAL_USERNAME and _PASSWORD",
-                provider=PROVIDER,
-                code="login_refused",
-            )
-        self.logins += 1
-        self._session = dict(await page.context.storage_state())
 
     async def _stated_lines(self, page: Page, day: date) -> int:
         text = await page.get_by_role("main").inner_text()
