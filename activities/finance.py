@@ -65,7 +65,6 @@ class FinanceConfig:
     work_dir: Path
     window_days: int = 120
     chunk_rows: int = 250_000
-    store_concurrency: int = 2  # chunks loaded at once (one connection each)
 
 
 @dataclass
@@ -201,6 +200,7 @@ class FinanceActivities:
         exported = progress.reached("exported") and expected.exists()
         outcome = self._chunks_on_disk(folder, progress) if exported else None
         if outcome is not None:  # matched by an earlier attempt: store what is left
+            await self._results.begin(kind.value, day, fetched.name)  # it may have died first
             await self._store(kind.value, day, outcome.chunks, progress)
         else:
             _clear_results(folder)
@@ -261,12 +261,11 @@ class FinanceActivities:
         progress: Progress,
         stored: list[int] | None = None,
     ) -> list[Chunk]:
-        """Load the chunks not stored yet, a few at once, as they come; heartbeat each one
+        """Load the chunks not stored yet as they come, as many at once as the database
+        takes writers (the next one is being written meanwhile); heartbeat each one
         stored. Returns every chunk."""
         done = set((progress.stored or []) if stored is None else stored)
-        gate = asyncio.Semaphore(
-            min(self._config.store_concurrency, self._results.concurrent_writers)
-        )
+        gate = asyncio.Semaphore(self._results.concurrent_writers)
         seen: list[Chunk] = []
 
         async def one(index: int, chunk: Chunk) -> None:
@@ -282,7 +281,7 @@ class FinanceActivities:
                 async for chunk in _each(chunks):
                     seen.append(chunk)
                     if len(seen) - 1 not in done:
-                        await gate.acquire()  # at most a few loading, the next being written
+                        await gate.acquire()  # a few loading, the next being written
                         group.create_task(one(len(seen) - 1, chunk))
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None  # the error itself, for Temporal and ops

@@ -515,6 +515,9 @@ class ReconciliationRun(Base):
     alerts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # The highest line number any attempt stored for the night: a chunk beyond it has
+    # nothing to replace, and a rerun with fewer lines knows there are lines to drop.
+    stored_through: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class ReconciliationLine(Base):
@@ -522,13 +525,23 @@ class ReconciliationLine(Base):
     that did not come). Written in bulk (COPY on PostgreSQL)."""
 
     __tablename__ = "reconciliation_lines"
-    # No index besides the key: a night's lines are read by (kind, day) and written a
-    # million at a time (each index costs the bulk load more than it saves the reads).
-    __table_args__ = (CheckConstraint(_in("class", RECON_CLASSES), name="class"),)
+    # A night's lines are written a million at a time and read by (kind, day, seq range).
+    # A B-tree key doubled the time of that load (docs/BENCHMARKS.md, "Reconcile"), so the
+    # table has no primary key in the database: on PostgreSQL a BRIN index over (kind,
+    # day, seq) finds a night's block ranges (the lines are loaded in seq order), on
+    # SQLite a plain index. One line per (kind, day, seq) is kept by the writer: each
+    # chunk replaces its range whole, under a lock on the night (db/reconciliation.py).
+    __table_args__ = (
+        CheckConstraint(_in("class", RECON_CLASSES), name="class"),
+        Index(
+            "ix_reconciliation_lines_night", "kind", "day", "seq",
+            postgresql_using="brin", postgresql_with={"autosummarize": "on"},
+        ),
+    )  # fmt: skip
 
-    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
-    day: Mapped[date] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(12))
+    day: Mapped[date] = mapped_column()
+    seq: Mapped[int] = mapped_column(autoincrement=False)
     cls: Mapped[str] = mapped_column("class", String(20))
     key: Mapped[str] = mapped_column(String(200))
     order_id: Mapped[str | None] = mapped_column(String(ORDER_ID))
@@ -540,6 +553,8 @@ class ReconciliationLine(Base):
     expected_gross: Mapped[Decimal | None]
     expected_fees: Mapped[Decimal | None]
     expected_net: Mapped[Decimal | None]
+
+    __mapper_args__ = {"primary_key": [kind, day, seq]}  # the line's identity, for the ORM
 
 
 class ReceivableAdjustment(Base):

@@ -260,7 +260,8 @@ class ReceivableRepository:
 
     async def export(self, path: Path, day: date, window_days: int) -> int:
         """Write the receivables released within `window_days` of `day` as CSV
-        (EXPORT_COLUMNS) for the matching engine; COPY on PostgreSQL. Returns the rows."""
+        (EXPORT_COLUMNS) for the matching engine, an order id that is `order:<key>` left
+        empty (`_copy_out`); COPY on PostgreSQL. Returns the rows."""
         low, high = day - timedelta(days=window_days), day + timedelta(days=window_days)
         async with read_session(self._sessionmaker) as s:
             if s.get_bind().dialect.name == "postgresql":
@@ -280,7 +281,8 @@ class ReceivableRepository:
                 for row in rows:
                     key, order_id, gross, fees, net, refunded, released, anticipated = row
                     writer.writerow(
-                        [key, order_id, _money(gross), _money(fees), _money(net),
+                        [key, "" if order_id == f"order:{key}" else order_id,
+                         _money(gross), _money(fees), _money(net),
                          _money(refunded), released, "true" if anticipated else "false"]
                     )  # fmt: skip
                     count += 1

@@ -3,7 +3,11 @@ in bulk, chunk by chunk (COPY on PostgreSQL, executemany on SQLite).
 
 Each chunk is a range of line numbers replaced whole in its own transaction, so storing a
 chunk twice changes nothing and a run killed between chunks resumes where it stopped;
-the run row turns `done` only after the last chunk."""
+the run row turns `done` only after the last chunk. The table has no unique key (a
+B-tree doubled the load: db/models.py); one line per (kind, day, seq) holds because every
+write replaces a range whole under a lock on that range, so two attempts storing the
+same chunk (a retry while the first still runs) take turns instead of adding up, while
+different chunks of a night load side by side (PostgreSQL runs each COPY on a core)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AnticipationRow, PayableRow, ReconciliationLine, ReconciliationRun
@@ -82,10 +86,10 @@ class ReconciliationRepository:
 
     @property
     def concurrent_writers(self) -> int:
-        """How many chunks are worth loading at once: SQLite takes one writer at a time
-        (a second only waits on the lock, and a cancelled one can leave it held)."""
-        bind = self._sessionmaker.kw.get("bind")
-        return 1 if bind is not None and bind.dialect.name == "sqlite" else 8
+        """How many chunks are worth loading at once: PostgreSQL runs each COPY on a core
+        of its own; SQLite takes one writer at a time (a second only waits on the lock,
+        and a cancelled one can leave it held)."""
+        return 1 if self._sessionmaker().get_bind().dialect.name == "sqlite" else 2
 
     async def begin(self, kind: str, day: date, source: str) -> None:
         """Mark the night's run as running (again): readers know its lines may change."""
@@ -106,14 +110,18 @@ class ReconciliationRepository:
     async def store_chunk(self, kind: str, day: date, path: Path, first: int, last: int) -> int:
         """Replace lines `first`..`last` (seq) of the night with the rows of `path` (a CSV
         of LINE_COLUMNS holding exactly that range). Returns the rows stored."""
+        night = (ReconciliationRun.kind == kind, ReconciliationRun.day == day)
         async with self._sessionmaker() as s:
-            await s.execute(
-                delete(ReconciliationLine).where(
-                    ReconciliationLine.kind == kind,
-                    ReconciliationLine.day == day,
-                    ReconciliationLine.seq.between(first, last),
+            await _lock_range(s, kind, day, first)
+            through = await s.scalar(select(ReconciliationRun.stored_through).where(*night))
+            if through is None or through >= first:  # something may be there: replace it
+                await s.execute(
+                    delete(ReconciliationLine).where(
+                        ReconciliationLine.kind == kind,
+                        ReconciliationLine.day == day,
+                        ReconciliationLine.seq.between(first, last),
+                    )
                 )
-            )
             if s.get_bind().dialect.name == "postgresql":
                 stored = await _copy_in(s, kind, day, path)
             else:
@@ -121,6 +129,9 @@ class ReconciliationRepository:
                 for batch in _batches(_read_rows(path, kind, day), SQLITE_BATCH):
                     await s.execute(insert(ReconciliationLine), batch)
                     stored += len(batch)
+            higher = case((ReconciliationRun.stored_through < last, last),
+                          else_=ReconciliationRun.stored_through)  # fmt: skip
+            await s.execute(update(ReconciliationRun).where(*night).values(stored_through=higher))
             await s.commit()
         return stored
 
@@ -129,15 +140,17 @@ class ReconciliationRepository:
     ) -> None:
         """Drop lines past the last (a rerun with fewer lines) and mark the run done."""
         async with self._sessionmaker() as s:
-            await s.execute(
-                delete(ReconciliationLine).where(
-                    ReconciliationLine.kind == kind,
-                    ReconciliationLine.day == day,
-                    ReconciliationLine.seq > lines,
-                )
-            )
-            run = await s.get(ReconciliationRun, (kind, day))
+            run = await s.get(ReconciliationRun, (kind, day), with_for_update=True)
             assert run is not None, "finish() before begin()"
+            if run.stored_through > lines:
+                await s.execute(
+                    delete(ReconciliationLine).where(
+                        ReconciliationLine.kind == kind,
+                        ReconciliationLine.day == day,
+                        ReconciliationLine.seq > lines,
+                    )
+                )
+                run.stored_through = lines
             run.status, run.lines, run.classified, run.alerts = "done", lines, classified, alerts
             run.finished_at = datetime.now(UTC)
             await s.commit()
@@ -158,25 +171,23 @@ class ReconciliationRepository:
         self, kind: str, day: date, *, cls: str | None = None, limit: int = 1000, offset: int = 0
     ) -> list[LineView]:
         query = (
-            select(ReconciliationLine)
+            select(*_DECODED)
             .where(ReconciliationLine.kind == kind, ReconciliationLine.day == day)
             .order_by(ReconciliationLine.seq)
-            .limit(limit)
-            .offset(offset)
         )
         if cls:
-            query = query.where(ReconciliationLine.cls == cls)
+            query = query.where(ReconciliationLine.cls == cls).limit(limit).offset(offset)
+        else:  # a night's lines are numbered 1..n: a page is a range the index finds
+            query = query.where(ReconciliationLine.seq.between(offset + 1, offset + limit))
         async with read_session(self._sessionmaker) as s:
-            return [
-                LineView.model_validate(r, from_attributes=True) for r in await s.scalars(query)
-            ]
+            return [LineView.model_validate(r._mapping) for r in await s.execute(query)]
 
     async def alerts(
         self, kind: str, day: date, classes: frozenset[str], limit: int = 200
     ) -> list[LineView]:
         """The night's lines of `classes` (those that need a person), in line order."""
         query = (
-            select(ReconciliationLine)
+            select(*_DECODED)
             .where(
                 ReconciliationLine.kind == kind,
                 ReconciliationLine.day == day,
@@ -186,9 +197,7 @@ class ReconciliationRepository:
             .limit(limit)
         )
         async with read_session(self._sessionmaker) as s:
-            return [
-                LineView.model_validate(r, from_attributes=True) for r in await s.scalars(query)
-            ]
+            return [LineView.model_validate(r._mapping) for r in await s.execute(query)]
 
     async def count(self, kind: str, day: date) -> dict[str, int]:
         async with read_session(self._sessionmaker) as s:
@@ -242,14 +251,54 @@ class ReconciliationRepository:
         return len(rows)
 
     async def fingerprint(self, kind: str, day: date) -> list[tuple[Any, ...]]:
-        """Every stored line of the night as plain tuples (tests compare two runs)."""
+        """Every line of the night as plain tuples, as read (tests compare two runs)."""
         async with read_session(self._sessionmaker) as s:
             rows = await s.execute(
-                select(*(c for c in ReconciliationLine.__table__.columns))
+                select(*_DECODED)
                 .where(ReconciliationLine.kind == kind, ReconciliationLine.day == day)
                 .order_by(ReconciliationLine.seq)
             )
             return [tuple(r) for r in rows]
+
+
+def _decoded() -> tuple[Any, ...]:
+    """The line's columns as a person reads them. Marketplace lines are stored compact
+    (integrations/finance/marketplace_match.py, CHUNK_LINES): a matched line has a
+    receivable whose figures are its own, so its expected gross, fees and net are stored
+    only where they differ from the line's gross, fees and amount; and an order id that is
+    `order:<key>` (domain/ids.py) is left out where the line has a receivable (matched, or
+    an expected net stored). A line stored whole reads the same."""
+    line = ReconciliationLine
+    matched = and_(line.kind == "marketplace", line.cls == "matched")
+    derived = and_(
+        line.kind == "marketplace", line.order_id.is_(None),
+        or_(line.cls == "matched", line.expected_net.is_not(None)),
+    )  # fmt: skip
+
+    def own(expected: Any, figure: Any) -> Any:
+        return case((and_(matched, expected.is_(None)), figure), else_=expected)
+
+    return (
+        line.seq, line.cls.label("cls"), line.key,
+        case((derived, literal("order:") + line.key), else_=line.order_id).label("order_id"),
+        line.description, line.reference, line.amount, line.line_gross, line.line_fees,
+        own(line.expected_gross, line.line_gross).label("expected_gross"),
+        own(line.expected_fees, line.line_fees).label("expected_fees"),
+        own(line.expected_net, line.amount).label("expected_net"),
+    )  # fmt: skip
+
+
+_DECODED = _decoded()
+
+
+async def _lock_range(s: AsyncSession, kind: str, day: date, first: int) -> None:
+    """Writers of the range starting at `first` take turns (PostgreSQL; SQLite has one
+    writer at a time anyway). The lock is the transaction's: it ends with it."""
+    if s.get_bind().dialect.name == "postgresql":
+        await s.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:range))"),
+            {"range": f"reconciliation_lines:{kind}:{day.isoformat()}:{first}"},
+        )
 
 
 def _day(value: Any) -> date:
@@ -288,15 +337,17 @@ def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
 
 async def _copy_in(s: AsyncSession, kind: str, day: date, path: Path) -> int:
     """COPY the chunk's CSV (LINE_COLUMNS, kind and day included) into the table, in the
-    session's transaction: no row passes through Python."""
+    session's transaction: no row passes through Python. The file is opened here, so it
+    is closed even when the load is cancelled (asyncpg leaves a path it opened open)."""
     connection = await s.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    status: str = await driver.copy_to_table(
-        "reconciliation_lines",
-        source=str(path),
-        columns=list(LINE_COLUMNS),
-        format="csv",
-        header=True,
-    )
+    with path.open("rb") as source:
+        status: str = await driver.copy_to_table(
+            "reconciliation_lines",
+            source=source,
+            columns=list(LINE_COLUMNS),
+            format="csv",
+            header=True,
+        )
     return int(status.rsplit(" ", 1)[-1])

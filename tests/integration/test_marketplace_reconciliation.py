@@ -4,14 +4,18 @@ nothing, a run killed halfway and resumed gives the same result."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
+from db.models import ReconciliationLine
+from db.reconciliation import LINE_COLUMNS
 from domain.reconciliation import AccrueRequest, LineClass, ReconcileRequest, ReconKind
 from tests.integration.finance_world import FinanceWorld, sell_a_day
 from tests.support.sandbox import sandbox_world
@@ -88,6 +92,81 @@ async def test_reconciling_a_night_twice_changes_nothing(world: FinanceWorld) ->
     run = await world.results.run("marketplace", world.day)
     assert run is not None
     assert (run.status, run.lines) == ("done", first.lines)
+
+
+async def test_lines_stored_compact_read_back_with_their_receivables_figures(
+    world: FinanceWorld,
+) -> None:
+    """A matched line is stored without the expected figures that equal its own, and
+    without an `order:<key>` order id; read back, every line that has a receivable shows
+    that receivable's order and figures, and a line without one shows none."""
+    await reconcile(world)
+    async with world.sessions() as s:
+        compact = await s.scalar(
+            select(func.count()).select_from(ReconciliationLine).where(
+                ReconciliationLine.cls == "matched",
+                ReconciliationLine.expected_gross.is_(None),
+                ReconciliationLine.order_id.is_(None),
+            )
+        )  # fmt: skip
+    assert compact, "no matched line was stored compact"
+    lines = await world.results.lines("marketplace", world.day)
+    for line in lines:
+        if line.cls in {"unexpected_payout"}:
+            assert (line.order_id, line.expected_gross, line.expected_net) == (None, None, None)
+            continue
+        assert line.order_id is not None, line
+        receivable = await world.receivables.get(line.order_id)
+        assert receivable is not None, line
+        assert receivable.key == line.key
+        assert line.expected_gross == receivable.gross, line
+        assert line.expected_fees == (
+            receivable.commission + receivable.fixed_fee + receivable.freight
+        ), line
+        assert line.expected_net == receivable.net - receivable.refunded, line
+
+
+async def test_two_attempts_storing_one_chunk_at_once_leave_it_once(
+    world: FinanceWorld, tmp_path: Path
+) -> None:
+    """No unique key guards the lines (a B-tree halves the bulk load): a retry storing a
+    chunk while the first attempt still stores it must not double it."""
+    await reconcile(world)
+    before = await world.results.fingerprint("marketplace", world.day)
+    chunk = tmp_path / "chunk.csv"
+    header = ",".join(LINE_COLUMNS)
+    rows = [
+        f"marketplace,{world.day.isoformat()},{n},matched,store:K{n},order:x{n},payment,"
+        f"r{n},10.00,10.00,0.00,10.00,0.00,10.00"
+        for n in range(1, 6)
+    ]
+    chunk.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    await asyncio.gather(
+        *(world.results.store_chunk("marketplace", world.day, chunk, 1, 5) for _ in range(3))
+    )
+    after = await world.results.fingerprint("marketplace", world.day)
+    assert [line[0] for line in after] == [line[0] for line in before]  # one line per seq
+    assert [line[2] for line in after[:5]] == [f"store:K{n}" for n in range(1, 6)]
+    assert after[5:] == before[5:]
+
+
+async def test_a_rerun_with_fewer_lines_drops_the_rest(world: FinanceWorld, tmp_path: Path) -> None:
+    first = await reconcile(world)
+    chunk = tmp_path / "chunk.csv"
+    chunk.write_text(
+        ",".join(LINE_COLUMNS) + "\n"
+        f"marketplace,{world.day.isoformat()},1,matched,store:K1,,payment,r1,"
+        "10.00,10.00,0.00,,,\n",
+        encoding="utf-8",
+    )
+    await world.results.begin("marketplace", world.day, "rerun")
+    await world.results.store_chunk("marketplace", world.day, chunk, 1, 1)
+    await world.results.finish("marketplace", world.day, 1, {"matched": 1}, 0)
+    assert first.lines > 1
+    assert len(await world.results.fingerprint("marketplace", world.day)) == 1
+    run = await world.results.run("marketplace", world.day)
+    assert run is not None
+    assert (run.status, run.lines) == ("done", 1)
 
 
 async def test_a_run_killed_halfway_and_resumed_gives_the_same_result(
