@@ -71,9 +71,9 @@ async def prepare_database(url: str, lines: int) -> None:
             await conn.execute(
                 text(RECEIVABLES_SQL.format(now=now, day=DAY, series=_series(dialect, lines)))
             )
-        if dialect == "postgresql":  # statistics and a checkpoint, as after a quiet day:
-            # without them the planner guesses and the previous run's WAL is flushed
-            # during this one (runs back to back varied from 6 to 14 s)
+        if dialect == "postgresql":  # vacuumed, analysed and checkpointed, as after a quiet
+            # day: without it the planner guesses, autovacuum vacuums the fresh rows and
+            # the previous run's WAL is flushed during this one (runs varied 6 to 14 s)
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(text("VACUUM (ANALYZE) receivables"))
