@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "api/locale/pt_BR/LC_MESSAGES/console.po"
 METHODS = [("templates/**.html", "jinja2"), ("console/**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "say": (2,)}
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true"}}
 
 
@@ -28,7 +28,17 @@ def extracted() -> Catalog:
         keywords=KEYWORDS,
     ):
         catalog.add(message, locations=[(f"api/{filename}", lineno)])
+    for text in runbook_texts():  # the runbook's rows are data, translated when shown
+        catalog.add(text, locations=[("api/console/runbook.py", 0)])
     return catalog
+
+
+def runbook_texts() -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from api.console.runbook import RUNBOOK, UNDO, UNKNOWN
+
+    rows = [*RUNBOOK.values(), UNDO, UNKNOWN]
+    return [text for row in rows for text in (row.means, row.to_do)]
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from api.console.session import (
     html,
     redirect,
 )
-from api.console.views import BOOKS_ROLES, Chrome, Flash
+from api.console.views import BOOKS_ROLES, Chrome, say
 from api.deps import ContextDep
 from api.routes.finance import csv_download
 from db.api_keys import ApiRole
@@ -186,7 +186,7 @@ async def refresh_margin(
     target = "/console/finance/margin"
     if back.path == target and back.query:
         target += "?" + back.query
-    return redirect(target, Flash("ok", f"Recomputed the margin of {orders} order(s)."))
+    return redirect(target, say("ok", "Recomputed the margin of %(n)s order(s).", n=orders))
 
 
 @router.get("/{kind}/{day}.csv")

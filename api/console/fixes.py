@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.console.runbook import CorrectionForm, FixPanel, Shortage, advice
 from api.console.session import ConsoleRoute, Problem, SessionDep, checked_form, redirect
-from api.console.views import OPS_ROLES, Flash, order_url
+from api.console.views import OPS_ROLES, order_url, say
 from api.deps import ContextDep
 from api.gateway import TemporalUnavailable
 from db.catalogue import CatalogueRepository
@@ -96,8 +96,8 @@ async def receive_and_retry(
             continue
         sku, text = name.removeprefix("receive:"), value.strip()
         if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= MAX_RECEIPT:
-            msg = f"Type how many {sku} arrived: a whole number up to {MAX_RECEIPT}."
-            return redirect(back, Flash("error", msg))
+            msg = "Type how many %(sku)s arrived: a whole number up to %(most)s."
+            return redirect(back, say("error", msg, sku=sku, most=MAX_RECEIPT))
         if int(text) == 0:
             continue
         if await ctx.catalogue.get_product(sku) is None:
@@ -110,12 +110,18 @@ async def receive_and_retry(
         except TemporalUnavailable:
             pass  # the next sync of the SKU carries it; the retry below says if Temporal is down
         received.append(f"{text} × {sku}")
-    done = f"Received {', '.join(received)}. " if received else ""
+    got = ", ".join(received)
     try:
         result = await ctx.actions.decide(order_id, OpsAction.RETRY, who, "stock received")
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"{done}Retry refused: {exc.message}"))
-    return redirect(back, Flash("ok", f"{done}{result} ({who})."))
+        if got:
+            msg = "Received %(got)s. Retry refused: %(why)s"
+            return redirect(back, say("error", msg, got=got, why=exc.message))
+        return redirect(back, say("error", "Retry refused: %(why)s", why=exc.message))
+    if got:
+        msg = "Received %(got)s. %(result)s (%(who)s)."
+        return redirect(back, say("ok", msg, got=got, result=result, who=who))
+    return redirect(back, say("ok", "%(result)s (%(who)s).", result=result, who=who))
 
 
 @router.post("/{order_id}/correct-and-retry")
@@ -140,16 +146,21 @@ async def correct_and_retry(
             raise Problem(422, "Choose what to correct: the address or the CPF.")
     except InvalidCorrection as exc:
         words = "; ".join(f"{FIELD_WORDS.get(k, k)}: {v}" for k, v in exc.problems.items())
-        return redirect(back, Flash("error", f"Not corrected: {words}.", kept, "customer"))
+        return redirect(back, say("error", "Not corrected: %(why)s.", kept, "customer", why=words))
     nonce = str(form.get("nonce") or "")[:32]
     reason = str(form.get("reason") or "").strip()[:500]
     key = f"console:correct:{order_id}:{nonce}" if nonce else None
     try:
         result = await ctx.actions.correct_and_retry(order_id, correction, who, reason, key)
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"Not corrected: {exc.message}", kept, "customer"))
-    what = "CPF" if kind == CorrectionKind.CPF.value else "address"
-    return redirect(back, Flash("ok", f"{what} corrected; {result} ({who})."))
+        msg = "Not corrected: %(why)s"
+        return redirect(back, say("error", msg, kept, "customer", why=exc.message))
+    msg = (
+        "CPF corrected; %(result)s (%(who)s)."
+        if kind == CorrectionKind.CPF.value
+        else "Address corrected; %(result)s (%(who)s)."
+    )
+    return redirect(back, say("ok", msg, result=result, who=who))
 
 
 FIELD_WORDS = {

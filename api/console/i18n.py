@@ -95,4 +95,5 @@ def filters(lang: str) -> dict[str, Callable[..., str]]:
         "num": lambda value, places=0: number(value, lang, places),
         "status_name": lambda code: words.gettext(STATUS_NAMES.get(str(code), str(code))),
         "step_name": lambda code: words.gettext(STEP_NAMES.get(str(code), str(code))),
+        "said": lambda flash: flash.said(words.gettext),  # a Flash, in this language
     }

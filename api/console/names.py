@@ -52,3 +52,13 @@ PAYMENT_NAMES = (
     N_("cash"), N_("credit card"), N_("debit card"), N_("boleto"), N_("Pix"), N_("other"),
 )  # fmt: skip
 DOCUMENT_NAMES = (N_("Label (PDF)"), N_("Packing slip (PDF)"))
+# What an order workflow answers an ops decision with (its Update's result), shown in the
+# flash that follows: catalogue phrases, so the flash reads in the page's language.
+DECISION_ANSWERS = (
+    N_("retry accepted"),
+    N_("skip accepted"),
+    N_("compensate accepted"),
+    N_("reship accepted"),
+    N_("return_to_stock accepted"),
+    N_("cancelling"),
+)

@@ -11,6 +11,7 @@ from typing import ClassVar
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from api.console.names import N_
 from api.console.session import (
     ConsoleRoute,
     Problem,
@@ -21,7 +22,7 @@ from api.console.session import (
     redirect,
     text,
 )
-from api.console.views import OPS_ROLES, Chrome, Flash
+from api.console.views import OPS_ROLES, Chrome, Flash, say
 from api.deps import ContextDep
 from db.quarantine import QuarantineEntry, Resolved
 from domain.errors import RetaguardaError
@@ -110,12 +111,14 @@ async def fix(entry_id: str, request: Request, ctx: ContextDep, session: Session
     try:
         json.loads(body)
     except (ValueError, RecursionError) as exc:
-        return redirect(back, Flash("error", f"The corrected body is not JSON: {exc}", body))
+        return redirect(
+            back, say("error", "The corrected body is not JSON: %(why)s", body, why=exc)
+        )
     try:
         done = await ctx.desk.fix(number, body.encode(), by=session.principal.name, reason=reason)
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"Not fixed: {exc.message}", body))
-    return redirect(back, _done(done, "Fixed"))
+        return redirect(back, say("error", "Not fixed: %(why)s", body, why=exc.message))
+    return redirect(back, _done(done, N_("Fixed")))
 
 
 @router.post("/{entry_id}/redrive")
@@ -129,13 +132,16 @@ async def redrive(
     try:
         done = await ctx.desk.redrive(number, by=session.principal.name, reason=reason)
     except RetaguardaError as exc:
-        return redirect(entry_url(number), Flash("error", f"Not re-driven: {exc.message}"))
-    return redirect(entry_url(number), _done(done, "Re-driven"))
+        return redirect(entry_url(number), say("error", "Not re-driven: %(why)s", why=exc.message))
+    return redirect(entry_url(number), _done(done, N_("Re-driven")))
 
 
 def _done(done: Resolved, verb: str) -> Flash:
     if done.status == "pending":
-        return Flash("ok", f"{verb}: inbox entry {done.inbox_id} goes to {done.workflow_id}.")
+        msg = N_("%(verb)s: inbox entry %(entry)s goes to %(workflow)s.")
+        return say("ok", msg, verb=verb, entry=done.inbox_id, workflow=done.workflow_id)
     if done.status == "duplicate":
-        return Flash("ok", f"{verb}: {done.detail}; nothing new to hand over.")
-    return Flash("ok", f"{verb}: {done.detail}; closed without a workflow.")
+        msg = N_("%(verb)s: %(detail)s; nothing new to hand over.")
+        return say("ok", msg, verb=verb, detail=done.detail)
+    return say("ok", N_("%(verb)s: %(detail)s; closed without a workflow."), verb=verb,
+               detail=done.detail)  # fmt: skip

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from api.console.fixes import load_fix
 from api.console.i18n import LANG_COOKIE, lang_of
 from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
+from api.console.names import N_
 from api.console.order_view import correction_lines
 from api.console.session import (
     ConsoleRoute,
@@ -36,12 +37,12 @@ from api.console.views import (
     SKIP_MODELS,
     WAREHOUSE_ROLES,
     DashboardPage,
-    Flash,
     LoginPage,
     OrderPage,
     OrdersPage,
     WarehousePage,
     order_url,
+    say,
     when,
 )
 from api.deps import ContextDep
@@ -142,7 +143,7 @@ async def choose_language(to: str = "", next: str = "/console") -> Response:
 @router.post("/logout")
 async def logout(request: Request, session: SessionDep) -> Response:
     await checked_form(request, session)
-    response = redirect("/console/login", Flash("ok", "Signed out."))
+    response = redirect("/console/login", say("ok", "Signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/console")
     response.delete_cookie(CODEC_COOKIE, path="/codec")
     return response
@@ -288,10 +289,10 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
         ) from None
     reason, raw = text(form, "reason", 500), text(form, "data", 20_000)
     if action is OpsAction.COMPENSATE and len(reason) < 3:
-        return redirect(back, Flash("error", "Compensate needs a reason (3 characters or more)."))
+        return redirect(back, say("error", "Compensate needs a reason (3 characters or more)."))
     if action is OpsAction.COMPENSATE and text(form, "confirm", 5) != "yes":
-        msg = "Nothing was done: tick “Yes, cancel this order” to confirm the compensation."
-        return redirect(back, Flash("error", msg))
+        msg = N_("Nothing was done: tick “Yes, cancel this order” to confirm the compensation.")
+        return redirect(back, say("error", msg))
     data = None
     typed = {
         name.removeprefix("field:"): value.strip()
@@ -302,20 +303,25 @@ async def decide(order_id: str, request: Request, ctx: ContextDep, session: Sess
         raw, data = json.dumps(typed, ensure_ascii=False), dict(typed)
         problem = await skip_problem(ctx, order_id, data)
         if problem:
-            return redirect(back, Flash("error", f"Not skipped: {problem}", raw))
+            return redirect(back, say("error", "Not skipped: %(why)s", raw, why=problem))
     elif action is OpsAction.SKIP and raw:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            msg = f"The manual result is not valid JSON ({exc.msg} at line {exc.lineno}, "
-            return redirect(back, Flash("error", msg + f"column {exc.colno}).", raw))
+            msg = N_(
+                "The manual result is not valid JSON (%(why)s at line %(line)s, column %(col)s)."
+            )
+            flash = say("error", msg, raw, why=exc.msg, line=exc.lineno, col=exc.colno)
+            return redirect(back, flash)
         if not isinstance(data, dict):
-            return redirect(back, Flash("error", "The manual result must be a JSON object.", raw))
+            return redirect(back, say("error", "The manual result must be a JSON object.", raw))
     try:
         result = await ctx.actions.decide(order_id, action, session.principal.name, reason, data)
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"Refused: {in_words(exc.message)}", raw))
-    return redirect(back, Flash("ok", f"{result} ({session.principal.name})."))
+        return redirect(back, say("error", "Refused: %(why)s", raw, why=in_words(exc.message)))
+    return redirect(
+        back, say("ok", "%(result)s (%(who)s).", result=result, who=session.principal.name)
+    )
 
 
 @router.post("/orders/{order_id}/cancel")
@@ -324,16 +330,16 @@ async def cancel(order_id: str, request: Request, ctx: ContextDep, session: Sess
     session.allow(OPS_ROLES, "cancel orders")
     back, reason = order_url(order_id), text(form, "reason", 500)
     if len(reason) < 3:
-        return redirect(back, Flash("error", "Cancelling needs a reason (3 characters or more)."))
+        return redirect(back, say("error", "Cancelling needs a reason (3 characters or more)."))
     if text(form, "confirm", 5) != "yes":
-        msg = "Nothing was done: tick “Yes, cancel it” to confirm the cancellation."
-        return redirect(back, Flash("error", msg))
+        msg = N_("Nothing was done: tick “Yes, cancel it” to confirm the cancellation.")
+        return redirect(back, say("error", msg))
     who = session.principal.name
     try:
         result = await ctx.actions.cancel(order_id, reason, who)
     except RetaguardaError as exc:
-        return redirect(back, Flash("error", f"Refused: {exc.message}"))
-    return redirect(back, Flash("ok", f"Cancellation accepted: {result}."))
+        return redirect(back, say("error", "Refused: %(why)s", why=exc.message))
+    return redirect(back, say("ok", "Cancellation accepted: %(result)s.", result=result))
 
 
 @router.post("/orders/{order_id}/corrections")
@@ -350,7 +356,8 @@ async def correct_invoice(
 
     def refused(message: str) -> Response:
         kept = wording[:TEXT_MAX]
-        return redirect(back, Flash("error", f"CC-e not sent: {message}", kept, "correction"))
+        flash = say("error", "CC-e not sent: %(why)s", kept, "correction", why=message)
+        return redirect(back, flash)
 
     if len(wording) > TEXT_MAX:
         return refused(f"the text has {len(wording)} characters; a CC-e takes {CORRECTION_RANGE}.")
@@ -365,20 +372,23 @@ async def correct_invoice(
     if result is None:
         return redirect(
             back,
-            Flash(
+            say(
                 "ok",
-                f"CC-e still sending: SEFAZ has not answered yet ({workflow_id}). It is "
+                "CC-e still sending: SEFAZ has not answered yet (%(workflow)s). It is "
                 "retried until SEFAZ answers; reload this page in a minute to see it.",
+                workflow=workflow_id,
             ),
         )
     if result.status is CorrectionStatus.REJECTED:
         return refused(f"SEFAZ rejected CC-e nº {result.sequence}: {result.message}")
     return redirect(
         back,
-        Flash(
+        say(
             "ok",
-            f"CC-e nº {result.sequence} registered by SEFAZ, protocol {result.protocol} "
-            f"({session.principal.name}).",
+            "CC-e nº %(n)s registered by SEFAZ, protocol %(protocol)s (%(who)s).",
+            n=result.sequence,
+            protocol=result.protocol,
+            who=session.principal.name,
         ),
     )
 
@@ -448,8 +458,10 @@ async def warehouse_step(
         if name.startswith("scanned:") and isinstance(value, str):
             sku, count = name.removeprefix("scanned:"), value.strip()
             if (quantity := _whole(count)) is None:
-                msg = f"{order_id}: enter how many {sku} you scanned (a whole number, 0 if none)."
-                return redirect(back, Flash("error", msg))
+                msg = N_(
+                    "%(order)s: enter how many %(sku)s you scanned (a whole number, 0 if none)."
+                )
+                return redirect(back, say("error", msg, order=order_id, sku=sku))
             scanned[sku] = quantity
     try:
         action = WarehouseAction(
@@ -461,11 +473,16 @@ async def warehouse_step(
         record = (await ctx.actions.warehouse_step(order_id, action)).record
     except (RetaguardaError, ValidationError) as exc:
         message = exc.message if isinstance(exc, RetaguardaError) else str(exc)
-        return redirect(back, Flash("error", f"{order_id}: {kind.value} refused: {message}"))
+        msg = N_("%(order)s: %(step)s refused: %(why)s")
+        return redirect(back, say("error", msg, order=order_id, step=kind.value, why=message))
     return redirect(
         back,
-        Flash(
+        say(
             "ok",
-            f"{order_id}: {record.step.value} recorded ({record.operator}, {when(record.at)}).",
+            "%(order)s: %(step)s recorded (%(who)s, %(at)s).",
+            order=order_id,
+            step=record.step.value,
+            who=record.operator,
+            at=when(record.at),
         ),
     )

@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from api.console.names import N_
 from api.console.session import ConsoleRoute, SessionDep, checked_form, chrome, html, redirect
-from api.console.views import OPS_ROLES, PAGE_SIZE, Chrome, Flash
+from api.console.views import OPS_ROLES, PAGE_SIZE, Chrome, say
 from api.deps import ContextDep
 from api.errors import BadRequest
 from api.routes.kpis import moment
@@ -118,7 +119,7 @@ async def bulk_retry(request: Request, ctx: ContextDep, session: SessionDep) -> 
     back = str(form.get("back") or "/console/search?stuck=1")
     back = back if back.startswith("/console/search") else "/console/search?stuck=1"
     if not ids:
-        return redirect(back, Flash("error", "Tick the orders to retry first."))
+        return redirect(back, say("error", "Tick the orders to retry first."))
     who, accepted, refused = session.principal.name, 0, []
     for order_id in ids:
         try:
@@ -126,7 +127,9 @@ async def bulk_retry(request: Request, ctx: ContextDep, session: SessionDep) -> 
             accepted += 1
         except RetaguardaError as exc:
             refused.append(f"{order_id}: {exc.message}")
-    message = f"Retry accepted for {accepted} of {len(ids)} orders ({who})."
     if refused:
-        message += " Not retried: " + "; ".join(refused[:10])
-    return redirect(back, Flash("error" if refused else "ok", message))
+        msg = N_("Retry accepted for %(n)s of %(of)s orders (%(who)s). Not retried: %(why)s")
+        why = "; ".join(refused[:10])
+        return redirect(back, say("error", msg, n=accepted, of=len(ids), who=who, why=why))
+    msg = N_("Retry accepted for %(n)s of %(of)s orders (%(who)s).")
+    return redirect(back, say("ok", msg, n=accepted, of=len(ids), who=who))

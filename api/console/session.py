@@ -112,7 +112,8 @@ def read_flash(request: Request) -> Flash | None:
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()))
         message, kept, form = str(data["t"]), str(data["d"]), str(data.get("f", ""))
-        return Flash("error" if data["k"] == "error" else "ok", message, kept, form)
+        args = tuple((str(k), str(v)) for k, v in dict(data.get("a") or {}).items())
+        return Flash("error" if data["k"] == "error" else "ok", message, kept, form, args)
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
 
@@ -133,7 +134,8 @@ FLASH_COOKIE_MAX = 3800  # bytes of the cookie's value; browsers keep up to 4096
 
 
 def _flash_cookie(flash: Flash, data: str) -> str:
-    payload = {"k": flash.kind, "t": flash.text[:800], "d": data, "f": flash.form}
+    payload = {"k": flash.kind, "t": flash.text[:800], "d": data, "f": flash.form,
+               "a": {k: v[:800] for k, v in flash.args}}  # fmt: skip
     encoded = json.dumps(payload, ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(encoded).decode()
 

@@ -57,10 +57,32 @@ SECURITY_HEADERS = {
 
 @dataclass(frozen=True)
 class Flash:
+    """A message for the next page. `text` is a catalogue msgid (English, with
+    `%(name)s` for `args`), translated when shown, in the reader's language: the values
+    are translated too when they are catalogue phrases (a workflow's "retry accepted"),
+    and shown as they are otherwise (a provider's own message)."""
+
     kind: Literal["ok", "error"]
     text: str
     data: str = ""  # what a refused form carried (skip JSON, CC-e text): never typed twice
     form: str = ""  # which form `data` belongs to: "" the skip form, "correction" the CC-e
+    args: tuple[tuple[str, str], ...] = ()
+
+    def said(self, gettext: Any) -> str:
+        template = gettext(self.text)
+        if not self.args:
+            return str(template)
+        values = {name: gettext(value) if value else value for name, value in self.args}
+        try:
+            return str(template) % values
+        except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder
+            return self.text % dict(self.args)
+
+
+def say(kind: Literal["ok", "error"], text: str, data: str = "", form: str = "",
+        **args: object) -> Flash:  # fmt: skip
+    """A flash from a msgid and its values: `say("error", "Refused: %(why)s", why=...)`."""
+    return Flash(kind, text, data, form, tuple((k, str(v)) for k, v in args.items()))
 
 
 @dataclass(frozen=True)

@@ -224,5 +224,5 @@ async def test_ops_fix_a_quarantined_event_from_the_console(
     assert page.status_code == 200
     assert "529.982.247-26" in page.text  # the body as received, ready to correct
     assert done.status_code == 303
-    assert f"goes to order:store:{RUN}7006" in after.text
+    assert f"vai para order:store:{RUN}7006" in after.text  # the flash, in pt-BR
     assert await running(dev_env, f"order:store:{RUN}7006") == 1

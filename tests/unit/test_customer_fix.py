@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from api.console import Flash, OrderPage, render
 from api.console.fixes import correction_form
 from api.console.runbook import FixPanel, advice
+from api.console.views import say
 from db.api_keys import ApiRole
 from domain.attention import StepFailure
 from domain.customer_fix import (
@@ -116,7 +117,20 @@ def test_the_stuck_order_shows_the_address_form_prefilled_in_pt_br() -> None:
     assert 'name="postal_code" value="13010-000"' in html
     assert 'name="city" value="Campinas"' in html
     assert '<option value="SP" selected>' in html
-    assert "275: a city of another state" in html  # the runbook's advice (English text)
+    assert "275: cidade de outra UF" in html  # the runbook's advice, from the catalogue
+
+
+def test_the_runbook_advice_and_a_flash_read_in_the_chosen_language() -> None:
+    failure, page = stuck_on("sefaz_275")
+    flash = say("error", "Refused: %(why)s", why="no such order")
+    english = OrderPage(chrome(ApiRole.OPS, flash, lang="en"), page.order, page.live, fix=page.fix)
+    portuguese = OrderPage(chrome(ApiRole.OPS, flash), page.order, page.live, fix=page.fix)
+    assert "275: a city of another state" in render(english)
+    assert "Refused: no such order" in render(english)
+    assert "Recusado: no such order" in render(portuguese)  # the provider's words as said
+    accepted = say("ok", "%(result)s (%(who)s).", result="retry accepted", who="maria")
+    done = OrderPage(chrome(ApiRole.OPS, accepted), page.order, page.live, fix=page.fix)
+    assert "nova tentativa aceita (maria)." in render(done)  # the workflow's answer too
 
 
 def test_the_cpf_form_and_a_refused_correction_keeps_what_was_typed() -> None:
