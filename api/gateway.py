@@ -24,7 +24,12 @@ from domain.events import EventKind, OrderEvent
 from domain.fiscal_lifecycle import Correction, CorrectionRequest, correction_workflow_id
 from domain.ids import order_workflow_id
 from domain.payments import PaymentNotice, PaymentNoticeInput, payment_notice_workflow_id
-from domain.reconciliation import ReconcileRequest, ReconcileResult, reconciliation_workflow_id
+from domain.reconciliation import (
+    NightWaiting,
+    ReconcileRequest,
+    ReconcileResult,
+    reconciliation_workflow_id,
+)
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
 from domain.stock import StockSyncInput, stock_sync_workflow_id
 from workflows.search import STUCK_STEP
@@ -248,6 +253,17 @@ class TemporalGateway:
         except RPCError as exc:
             raise self._translate(exc, "stock-sync") from exc
         return found
+
+    async def night_waiting(self, workflow_id: str) -> NightWaiting:
+        """What a night's reconciliation waits at for a person (nothing while it runs)."""
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            waiting: NightWaiting = await handle.query(
+                "state", result_type=NightWaiting, rpc_timeout=self._rpc_timeout
+            )
+        except RPCError as exc:
+            raise self._translate(exc, workflow_id) from exc
+        return waiting
 
     async def state(self, workflow_id: str) -> OrderState:
         handle = (await self.client()).get_workflow_handle(workflow_id)

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from domain.attention import StepFailure
 from domain.money import Money
 from domain.orders import Frozen
 
@@ -135,3 +136,11 @@ class ReconcileResult(Frozen):
     classified: dict[str, int]
     alerts: int = 0
     source: str = ""  # where the report or statement came from (its file name)
+
+
+class NightWaiting(Frozen):
+    """What a night's workflow answers its `state` query: the step it waits at for a
+    person, and why (none while it runs), and whether that step may be skipped."""
+
+    failure: StepFailure | None = None
+    can_skip: bool = False

@@ -9,7 +9,7 @@ import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
@@ -20,8 +20,15 @@ from api.deps import BooksRole, ContextDep, FinanceRole
 from api.errors import NotFound
 from db.receivables import AnticipationView, ReceivableView
 from db.reconciliation import LINE_COLUMNS, LineView, RunView
+from domain.attention import OpsAction, OpsDecision
 from domain.receivables import business_day
-from domain.reconciliation import ReconcileRequest, ReconKind
+from domain.reconciliation import (
+    NightWaiting,
+    ReconcileRequest,
+    ReconKind,
+    reconciliation_workflow_id,
+)
+from workflows.steps import DECIDE_UPDATE
 
 router = APIRouter(prefix="/finance", tags=["finance"])
 WAIT = timedelta(seconds=110)
@@ -80,6 +87,36 @@ async def reconcile(
 @router.get("/reconciliations", response_model=list[RunView])
 async def runs(ctx: ContextDep, _: BooksRole, kind: ReconKind | None = None) -> list[RunView]:
     return await ctx.reconciliations.runs(kind.value if kind else None)
+
+
+class NightDecision(BaseModel):
+    action: Literal["retry", "skip"] = Field(
+        description="retry the step the night waits at (its cause fixed), or skip it (a "
+        "portal download only: that channel's lines are then read from the API's report)"
+    )
+    reason: str = Field(default="", max_length=500)
+
+
+@router.get("/reconciliations/{kind}/{day}/waiting", response_model=NightWaiting)
+async def waiting(kind: ReconKind, day: date, ctx: ContextDep, _: BooksRole) -> NightWaiting:
+    """The step a night's workflow waits at for a person, and why (empty while it runs
+    or once done)."""
+    return await ctx.gateway.night_waiting(reconciliation_workflow_id(kind, day))
+
+
+@router.post("/reconciliations/{kind}/{day}/decision")
+async def decide(
+    kind: ReconKind, day: date, body: NightDecision, ctx: ContextDep, who: FinanceRole
+) -> dict[str, str]:
+    """Retry or skip the step a night waits at; audited as `finance:decide`."""
+    workflow_id = reconciliation_workflow_id(kind, day)
+    decision = OpsDecision(action=OpsAction(body.action), actor=who.name, reason=body.reason)
+    answer: str = await ctx.gateway.update(workflow_id, DECIDE_UPDATE, decision, str)
+    await ctx.audit.record(
+        who.name, "finance:decide", workflow_id, {"action": body.action, "reason": body.reason},
+        datetime.now(UTC),
+    )  # fmt: skip
+    return {"workflow_id": workflow_id, "answer": answer}
 
 
 @router.get("/reconciliations/{kind}/{day}", response_model=RunView)

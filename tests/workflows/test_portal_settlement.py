@@ -6,6 +6,7 @@ Twice gives the same; the histories replay (the new path is behind its patch).""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -13,10 +14,11 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHistory
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
@@ -24,9 +26,11 @@ from activities.errors import ErrorTranslation
 from activities.settlement import SOURCES_FILE, SettlementActivities
 from config.temporal import data_converter
 from db.session import create_engine, create_sessionmaker
+from domain.attention import OpsAction, OpsDecision
 from domain.errors import ProviderUnavailable
 from domain.reconciliation import (
     LineClass,
+    NightWaiting,
     ReconcileRequest,
     ReconcileResult,
     ReconKind,
@@ -41,7 +45,8 @@ from tests.support.sandbox import sandbox_world
 from tests.workflows.conftest import HISTORIES, append_to_manifest
 from workers.runtime import activities_of
 from workflows.reconciliation import PORTAL_SETTLEMENT, ReconciliationWorkflow
-from workflows.steps import Queue
+from workflows.search import NEEDS_ATTENTION, STUCK_STEP
+from workflows.steps import DECIDE_UPDATE, Queue
 
 pytestmark = [pytest.mark.workflow, pytest.mark.browser]
 USER, PASSWORD = "vendas@loja.example", "seller-bot-secret-password"
@@ -53,6 +58,7 @@ class Night:
     finance_queue: str
     rpa_queue: str
     work_dir: Path
+    bot: SellerPortalBot
 
     def request(self, *portal: str) -> ReconcileRequest:
         return ReconcileRequest(
@@ -98,7 +104,7 @@ async def night(
                     interceptors=[ErrorTranslation()], max_concurrent_activities=pool.size,
                 ),
             ):  # fmt: skip
-                yield Night(world, finance_queue, rpa_queue, tmp_path / "fin")
+                yield Night(world, finance_queue, rpa_queue, tmp_path / "fin", bot)
     finally:
         await engine.dispose()
 
@@ -169,3 +175,78 @@ async def test_without_the_portal_the_marketplace_payouts_are_missing(
     assert stats["downloads"] == []  # the bot was not asked
     workflow_id = reconciliation_workflow_id(ReconKind.MARKETPLACE, world.day)
     await replay_and_keep(dev_env.client, workflow_id, run_id, "nightly_run_from_the_api")
+
+
+async def stuck(handle: WorkflowHandle[Any, Any]) -> NightWaiting:
+    """The night's state once it waits for a person (polled: the bot needs a moment)."""
+    for _ in range(200):
+        waiting: NightWaiting = await handle.query("state", result_type=NightWaiting)
+        if waiting.failure is not None:
+            return waiting
+        await asyncio.sleep(0.1)
+    raise AssertionError("the night never stopped to ask a person")
+
+
+async def flagged(handle: WorkflowHandle[Any, Any]) -> tuple[bool | None, str | None]:
+    attributes = (await handle.describe()).typed_search_attributes
+    return attributes.get(NEEDS_ATTENTION), attributes.get(STUCK_STEP)
+
+
+async def start(client: Client, request: ReconcileRequest) -> WorkflowHandle[Any, Any]:
+    assert request.day is not None
+    return await client.start_workflow(
+        ReconciliationWorkflow.run, request, id=reconciliation_workflow_id(request.kind,
+        request.day), task_queue=request.finance_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,  # a failed test's
+        execution_timeout=timedelta(minutes=3),
+    )  # fmt: skip
+
+
+def decision(action: OpsAction) -> OpsDecision:
+    return OpsDecision(action=action, actor="fernanda", reason="portal password changed")
+
+
+async def test_a_portal_that_refuses_the_password_makes_the_night_wait_for_a_person(
+    dev_env: WorkflowEnvironment, night: Night
+) -> None:
+    """The seller centre refuses the bot's password for good: the night does not fail, it
+    waits flagged with the reason; once the password is fixed, a retry reconciles it."""
+    night.bot._password = "an-old-password"  # what the secrets held before the change
+    handle = await start(dev_env.client, night.request("marketplace"))
+    waiting = await stuck(handle)
+    assert waiting.failure is not None
+    assert waiting.failure.step == "download_settlement_report"
+    assert waiting.failure.error_type == "login_refused"
+    assert "refused our login" in waiting.failure.message  # what to fix, in words
+    assert waiting.can_skip
+    assert await flagged(handle) == (True, "download_settlement_report")
+    with pytest.raises(WorkflowUpdateFailedError):  # nothing else is asked for
+        await handle.execute_update(DECIDE_UPDATE, decision(OpsAction.COMPENSATE))
+
+    night.bot._password = PASSWORD  # the person fixes the secret, then retries
+    answer = await handle.execute_update(DECIDE_UPDATE, decision(OpsAction.RETRY), result_type=str)
+    assert answer == "retry accepted"
+    result = await handle.result()
+    lines = await night.world.results.lines("marketplace", night.world.day)
+    assert result.lines == len(lines)
+    assert any(ln.key.startswith("marketplace:") and ln.cls == LineClass.MATCHED.value
+               for ln in lines)  # fmt: skip
+    assert (await handle.query("state", result_type=NightWaiting)).failure is None
+    assert (await flagged(handle))[1] is None
+    await replay_and_keep(dev_env.client, handle.id, handle.result_run_id or "",
+                          "nightly_run_waits_for_the_portal_password")  # fmt: skip
+
+
+async def test_skipping_the_portal_reads_that_channel_from_the_api(
+    dev_env: WorkflowEnvironment, night: Night
+) -> None:
+    night.bot._password = "an-old-password"
+    handle = await start(dev_env.client, night.request("marketplace"))
+    await stuck(handle)
+    await handle.execute_update(DECIDE_UPDATE, decision(OpsAction.SKIP), result_type=str)
+    result = await handle.result()
+    lines = await night.world.results.lines("marketplace", night.world.day)
+    market = {ln.cls for ln in lines if ln.key.startswith("marketplace:")}
+    assert market == {LineClass.MISSING_PAYOUT.value}  # the API's report has none of them
+    assert result.alerts > 0
