@@ -474,8 +474,38 @@ def _reconcile(kind: str, day: str, as_json: bool) -> None:
         table.add_row("[bold]total[/]", str(answer["lines"]))
         Console().print(table)
     if answer["status"] != "done":
-        console.print(f"still running: workflow {answer['workflow_id']}")
+        if answer.get("waiting_at"):
+            console.print(
+                f"[yellow]waits for a person at {answer['waiting_at']}[/]: {answer['reason']}\n"
+                f"fix the cause, then: retaguarda reconcile decide {kind} retry "
+                f"--date {answer['date']} (or skip, for a portal download)"
+            )
+        else:
+            console.print(f"still running: workflow {answer['workflow_id']}")
         raise typer.Exit(3)
+
+
+@reconcile_app.command("decide")
+def reconcile_decide(
+    kind: Annotated[str, typer.Argument(help="marketplace or bank")],
+    action: Annotated[str, typer.Argument(help="retry, or skip (a portal download only)")],
+    day: DateOption = "",
+    reason: Annotated[str, typer.Option(help="why, for the audit log")] = "",
+) -> None:
+    """Retry or skip the step a night waits at for a person (role finance)."""
+    from datetime import UTC, datetime
+
+    from domain.receivables import business_day
+
+    if kind not in ("marketplace", "bank") or action not in ("retry", "skip"):
+        console.print("[red]usage: reconcile decide marketplace|bank retry|skip --date D[/]")
+        raise typer.Exit(2)
+    night = day or business_day(datetime.now(UTC), _settings().finance.timezone).isoformat()
+    answer = _api(
+        "POST", f"/finance/reconciliations/{kind}/{night}/decision",
+        body={"action": action, "reason": reason},
+    )  # fmt: skip
+    console.print(f"{answer['workflow_id']}: {answer['answer']}")
 
 
 @reconcile_app.command("marketplace")

@@ -42,6 +42,8 @@ class ReconcileAnswer(BaseModel):
     classified: dict[str, int] = Field(default_factory=dict)
     alerts: int = 0
     source: str = ""
+    waiting_at: str = Field(default="", description="running: the step it waits at for a person")
+    reason: str = Field(default="", description="why it waits (decide: POST …/decision)")
 
 
 class AnticipationBody(BaseModel):
@@ -77,7 +79,12 @@ async def reconcile(
     assert request.day is not None
     if result is None:
         response.status_code = 202
-        return ReconcileAnswer(workflow_id=workflow_id, status="running", date=request.day)
+        waiting = await ctx.gateway.night_waiting(workflow_id)
+        failure = waiting.failure
+        return ReconcileAnswer(
+            workflow_id=workflow_id, status="running", date=request.day,
+            waiting_at=failure.step if failure else "", reason=failure.message if failure else "",
+        )  # fmt: skip
     return ReconcileAnswer(
         workflow_id=workflow_id, status="done", date=result.day, lines=result.lines,
         classified=result.classified, alerts=result.alerts, source=result.source,

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -24,7 +25,10 @@ from temporalio.worker import Replayer, Worker
 
 from activities.errors import ErrorTranslation
 from activities.settlement import SOURCES_FILE, SettlementActivities
+from api.app import create_app
 from config.temporal import data_converter
+from db.api_keys import ApiKeyRepository, ApiRole
+from db.audit import AuditLog
 from db.session import create_engine, create_sessionmaker
 from domain.attention import OpsAction, OpsDecision
 from domain.errors import ProviderUnavailable
@@ -40,8 +44,10 @@ from integrations.documents.settlement import SettlementDocuments
 from integrations.portals.browser import BrowserPool, chromium_path
 from integrations.portals.seller_portal import SellerPortalBot
 from tests.integration.finance_world import FinanceWorld, finance_activities, sell_a_day
+from tests.integration.test_intake import make_settings
 from tests.integration.test_marketplace_reconciliation import SEEDED_LINES
 from tests.support.sandbox import sandbox_world
+from tests.support.servers import serve
 from tests.workflows.conftest import HISTORIES, append_to_manifest
 from workers.runtime import activities_of
 from workflows.reconciliation import PORTAL_SETTLEMENT, ReconciliationWorkflow
@@ -239,14 +245,32 @@ async def test_a_portal_that_refuses_the_password_makes_the_night_wait_for_a_per
 
 
 async def test_skipping_the_portal_reads_that_channel_from_the_api(
-    dev_env: WorkflowEnvironment, night: Night
+    dev_env: WorkflowEnvironment, night: Night, sqlite_url: str, tmp_path: Path
 ) -> None:
+    """Through the finance API a person reads what the night waits at and skips the
+    portal: that channel's lines then come from the API's report (none: all missing)."""
     night.bot._password = "an-old-password"
     handle = await start(dev_env.client, night.request("marketplace"))
     await stuck(handle)
-    await handle.execute_update(DECIDE_UPDATE, decision(OpsAction.SKIP), result_type=str)
+    keys = ApiKeyRepository(night.world.sessions)
+    finance = await keys.create("fernanda", ApiRole.FINANCE)
+    viewer = await keys.create("vera", ApiRole.VIEWER)
+    app = create_app(make_settings(sqlite_url, tmp_path), temporal_client=dev_env.client)
+    path = f"/finance/reconciliations/marketplace/{night.world.day.isoformat()}"
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        waiting = await http.get(f"{path}/waiting", headers={"X-API-Key": viewer})
+        assert waiting.status_code == 200
+        assert waiting.json()["failure"]["step"] == "download_settlement_report"
+        body = {"action": "skip", "reason": "portal down for the month"}
+        refused = await http.post(f"{path}/decision", json=body, headers={"X-API-Key": viewer})
+        assert refused.status_code == 403
+        done = await http.post(f"{path}/decision", json=body, headers={"X-API-Key": finance})
+        assert done.status_code == 200, done.text
+        assert done.json()["answer"] == "skip accepted"
     result = await handle.result()
     lines = await night.world.results.lines("marketplace", night.world.day)
     market = {ln.cls for ln in lines if ln.key.startswith("marketplace:")}
     assert market == {LineClass.MISSING_PAYOUT.value}  # the API's report has none of them
     assert result.alerts > 0
+    audit = await AuditLog(night.world.sessions).list(limit=20)
+    assert any(e.action == "finance:decide" and e.actor == "fernanda" for e in audit)
