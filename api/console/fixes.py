@@ -8,8 +8,17 @@ import secrets
 
 from fastapi import APIRouter, Request, Response
 
+from api.console.i18n import language
+from api.console.names import N_
 from api.console.runbook import CorrectionForm, FixPanel, Shortage, advice
-from api.console.session import ConsoleRoute, Problem, SessionDep, checked_form, redirect
+from api.console.session import (
+    ConsoleRoute,
+    Problem,
+    SessionDep,
+    checked_form,
+    chrome,
+    redirect,
+)
 from api.console.views import OPS_ROLES, order_url, say
 from api.deps import ContextDep
 from api.gateway import TemporalUnavailable
@@ -96,7 +105,7 @@ async def receive_and_retry(
             continue
         sku, text = name.removeprefix("receive:"), value.strip()
         if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= MAX_RECEIPT:
-            msg = "Type how many %(sku)s arrived: a whole number up to %(most)s."
+            msg = N_("Type how many %(sku)s arrived: a whole number up to %(most)s.")
             return redirect(back, say("error", msg, sku=sku, most=MAX_RECEIPT))
         if int(text) == 0:
             continue
@@ -115,11 +124,11 @@ async def receive_and_retry(
         result = await ctx.actions.decide(order_id, OpsAction.RETRY, who, "stock received")
     except RetaguardaError as exc:
         if got:
-            msg = "Received %(got)s. Retry refused: %(why)s"
+            msg = N_("Received %(got)s. Retry refused: %(why)s")
             return redirect(back, say("error", msg, got=got, why=exc.message))
         return redirect(back, say("error", "Retry refused: %(why)s", why=exc.message))
     if got:
-        msg = "Received %(got)s. %(result)s (%(who)s)."
+        msg = N_("Received %(got)s. %(result)s (%(who)s).")
         return redirect(back, say("ok", msg, got=got, result=result, who=who))
     return redirect(back, say("ok", "%(result)s (%(who)s).", result=result, who=who))
 
@@ -145,7 +154,10 @@ async def correct_and_retry(
         else:
             raise Problem(422, "Choose what to correct: the address or the CPF.")
     except InvalidCorrection as exc:
-        words = "; ".join(f"{FIELD_WORDS.get(k, k)}: {v}" for k, v in exc.problems.items())
+        said = language(chrome(request, session).lang).gettext
+        words = "; ".join(
+            f"{said(FIELD_WORDS.get(k, k))}: {said(v)}" for k, v in exc.problems.items()
+        )
         return redirect(back, say("error", "Not corrected: %(why)s.", kept, "customer", why=words))
     nonce = str(form.get("nonce") or "")[:32]
     reason = str(form.get("reason") or "").strip()[:500]
@@ -153,17 +165,25 @@ async def correct_and_retry(
     try:
         result = await ctx.actions.correct_and_retry(order_id, correction, who, reason, key)
     except RetaguardaError as exc:
-        msg = "Not corrected: %(why)s"
+        msg = N_("Not corrected: %(why)s")
         return redirect(back, say("error", msg, kept, "customer", why=exc.message))
     msg = (
-        "CPF corrected; %(result)s (%(who)s)."
+        N_("CPF corrected; %(result)s (%(who)s).")
         if kind == CorrectionKind.CPF.value
-        else "Address corrected; %(result)s (%(who)s)."
+        else N_("Address corrected; %(result)s (%(who)s).")
     )
     return redirect(back, say("ok", msg, result=result, who=who))
 
 
 FIELD_WORDS = {
-    "postal_code": "CEP", "street": "street", "number": "number", "complement": "complement",
-    "district": "district", "city": "city", "state": "state", "city_code": "city", "cpf": "CPF",
+    "postal_code": "CEP", "street": N_("street"), "number": N_("number"),
+    "complement": N_("complement"), "district": N_("district"), "city": N_("city"),
+    "state": N_("state"), "city_code": N_("city"), "cpf": "CPF",
 }  # fmt: skip
+# The fixed phrases domain/customer_fix.py refuses a field with (those naming what was
+# typed, a state or city, stay as they are): catalogue msgids, said in the page's language.
+PROBLEM_WORDS = (
+    N_("a CEP has 8 digits, e.g. 13010-000"), N_("type the street"),
+    N_("type the number (or S/N)"), N_("type the district"), N_("type the city"),
+    N_("60 characters at most"),
+)  # fmt: skip

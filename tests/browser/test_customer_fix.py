@@ -123,7 +123,9 @@ async def test_ops_find_an_order_by_cpf_correct_its_address_and_the_nfe_is_autho
             await form.get_by_label("CEP").fill("2004")
             await form.get_by_label("Logradouro").fill("Avenida Rio Branco")
             await form.get_by_role("button", name="Corrigir e tentar de novo").click()
-            await expect(page.locator(".flash.error")).to_contain_text("CEP: a CEP has 8 digits")
+            await expect(page.locator(".flash.error")).to_contain_text(
+                "Não corrigido: CEP: o CEP tem 8 dígitos"  # in the page's language
+            )
             await expect(form.get_by_label("Logradouro")).to_have_value("Avenida Rio Branco")
 
             await form.get_by_label("CEP").fill("20040-002")
@@ -133,7 +135,7 @@ async def test_ops_find_an_order_by_cpf_correct_its_address_and_the_nfe_is_autho
             await form.get_by_label("Motivo").fill("confirmado com a cliente")
             await page.screenshot(path=shots / "fix-address-2-form.png", full_page=True)
             await form.get_by_role("button", name="Corrigir e tentar de novo").click()
-            await expect(page.locator(".flash.ok")).to_contain_text("address corrected")
+            await expect(page.locator(".flash.ok")).to_contain_text("Endereço corrigido")
 
             async def moved_on() -> bool:
                 status = await page.locator("#order-status").get_attribute("data-status")
