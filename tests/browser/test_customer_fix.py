@@ -133,7 +133,7 @@ async def test_ops_find_an_order_by_cpf_correct_its_address_and_the_nfe_is_autho
             await form.get_by_label("Motivo").fill("confirmado com a cliente")
             await page.screenshot(path=shots / "fix-address-2-form.png", full_page=True)
             await form.get_by_role("button", name="Corrigir e tentar de novo").click()
-            await expect(page.locator(".flash.ok")).to_contain_text("address corrected")
+            await expect(page.locator(".flash.ok")).to_contain_text("Endereço corrigido")
 
             async def moved_on() -> bool:
                 status = await page.locator("#order-status").get_attribute("data-status")
