@@ -15,7 +15,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "api/locale/pt_BR/LC_MESSAGES/console.po"
 METHODS = [("templates/**.html", "jinja2"), ("console/**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "say": (2,)}
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "say": (2,),
+            "Problem": (2,), "allow": (2,)}  # fmt: skip
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true"}}
 
 

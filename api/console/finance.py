@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
+from api.console.names import N_
 from api.console.session import (
     ConsoleRoute,
     Problem,
@@ -40,15 +41,15 @@ ALERTS_SHOWN = 200
 FINANCE_ROLES = frozenset({ApiRole.ADMIN, ApiRole.FINANCE})
 ALERT_CLASSES = frozenset(c.value for c in NEEDS_PERSON)
 BY_CHOICES: tuple[By, ...] = ("channel", "supplier", "sku", "order")
-# What a person does about each class that needs one.
+# What a person does about each class that needs one (catalogue msgids).
 ADVICE = {
-    "fee_divergence": "ask the marketplace why its fees differ from its price list",
-    "amount_divergence": "compare the order's total with what the marketplace paid",
-    "missing_payout": "chase the payout: it was due this night",
-    "unexpected_payout": "find the sale: money came for an order we do not know",
-    "chargeback": "answer the dispute before the deadline, with the NF-e and the tracking",
-    "unmatched_line": "explain the bank line: a fee, a transfer, a stray Pix",
-    "unmatched_expected": "the bank has not shown this money: check the transfer",
+    "fee_divergence": N_("ask the marketplace why its fees differ from its price list"),
+    "amount_divergence": N_("compare the order's total with what the marketplace paid"),
+    "missing_payout": N_("chase the payout: it was due this night"),
+    "unexpected_payout": N_("find the sale: money came for an order we do not know"),
+    "chargeback": N_("answer the dispute before the deadline, with the NF-e and the tracking"),
+    "unmatched_line": N_("explain the bank line: a fee, a transfer, a stray Pix"),
+    "unmatched_expected": N_("the bank has not shown this money: check the transfer"),
 }
 
 
@@ -134,7 +135,7 @@ def _kind(raw: str) -> ReconKind:
         return ReconKind(raw)
     except ValueError:
         raise Problem(
-            404, f"There is no {raw[:20]!r} reconciliation: marketplace or bank."
+            404, "There is no “%(night)s” reconciliation: marketplace or bank.", night=raw[:20]
         ) from None
 
 
@@ -194,7 +195,12 @@ async def run_csv(kind: str, day: date, ctx: ContextDep, session: SessionDep) ->
     session.allow(BOOKS_ROLES, "download reconciliations")
     night = _kind(kind)
     if await ctx.reconciliations.run(night.value, day) is None:
-        raise Problem(404, f"No {night.value} reconciliation for {day.isoformat()} yet.")
+        raise Problem(
+            404,
+            "No %(night)s reconciliation for %(day)s yet.",
+            night=night.value,
+            day=day.isoformat(),
+        )
     return csv_download(ctx, night.value, day)
 
 
@@ -214,11 +220,13 @@ async def run(
     if found is None:
         raise Problem(
             404,
-            f"No {night.value} reconciliation for {day.isoformat()} yet: it runs every night, "
-            f"or ask for it with `retaguarda reconcile {night.value} --date {day.isoformat()}`.",
+            "No %(night)s reconciliation for %(day)s yet: it runs every night, or ask for it "
+            "with `retaguarda reconcile %(night)s --date %(day)s`.",
+            night=night.value,
+            day=day.isoformat(),
         )
     if cls and cls not in {c.value for c in LineClass}:
-        raise Problem(404, f"There is no class {cls[:30]!r}.")
+        raise Problem(404, "There is no class “%(cls)s”.", cls=cls[:30])
     alerts = await ctx.reconciliations.alerts(night.value, day, ALERT_CLASSES, ALERTS_SHOWN)
     lines = await ctx.reconciliations.lines(
         night.value, day, cls=cls or None, limit=LINES_SHOWN, offset=max(0, offset)

@@ -105,12 +105,13 @@ async def receive_and_retry(
             continue
         sku, text = name.removeprefix("receive:"), value.strip()
         if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= MAX_RECEIPT:
-            msg = N_("Type how many %(sku)s arrived: a whole number up to %(most)s.")
-            return redirect(back, say("error", msg, sku=sku, most=MAX_RECEIPT))
+            flash = say("error", "Type how many %(sku)s arrived: a whole number up to %(most)s.",
+                        sku=sku, most=MAX_RECEIPT)  # fmt: skip
+            return redirect(back, flash)
         if int(text) == 0:
             continue
         if await ctx.catalogue.get_product(sku) is None:
-            raise Problem(404, f"There is no product {sku}.")
+            raise Problem(404, "There is no product %(sku)s.", sku=sku)
         key = f"console:{order_id}:{sku}:{nonce}" if nonce else None
         await ctx.catalogue.receive_stock(sku, int(text), "receipt", key=key)
         await ctx.audit.record(who, "stock:receipt", order_id, {"sku": sku, "quantity": int(text)})
@@ -124,12 +125,14 @@ async def receive_and_retry(
         result = await ctx.actions.decide(order_id, OpsAction.RETRY, who, "stock received")
     except RetaguardaError as exc:
         if got:
-            msg = N_("Received %(got)s. Retry refused: %(why)s")
-            return redirect(back, say("error", msg, got=got, why=exc.message))
+            flash = say("error", "Received %(got)s. Retry refused: %(why)s", got=got,
+                        why=exc.message)  # fmt: skip
+            return redirect(back, flash)
         return redirect(back, say("error", "Retry refused: %(why)s", why=exc.message))
     if got:
-        msg = N_("Received %(got)s. %(result)s (%(who)s).")
-        return redirect(back, say("ok", msg, got=got, result=result, who=who))
+        flash = say("ok", "Received %(got)s. %(result)s (%(who)s).", got=got, result=result,
+                    who=who)  # fmt: skip
+        return redirect(back, flash)
     return redirect(back, say("ok", "%(result)s (%(who)s).", result=result, who=who))
 
 
@@ -165,14 +168,13 @@ async def correct_and_retry(
     try:
         result = await ctx.actions.correct_and_retry(order_id, correction, who, reason, key)
     except RetaguardaError as exc:
-        msg = N_("Not corrected: %(why)s")
-        return redirect(back, say("error", msg, kept, "customer", why=exc.message))
-    msg = (
-        N_("CPF corrected; %(result)s (%(who)s).")
-        if kind == CorrectionKind.CPF.value
-        else N_("Address corrected; %(result)s (%(who)s).")
-    )
-    return redirect(back, say("ok", msg, result=result, who=who))
+        flash = say("error", "Not corrected: %(why)s", kept, "customer", why=exc.message)
+        return redirect(back, flash)
+    if kind == CorrectionKind.CPF.value:
+        return redirect(back, say("ok", "CPF corrected; %(result)s (%(who)s).", result=result,
+                                  who=who))  # fmt: skip
+    return redirect(back, say("ok", "Address corrected; %(result)s (%(who)s).", result=result,
+                              who=who))  # fmt: skip
 
 
 FIELD_WORDS = {

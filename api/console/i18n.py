@@ -8,14 +8,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 
 from babel.messages.pofile import read_po
 
-from api.console.names import STATUS_NAMES, STEP_NAMES
+from api.console.names import (
+    CORRECTION_STATUS_NAMES,
+    DEADLINE_PREFIX,
+    ERROR_NAMES,
+    FINANCE_NAMES,
+    STATUS_NAMES,
+    STEP_NAMES,
+)
 from domain.station import LOCAL_TZ
 
 LANG_COOKIE = "rtg_lang"
@@ -72,6 +79,31 @@ def local_time(at: datetime | None, lang: str = DEFAULT_LANG, *, seconds: bool =
     return local.strftime(f"%d/%m/%Y {clock}")
 
 
+def local_day(day: date | None, lang: str = DEFAULT_LANG) -> str:
+    """A calendar day: 02/12/2026 in pt-BR, 2026-12-02 in English."""
+    if day is None:
+        return ""
+    return day.isoformat() if lang == "en" else day.strftime("%d/%m/%Y")
+
+
+DEADLINE = re.compile(r"still failing when the step's deadline passed \(([^)]*)\): ")
+
+
+def recorded(message: str | None, words: Language) -> str:
+    """A message a workflow recorded (history data, English): a known whole phrase, or
+    the deadline prefix, in the reader's language; the rest exactly as recorded."""
+    if not message:
+        return ""
+    said = words.gettext(message)
+    if said != message:
+        return said
+    found = DEADLINE.match(message)
+    if found is None:
+        return message
+    prefix = words.gettext(DEADLINE_PREFIX) % {"kind": found.group(1)}
+    return prefix + recorded(message[found.end() :], words)
+
+
 def number(value: int | float | Decimal, lang: str = DEFAULT_LANG, places: int = 0) -> str:
     text = f"{Decimal(str(value)):,.{places}f}"
     if lang == "en":
@@ -95,5 +127,15 @@ def filters(lang: str) -> dict[str, Callable[..., str]]:
         "num": lambda value, places=0: number(value, lang, places),
         "status_name": lambda code: words.gettext(STATUS_NAMES.get(str(code), str(code))),
         "step_name": lambda code: words.gettext(STEP_NAMES.get(str(code), str(code))),
-        "said": lambda flash: flash.said(words.gettext),  # a Flash, in this language
+        "error_name": lambda code: words.gettext(ERROR_NAMES.get(str(code), str(code))),
+        "correction_status": lambda code: words.gettext(
+            CORRECTION_STATUS_NAMES.get(str(code), str(code))
+        ),
+        "finance_name": lambda code: words.gettext(FINANCE_NAMES.get(str(code), str(code))),
+        "recorded": lambda message: recorded(message, words),
+        "day": lambda day: local_day(day, lang),
+        # a Flash (or a bare msgid), in this language; plain text, so autoescaped
+        "said": lambda flash: (
+            flash.said(words.gettext) if hasattr(flash, "said") else words.gettext(str(flash))
+        ),
     }

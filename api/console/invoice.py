@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from api.console.names import N_
 from db.fiscal_lifecycle import CorrectionView, FiscalLifecycleRepository, NumberHeld
 from db.invoices import InvoiceRepository, InvoiceView
 from domain.fiscal import InvoiceStatus
@@ -22,30 +23,43 @@ from domain.fiscal_lifecycle import (
     within_correction_window,
 )
 
-# What each status means to a person, and the badge it wears.
+# What each status means to a person, and the badge it wears: catalogue msgids, said in
+# the page's language by the template (the notes and the reasons too).
 STATUS_WORDS = {
-    InvoiceStatus.AUTHORISED: ("authorised", "ok"),
-    InvoiceStatus.CANCELLED: ("cancelled", "bad"),
-    InvoiceStatus.NEEDS_RETURN_INVOICE: ("needs return", "bad"),
-    InvoiceStatus.RETURNED: ("returned", ""),
-    InvoiceStatus.NOT_AUTHORISED: ("not authorised", "bad"),
+    InvoiceStatus.AUTHORISED: (N_("authorised"), "ok"),
+    InvoiceStatus.CANCELLED: (N_("cancelled"), "bad"),
+    InvoiceStatus.NEEDS_RETURN_INVOICE: (N_("needs return"), "bad"),
+    InvoiceStatus.RETURNED: (N_("returned"), ""),
+    InvoiceStatus.NOT_AUTHORISED: (N_("not authorised"), "bad"),
 }
 STATUS_NOTES = {
-    InvoiceStatus.CANCELLED: "Cancelled at SEFAZ (event 110111) within the cancellation window.",
-    InvoiceStatus.NEEDS_RETURN_INVOICE: "The order was cancelled after the cancellation "
-    "window: the sale is undone by a return NF-e, not issued yet.",
-    InvoiceStatus.RETURNED: "Past the cancellation window, the sale was undone by the return "
-    "NF-e below.",
-    InvoiceStatus.NOT_AUTHORISED: "SEFAZ has no authorised NF-e for this order.",
+    InvoiceStatus.CANCELLED: N_(
+        "Cancelled at SEFAZ (event 110111) within the cancellation window."
+    ),
+    InvoiceStatus.NEEDS_RETURN_INVOICE: N_(
+        "The order was cancelled after the cancellation window: the sale is undone by a "
+        "return NF-e, not issued yet."
+    ),
+    InvoiceStatus.RETURNED: N_(
+        "Past the cancellation window, the sale was undone by the return NF-e below."
+    ),
+    InvoiceStatus.NOT_AUTHORISED: N_("SEFAZ has no authorised NF-e for this order."),
 }
 NOT_CORRECTABLE = {
-    InvoiceStatus.CANCELLED: "The NF-e was cancelled",
-    InvoiceStatus.NEEDS_RETURN_INVOICE: "The order was cancelled and the NF-e waits for its "
-    "return NF-e",
-    InvoiceStatus.RETURNED: "The NF-e was undone by a return NF-e",
-    InvoiceStatus.NOT_AUTHORISED: "SEFAZ has no authorised NF-e for this order",
+    InvoiceStatus.CANCELLED: N_(
+        "The NF-e was cancelled: a correction letter needs an authorised NF-e."
+    ),
+    InvoiceStatus.NEEDS_RETURN_INVOICE: N_(
+        "The order was cancelled and the NF-e waits for its return NF-e: a correction "
+        "letter needs an authorised NF-e."
+    ),
+    InvoiceStatus.RETURNED: N_(
+        "The NF-e was undone by a return NF-e: a correction letter needs an authorised NF-e."
+    ),
+    InvoiceStatus.NOT_AUTHORISED: N_(
+        "SEFAZ has no authorised NF-e for this order: a correction letter needs an authorised NF-e."
+    ),
 }
-CORRECTION_RANGE = f"{CORRECTION_MIN} to {CORRECTION_MAX} characters"
 TEXT_MAX = CORRECTION_MAX + 200  # what the form takes: the API's limit; spaces are folded
 
 
@@ -56,7 +70,9 @@ class InvoicePanel:
     numbers: list[NumberHeld] = field(default_factory=list)
     corrections: list[CorrectionView] = field(default_factory=list)
     text_max: ClassVar[int] = TEXT_MAX
-    correction_range: ClassVar[str] = "From " + CORRECTION_RANGE
+    text_min: ClassVar[int] = CORRECTION_MIN
+    text_limit: ClassVar[int] = CORRECTION_MAX
+    max_corrections: ClassVar[int] = MAX_CORRECTIONS
 
     @property
     def status_words(self) -> str:
@@ -85,23 +101,21 @@ class InvoicePanel:
         return self.invoice.authorised_at + CORRECTION_WINDOW
 
     def why_no_correction(self, now: datetime) -> str:
-        """Why a CC-e cannot be sent now, in words; empty when it can (the service
-        decides again when the form is posted)."""
+        """Why a CC-e cannot be sent now, a catalogue msgid (`%(n)s` the most letters
+        SEFAZ takes); empty when it can (the service decides again when the form is
+        posted)."""
         invoice = self.invoice
         if invoice is None or invoice.access_key is None or invoice.authorised_at is None:
-            return "There is no authorised NF-e to correct yet."
+            return N_("There is no authorised NF-e to correct yet.")
         if invoice.status is not InvoiceStatus.AUTHORISED:
-            why = NOT_CORRECTABLE[invoice.status]
-            return f"{why}: a correction letter needs an authorised NF-e."
+            return NOT_CORRECTABLE[invoice.status]
         if not within_correction_window(invoice.authorised_at, now):
-            return (
+            return N_(
                 "The NF-e was authorised more than 720 h ago: SEFAZ no longer takes a "
                 "correction letter. Issue a complementary or return NF-e instead."
             )
         if self.registered >= MAX_CORRECTIONS:
-            return (
-                f"The NF-e has {MAX_CORRECTIONS} correction letters already, the most SEFAZ takes."
-            )
+            return N_("The NF-e has %(n)s correction letters already, the most SEFAZ takes.")
         return ""
 
 

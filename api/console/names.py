@@ -45,6 +45,58 @@ STEP_NAMES = {
     "undo_void_invoice_number": N_("Undo: void the NF-e number"),
     "undo_release_stock": N_("Undo: release the stock"),
     "undo_refund": N_("Undo: refund the customer"),
+    "shipping_incident": N_("Parcel lost, damaged or returned"),
+}
+# The error types a stuck step records most (domain/errors.py's classes, the workflows'
+# own, SEFAZ's cStat codes the runbook knows): shown by name beside the recorded message.
+ERROR_NAMES = {
+    "OutOfStock": N_("Not enough stock"),
+    "OrderMissing": N_("The order never arrived"),
+    "WarehouseOverdue": N_("Warehouse late"),
+    "DeliveryOverdue": N_("Delivery late"),
+    "ParcelLost": N_("Parcel lost"),
+    "ParcelDamaged": N_("Parcel damaged"),
+    "ParcelReturned": N_("Parcel returned to sender"),
+    "ProviderUnavailable": N_("Provider unavailable"),
+    "ProviderRejected": N_("Provider refused"),
+    "no_freight_service": N_("No carrier takes the parcel"),
+    "sefaz_237": N_("SEFAZ: invalid CPF"),
+    "sefaz_272": N_("SEFAZ: issuer's city code"),
+    "sefaz_273": N_("SEFAZ: issuer's city code"),
+    "sefaz_274": N_("SEFAZ: recipient's city code"),
+    "sefaz_275": N_("SEFAZ: recipient's city code"),
+    "OSError": N_("Documents not saved"),
+}
+# Whole messages a workflow records with no values in them (a history's data, never
+# changed there): said in the page's language when shown. Any other message is shown as
+# recorded, under a label saying so.
+RECORDED_PHRASES = (N_("the carrier has not reported delivery within the delivery window"),)
+# A prefix workflows/attention.py puts before a message that outlived its step's deadline.
+DEADLINE_PREFIX = N_("still failing when the step's deadline passed (%(kind)s): ")
+CORRECTION_STATUS_NAMES = {
+    "sending": N_("sending"),
+    "registered": N_("registered"),
+    "rejected": N_("rejected"),
+}
+# The finance pages' codes: reconciliation kinds, line classes, run states, margin axes.
+FINANCE_NAMES = {
+    "marketplace": N_("Marketplace"),
+    "bank": N_("Bank"),
+    "matched": N_("matched"),
+    "fee_divergence": N_("fee divergence"),
+    "amount_divergence": N_("amount divergence"),
+    "missing_payout": N_("missing payout"),
+    "unexpected_payout": N_("unexpected payout"),
+    "chargeback": N_("chargeback"),
+    "anticipated": N_("anticipated"),
+    "unmatched_line": N_("unexplained bank line"),
+    "unmatched_expected": N_("expected, not on the statement"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "channel": N_("channel"),
+    "supplier": N_("supplier"),
+    "sku": N_("SKU"),
+    "order": N_("order"),
 }
 # How people call a payment method (domain/nfe_fields.py's KIND_NAMES), and the shipping
 # documents (api/console/order_view.py): shown through the catalogue.

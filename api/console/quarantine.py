@@ -77,7 +77,9 @@ def entry_url(entry_id: int, suffix: str = "") -> str:
 
 def _entry_id(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 16):
-        raise Problem(404, f"There is no quarantined event {raw[:40]!r}: ids are whole numbers.")
+        raise Problem(
+            404, "There is no quarantined event “%(id)s”: ids are whole numbers.", id=raw[:40]
+        )
     return int(raw)
 
 
@@ -98,7 +100,9 @@ async def quarantined(
     session.allow(OPS_ROLES, "see quarantined events")
     entry = await ctx.quarantine.get(_entry_id(entry_id))
     if entry is None:
-        raise Problem(404, f"There is no quarantined event {entry_id}: see the quarantine list.")
+        raise Problem(
+            404, "There is no quarantined event %(id)s: see the quarantine list.", id=entry_id
+        )
     return html(request, QuarantinedPage(chrome(request, session), entry))
 
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from api.console.fixes import load_fix
 from api.console.i18n import LANG_COOKIE, lang_of
-from api.console.invoice import CORRECTION_RANGE, TEXT_MAX, load_panel
+from api.console.invoice import TEXT_MAX, load_panel
 from api.console.names import N_
 from api.console.order_view import correction_lines
 from api.console.session import (
@@ -54,7 +54,7 @@ from db.order_corrections import OrderCorrectionRepository
 from db.shipments import ShipmentRepository
 from domain.attention import OpsAction
 from domain.errors import RetaguardaError
-from domain.fiscal_lifecycle import CorrectionStatus
+from domain.fiscal_lifecycle import CORRECTION_MAX, CORRECTION_MIN, CorrectionStatus
 from domain.warehouse import WarehouseAction, WarehouseStep
 from integrations.documents.shipping import (
     InvalidShippingDocument,
@@ -95,14 +95,14 @@ async def login(request: Request, ctx: ContextDep) -> Response:
     nonce, sent = request.cookies.get(LOGIN_COOKIE, ""), text(form, "csrf", 100)
     if not nonce or not hmac.compare_digest(nonce, sent):
         page = LoginPage(
-            next=target, error="This sign-in form expired. Sign in again.", lang=_lang(request)
+            next=target, error=N_("This sign-in form expired. Sign in again."), lang=_lang(request)
         )
         return login_page(request, page, 403)
     principal = await ctx.api_keys.authenticate(key) if key else None
     if principal is None:
         page = LoginPage(
             next=target,
-            error="That API key is unknown or revoked. Check it with whoever issued it.",
+            error=N_("That API key is unknown or revoked. Check it with whoever issued it."),
             lang=_lang(request),
         )
         return login_page(request, page, 401)
@@ -221,8 +221,9 @@ async def order(
     if view is None:
         raise Problem(
             404,
-            f"There is no order {order_id}. Order ids look like "
-            "order:<channel>:<external id>; search the order list.",
+            "There is no order %(order)s. Order ids look like order:<channel>:<external id>; "
+            "search the order list.",
+            order=order_id,
         )
     live, live_error = None, ""
     try:
@@ -270,7 +271,12 @@ async def shipping_document(
     except InvalidShippingDocument:
         data = None
     if data is None:
-        raise Problem(404, f"Order {order_id} has no shipping document {name[:80]}.")
+        raise Problem(
+            404,
+            "Order %(order)s has no shipping document %(name)s.",
+            order=order_id,
+            name=name[:80],
+        )
     return Response(data, media_type=shipping_media_type(name))
 
 
@@ -354,19 +360,25 @@ async def correct_invoice(
     raw = form.get("text")
     wording = raw.strip() if isinstance(raw, str) else ""
 
-    def refused(message: str) -> Response:
+    def refused(message: str, text: str = "CC-e not sent: %(why)s", **args: object) -> Response:
         kept = wording[:TEXT_MAX]
-        flash = say("error", "CC-e not sent: %(why)s", kept, "correction", why=message)
-        return redirect(back, flash)
+        return redirect(back, say("error", text, kept, "correction", why=message, **args))
 
     if len(wording) > TEXT_MAX:
-        return refused(f"the text has {len(wording)} characters; a CC-e takes {CORRECTION_RANGE}.")
+        too_long = N_(
+            "CC-e not sent: the text has %(n)s characters; a CC-e takes %(min)s to %(max)s "
+            "characters."
+        )
+        return refused("", too_long, n=len(wording), min=CORRECTION_MIN, max=CORRECTION_MAX)
     try:
         workflow_id, result = await ctx.corrections.ask(order_id, wording, session.principal.name)
     except BadRequest as exc:
         return refused(_sentence(exc.message.removeprefix("this correction cannot be sent: ")))
     except TemporalUnavailable as exc:
-        return refused(f"Temporal is unreachable ({exc.message}); nothing was sent, try again.")
+        unreachable = N_(
+            "CC-e not sent: Temporal is unreachable (%(why)s); nothing was sent, try again."
+        )
+        return refused(exc.message, unreachable)
     except RetaguardaError as exc:  # NotFound, CorrectionRefused: the NF-e's state
         return refused(_sentence(exc.message))
     if result is None:
@@ -380,7 +392,8 @@ async def correct_invoice(
             ),
         )
     if result.status is CorrectionStatus.REJECTED:
-        return refused(f"SEFAZ rejected CC-e nº {result.sequence}: {result.message}")
+        rejected = N_("CC-e not sent: SEFAZ rejected CC-e nº %(n)s. SEFAZ's answer: %(why)s")
+        return refused(result.message or "", rejected, n=result.sequence)
     return redirect(
         back,
         say(
@@ -451,7 +464,7 @@ async def warehouse_step(
         kind = WarehouseStep(step)
     except ValueError:
         raise Problem(
-            404, f"There is no warehouse step {step!r}: use pick, pack or check."
+            404, "There is no warehouse step “%(step)s”: use pick, pack or check.", step=step
         ) from None
     scanned: dict[str, int] = {}
     for name, value in form.multi_items():

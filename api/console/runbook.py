@@ -87,6 +87,21 @@ RUNBOOK: dict[tuple[str, str | None], Advice] = {
         "The carrier sent no 'delivered' within the delivery window.",
         "Ask the carrier: skip when the customer has it, retry to keep waiting.",
     ),
+    ("shipping_incident", "ParcelLost"): Advice(
+        "The carrier reports the parcel lost; a claim for its declared value is open.",
+        "Ship again (a replacement from stock, booked and tracked), or skip with the reason "
+        "once it is settled by hand (e.g. refunded); retry asks the carrier again.",
+    ),
+    ("shipping_incident", "ParcelDamaged"): Advice(
+        "The carrier reports the parcel damaged; a claim for its declared value is open.",
+        "Send the carrier the photos, then ship again, or skip with the reason once it is "
+        "settled by hand; retry asks the carrier again.",
+    ),
+    ("shipping_incident", "ParcelReturned"): Advice(
+        "The parcel came back to the sender.",
+        "Check the parcel, then put it back to stock (the order closes as returned) and "
+        "contact the customer; or skip with the reason; retry asks the carrier again.",
+    ),
     ("notify_cancelled", None): Advice(
         "The channel refused the cancellation notice.", "Retry, or skip if told by hand."
     ),

@@ -59,8 +59,10 @@ class Session:
             names = ", ".join(sorted(r.value for r in roles))
             raise Problem(
                 403,
-                f"Your role ({self.principal.role.value}) cannot {doing}; "
-                f"it needs one of: {names}.",
+                "Your role (%(role)s) cannot %(doing)s; it needs one of: %(roles)s.",
+                role=self.principal.role.value,
+                doing=doing,
+                roles=names,
             )
 
 
@@ -69,9 +71,13 @@ class LoginRequired(Exception):
 
 
 class Problem(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refusal shown as an error page: `message` is a catalogue msgid (English, with
+    `%(name)s` for `args`), said in the reader's language like a flash."""
+
+    def __init__(self, status: int, message: str, **args: object) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        said = tuple((name, str(value)) for name, value in args.items())
+        self.status, self.message, self.flash = status, message, Flash("error", message, args=said)
 
 
 async def current_session(request: Request, ctx: ContextDep) -> Session:
@@ -101,7 +107,9 @@ def text(form: FormData, name: str, max_length: int) -> str:
     value = form.get(name)
     value = value.strip() if isinstance(value, str) else ""
     if len(value) > max_length:
-        raise Problem(422, f"{name} is too long: keep it under {max_length} characters.")
+        raise Problem(
+            422, "%(name)s is too long: keep it under %(n)s characters.", name=name, n=max_length
+        )
     return value
 
 
@@ -152,11 +160,12 @@ def chrome(request: Request, session: Session) -> Chrome:
     return Chrome(session.principal, session.csrf, datetime.now(UTC), read_flash(request), lang)
 
 
-def _error(request: Request, status: int, message: str) -> HTMLResponse:
+def _error(request: Request, status: int, message: str | Flash) -> HTMLResponse:
     titles = {401: N_("Sign in again"), 403: N_("Not allowed"), 404: N_("Not found"),
               503: N_("Unavailable")}  # fmt: skip
     lang = lang_of(request.cookies.get(LANG_COOKIE))
-    page = ErrorPage(None, status, titles.get(status, N_("Could not do that")), message, lang)
+    said = message if isinstance(message, Flash) else Flash("error", message)
+    page = ErrorPage(None, status, titles.get(status, N_("Could not do that")), said, lang)
     return html(request, page, status)
 
 
@@ -173,7 +182,7 @@ class ConsoleRoute(APIRoute):
                 target = request.url.path if request.method == "GET" else "/console"
                 return redirect("/console/login?" + urlencode({"next": target}))
             except Problem as exc:
-                return _error(request, exc.status, exc.message)
+                return _error(request, exc.status, exc.flash)
             except RetaguardaError as exc:
                 return _error(request, status_for(exc), exc.message)
             except RequestValidationError as exc:
@@ -187,9 +196,10 @@ class ConsoleRoute(APIRoute):
                 return _error(
                     request,
                     500,
-                    "Something went wrong on our side and it was "
-                    "logged. Try again; if it keeps happening, call the engineer "
-                    "on duty.",
+                    N_(
+                        "Something went wrong on our side and it was logged. Try again; if "
+                        "it keeps happening, call the engineer on duty."
+                    ),
                 )
 
         return guarded

@@ -271,7 +271,7 @@ class ErrorPage:
     chrome: Chrome | None
     status: int
     title: str
-    message: str
+    message: "str | Flash"  # a msgid, or a Flash when it carries values (a Problem's)
     lang: str = DEFAULT_LANG
 
 

@@ -303,7 +303,7 @@ async def test_a_warehouse_key_sees_no_decide_forms_and_cannot_post_a_decision(
             await expect(page.locator("html")).to_have_attribute("lang", "pt-BR")  # first visit
             await page.get_by_label("Chave de API").fill("rtg_not-a-key")
             await page.get_by_role("button", name="Entrar").click()
-            await expect(page.locator(".flash.error")).to_contain_text("unknown or revoked")
+            await expect(page.locator(".flash.error")).to_contain_text("ou foi revogada")
             no_nonce = await page.request.post(
                 f"{base}/console/login", form={"api_key": key, "csrf": "guess"}, max_redirects=0
             )

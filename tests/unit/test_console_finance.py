@@ -67,7 +67,7 @@ def test_the_report_shows_the_classes_the_alerts_with_advice_and_the_csv() -> No
     html = render(page)
 
     assert 'href="/console/finance/marketplace/2026-12-01.csv"' in html
-    assert 'href="?cls=fee_divergence"><b>1</b>fee_divergence' in html
+    assert 'href="?cls=fee_divergence"><b>1</b>fee divergence' in html  # the class by name
     assert "fees -5.36, expected -4.99" in html
     assert "ask the marketplace why its fees differ" in html
     assert "answer the dispute before the deadline" in html

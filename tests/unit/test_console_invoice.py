@@ -70,7 +70,7 @@ def test_the_panel_shows_the_authorised_nfe_and_its_correction_letters() -> None
 
     assert '<span class="badge ok" id="invoice-status">authorised</span>' in html
     assert KEY in html
-    assert "nº 42 série 1" in html
+    assert "nº 42 series 1" in html
     assert "135240000000042" in html
     row = html[html.index('id="correction-1"') : html.index('id="correction-2"')]
     assert "apartamento 42, bloco &lt;B&gt;" in row  # escaped
@@ -149,7 +149,7 @@ def test_a_returned_nfe_shows_its_return_nfe_and_what_it_refers_to() -> None:
 
     section = html[html.index('id="return-invoice"') :]
     assert RETURN_KEY in section
-    assert "nº 43 série 1" in section
+    assert "nº 43 series 1" in section
     assert f'Refers to</dt><dd class="mono">{KEY}' in section
     assert "undone by the return NF-e below" in html
 
@@ -168,10 +168,10 @@ def test_a_number_never_used_shows_its_voiding_at_sefaz() -> None:
     html = page(InvoicePanel(None, numbers=[voided, pending]))
 
     assert "No NF-e authorised for this order (its number was reserved)" in html
-    assert "nº 44 série 1:" in html
+    assert "nº 44 series 1:" in html
     assert "voided at SEFAZ (inutilização) on 2024-11-29 11:58:00 -03" in html
     assert "135240000000099" in html
-    assert "nº 7 série 2:" in html
+    assert "nº 7 series 2:" in html
     assert "not yet voided at SEFAZ" in html
     assert "Correction letters" not in html  # nothing to correct
 

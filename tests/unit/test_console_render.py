@@ -121,13 +121,16 @@ def test_the_stuck_table_shows_the_step_the_error_and_how_long_ago() -> None:
     html = render(DashboardPage(chrome(), {"received": 1}, {"pending": 0}, [stuck]))
     assert f'href="/console/orders/{ORDER_ID}"' in html
     assert "reserve_stock" in html
-    assert "<b>OutOfStock</b>: MUG-1: 1 requested, 0 available" in html
+    assert "<b>Estoque insuficiente</b>" in html  # the error type by name, its code beside
+    assert '<span class="mono muted">OutOfStock</span>' in html
+    assert "Mensagem registrada:</span> MUG-1: 1 requested, 0 available" in html  # as recorded
     assert "há 12 min" in html  # pt-BR first
     assert "Reservando estoque" in html  # the step's human name beside its code
     assert 'lang="pt-BR"' in html
     english = render(DashboardPage(chrome(lang="en"), {"received": 1}, {"pending": 0}, [stuck]))
     assert "12 min ago" in english
     assert "Reserving stock" in english
+    assert "<b>Not enough stock</b>" in english
 
 
 def test_the_skip_form_for_emit_invoice_has_a_typed_field_for_each_invoice_field() -> None:
