@@ -9,11 +9,12 @@ from typing import ClassVar
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from api.console.names import N_
 from api.console.session import ConsoleRoute, SessionDep, chrome, html
-from api.console.views import Chrome
+from api.console.views import Chrome, Flash, say
 from api.deps import ContextDep
 from api.errors import BadRequest
-from api.routes.kpis import window
+from api.routes.kpis import MAX_DAYS, window
 from db.kpis import KpiRepository
 from domain.kpis import DEFAULT_PROMISE_S, KpiReport
 from domain.orders import Channel
@@ -32,7 +33,7 @@ class KpiPage:
     since: str = ""
     until: str = ""
     channel: str = ""
-    error: str = ""
+    error: Flash | None = None
     channels: ClassVar[tuple[str, ...]] = tuple(c.value for c in Channel)
 
     @property
@@ -61,12 +62,27 @@ async def dashboard(
     view = chrome(request, session)
     args = {"since": since[:40], "until": until[:40], "channel": channel[:20]}
     if channel and channel not in KpiPage.channels:
-        return html(request, KpiPage(view, None, **args, error=f"unknown channel {channel!r}"), 422)
+        problem = say("error", N_("There is no channel %(channel)s."), channel=channel[:20])
+        return html(request, KpiPage(view, None, **args, error=problem), 422)
     try:
         start, end = window(since or None, until or None)
     except BadRequest as exc:
-        return html(request, KpiPage(view, None, **args, error=exc.message), 422)
+        return html(request, KpiPage(view, None, **args, error=_window_problem(exc, args)), 422)
     report = await KpiRepository(ctx.sessionmaker).report(
         start, end, channel or None, promise_s=DEFAULT_PROMISE_S
     )
     return html(request, KpiPage(view, report, **args))
+
+
+def _window_problem(exc: BadRequest, args: dict[str, str]) -> Flash:
+    """The window's refusal in the page's words (the API says it in English)."""
+    if exc.code == "kpi_order":
+        return say("error", N_("The first day must come before the last."))
+    if exc.code == "kpi_span":
+        return say("error", N_("Ask for %(days)s days at most."), days=MAX_DAYS)
+    value = args["until" if exc.field == "to" else "since"]
+    return say(
+        "error",
+        N_("%(value)s is not a day (27/11/2026 is written 2026-11-27) or a moment."),
+        value=value,
+    )

@@ -33,6 +33,7 @@ def moment(value: str, name: str, *, end: bool = False) -> datetime:
             f"{name} must be a day (2026-11-27) or a moment (2026-11-27T09:00:00-03:00), "
             f"not {value!r}",
             field=name,
+            code="kpi_moment",
         ) from None
     return (at if at.tzinfo else at.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
 
@@ -41,9 +42,9 @@ def window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
     end = moment(until, "to", end=True) if until else datetime.now(UTC)
     start = moment(since, "from") if since else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
-        raise BadRequest("from must be before to", field="from")
+        raise BadRequest("from must be before to", field="from", code="kpi_order")
     if end - start > timedelta(days=MAX_DAYS):
-        raise BadRequest(f"ask for {MAX_DAYS} days at most", field="from")
+        raise BadRequest(f"ask for {MAX_DAYS} days at most", field="from", code="kpi_span")
     return start, end
 
 

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.console.kpis import KpiPage
+from api.console.kpis import KpiPage, _window_problem
 from api.console.views import Chrome, render
+from api.errors import BadRequest
+from api.routes.kpis import window
 from db.api_keys import ApiPrincipal, ApiRole
 from domain.kpis import PHASES, KpiReport, PeopleFigures, PhaseFigures
 
@@ -36,3 +38,25 @@ def test_the_dashboard_shows_the_rate_phases_days_operators_and_shifts() -> None
     assert ">manha<" in html
     assert "2026-11-27" in html
     assert "27/11/2026 00:00" in html  # the window, on the warehouse's clock
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "said"),
+    [
+        ("2026-11-28", "2026-11-27", "O primeiro dia deve vir antes do último."),
+        ("2024-01-01", "2026-11-27", "Peça no máximo 400 dias."),
+        ("27/11/2026", "", "27/11/2026 não é um dia (27/11/2026 se escreve 2026-11-27)"),
+    ],
+)
+def test_a_window_the_dashboard_cannot_use_is_refused_in_the_readers_words(
+    since: str, until: str, said: str
+) -> None:
+    with pytest.raises(BadRequest) as refused:
+        window(since, until or None)
+    problem = _window_problem(refused.value, {"since": since, "until": until})
+    now = datetime(2026, 11, 27, 15, tzinfo=UTC)
+    chrome = Chrome(ApiPrincipal("lead", ApiRole.VIEWER), "t", now)
+    html = render(KpiPage(chrome, None, since=since, until=until, error=problem))
+    assert said in html
+    assert "must" not in html
+    assert "ask for" not in html
