@@ -60,27 +60,32 @@ async def dashboard(
     channel: str = "",
 ) -> HTMLResponse:
     view = chrome(request, session)
-    args = {"since": since[:40], "until": until[:40], "channel": channel[:20]}
+    since, until, channel = since[:40], until[:40], channel[:20]
+
+    def page(report: KpiReport | None, error: Flash | None = None) -> KpiPage:
+        return KpiPage(view, report, since=since, until=until, channel=channel, error=error)
+
     if channel and channel not in KpiPage.channels:
-        problem = say("error", N_("There is no channel %(channel)s."), channel=channel[:20])
-        return html(request, KpiPage(view, None, **args, error=problem), 422)
+        problem = say("error", N_("There is no channel %(channel)s."), channel=channel)
+        return html(request, page(None, problem), 422)
     try:
         start, end = window(since or None, until or None)
     except BadRequest as exc:
-        return html(request, KpiPage(view, None, **args, error=_window_problem(exc, args)), 422)
+        problem = _window_problem(exc, since, until)
+        return html(request, page(None, problem), 422)
     report = await KpiRepository(ctx.sessionmaker).report(
         start, end, channel or None, promise_s=DEFAULT_PROMISE_S
     )
-    return html(request, KpiPage(view, report, **args))
+    return html(request, page(report))
 
 
-def _window_problem(exc: BadRequest, args: dict[str, str]) -> Flash:
+def _window_problem(exc: BadRequest, since: str, until: str) -> Flash:
     """The window's refusal in the page's words (the API says it in English)."""
     if exc.code == "kpi_order":
         return say("error", N_("The first day must come before the last."))
     if exc.code == "kpi_span":
         return say("error", N_("Ask for %(days)s days at most."), days=MAX_DAYS)
-    value = args["until" if exc.field == "to" else "since"]
+    value = until if exc.field == "to" else since
     return say(
         "error",
         N_("%(value)s is not a day (27/11/2026 is written 2026-11-27) or a moment."),

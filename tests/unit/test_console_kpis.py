@@ -53,7 +53,7 @@ def test_a_window_the_dashboard_cannot_use_is_refused_in_the_readers_words(
 ) -> None:
     with pytest.raises(BadRequest) as refused:
         window(since, until or None)
-    problem = _window_problem(refused.value, {"since": since, "until": until})
+    problem = _window_problem(refused.value, since, until)
     now = datetime(2026, 11, 27, 15, tzinfo=UTC)
     chrome = Chrome(ApiPrincipal("lead", ApiRole.VIEWER), "t", now)
     html = render(KpiPage(chrome, None, since=since, until=until, error=problem))
