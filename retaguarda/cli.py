@@ -641,17 +641,23 @@ def bench_reconcile(
     db_url: Annotated[
         str,
         typer.Option(
-            help="a PostgreSQL server to make a throwaway database on "
-            "(default: a throwaway SQLite file)"
+            help="a PostgreSQL server to make a throwaway database on, or 'sqlite' "
+            "(default: the stack's PostgreSQL, else one on 127.0.0.1:5432, else SQLite)"
         ),
     ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """N release-report lines matched, classified and stored against N receivables, as the
     nightly run does it; the classes found checked against those seeded."""
-    from retaguarda.bench.reconcile import run_reconcile_bench
+    from retaguarda.bench.reconcile import choose_database, run_reconcile_bench
 
-    result = run_reconcile_bench(lines, db_url)
+    try:
+        url, why = choose_database(db_url, _settings().db.url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--db-url") from None
+    print(f"bench reconcile: measuring on {'PostgreSQL' if url else 'SQLite'} ({why})",
+          file=sys.stderr)  # fmt: skip
+    result = run_reconcile_bench(lines, url)
     if as_json:
         print(json.dumps(result))
     else:

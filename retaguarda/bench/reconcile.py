@@ -187,14 +187,52 @@ async def _drop_postgres(admin_url: str, name: str) -> None:
         await admin.dispose()
 
 
+# Where the bench looks for PostgreSQL when told nothing: the server a local install runs,
+# by its maintenance database (the throwaway database is made beside it).
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def choose_database(db_url: str, configured: str) -> tuple[str, str]:
+    """The database to measure on, and why: `--db-url` when given (`sqlite` for a
+    throwaway SQLite file); else the stack's own database when it is PostgreSQL (what a
+    night of a million lines runs on: COPY); else a PostgreSQL answering on this machine;
+    else SQLite, said so (fine for demo-sized nights, not the 1 M target)."""
+    if db_url == "sqlite":
+        return "", "asked for SQLite"
+    if db_url:
+        if not make_url(db_url).get_backend_name().startswith("postgres"):
+            raise ValueError(f"--db-url must be a postgresql:// URL or 'sqlite', not {db_url!r}")
+        return db_url, "--db-url"
+    if configured and make_url(configured).get_backend_name().startswith("postgres"):
+        return configured, "the stack's database (RETAGUARDA_DB__URL)"
+    if asyncio.run(_answers(LOCAL_POSTGRES)):
+        return LOCAL_POSTGRES, f"PostgreSQL answering at {make_url(LOCAL_POSTGRES).host}"
+    return "", "no PostgreSQL configured or answering on 127.0.0.1:5432"
+
+
+async def _answers(url: str) -> bool:
+    from db.session import normalise_url
+
+    engine = create_async_engine(normalise_url(url), connect_args={"timeout": 3})
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except (OSError, DBAPIError, TimeoutError):
+        return False
+    finally:
+        await engine.dispose()
+
+
 def run_reconcile_bench(lines: int, db_url: str = "") -> dict[str, Any]:
-    """Prepare, run the timed part in a child process, check the classes."""
+    """Prepare, run the timed part in a child process, check the classes. `db_url`: a
+    PostgreSQL server to make a throwaway database on, or "" for a throwaway SQLite file."""
     from db.session import normalise_url
 
     with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp:
         folder = Path(tmp)
         dropped: tuple[str, str] | None = None
-        if db_url and make_url(db_url).get_backend_name().startswith("postgres"):
+        if db_url:
             admin = normalise_url(db_url)
             name, url = asyncio.run(_fresh_postgres(admin))
             dropped = (admin, name)
