@@ -1,5 +1,5 @@
 """Reconciliation results: one run row per kind and night, its classified lines written
-in bulk, chunk by chunk (COPY on PostgreSQL, executemany on SQLite).
+in bulk, chunk by chunk (COPY on PostgreSQL, the driver's executemany on SQLite).
 
 Each chunk is a range of line numbers replaced whole in its own transaction, so storing a
 chunk twice changes nothing and a run killed between chunks resumes where it stopped;
@@ -12,14 +12,13 @@ different chunks of a night load side by side (PostgreSQL runs each COPY on a co
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AnticipationRow, PayableRow, ReconciliationLine, ReconciliationRun
@@ -32,7 +31,6 @@ LINE_COLUMNS = (
 MONEY = frozenset(
     {"amount", "line_gross", "line_fees", "expected_gross", "expected_fees", "expected_net"}
 )
-SQLITE_BATCH = 5000
 
 
 class RunView(BaseModel):
@@ -125,10 +123,7 @@ class ReconciliationRepository:
             if s.get_bind().dialect.name == "postgresql":
                 stored = await _copy_in(s, kind, day, path)
             else:
-                stored = 0
-                for batch in _batches(_read_rows(path, kind, day), SQLITE_BATCH):
-                    await s.execute(insert(ReconciliationLine), batch)
-                    stored += len(batch)
+                stored = await _insert_in(s, path)
             higher = case((ReconciliationRun.stored_through < last, last),
                           else_=ReconciliationRun.stored_through)  # fmt: skip
             await s.execute(update(ReconciliationRun).where(*night).values(stored_through=higher))
@@ -305,34 +300,42 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _read_rows(path: Path, kind: str, day: date) -> Iterator[dict[str, Any]]:
+# The chunk's columns as SQLite takes them from the CSV, in LINE_COLUMNS' order: an empty
+# order id or figure is NULL (DuckDB writes NULL as an empty field), money as REAL (as
+# db/types.py MoneyType stores it there), seq as an integer.
+_SQLITE_VALUES = ", ".join(
+    "CAST(NULLIF(?, '') AS REAL)" if name in MONEY
+    else "CAST(? AS INTEGER)" if name == "seq"
+    else "NULLIF(?, '')" if name == "order_id"
+    else "?"
+    for name in LINE_COLUMNS
+)  # fmt: skip
+_SQLITE_INSERT = (
+    f"INSERT INTO reconciliation_lines ({', '.join(LINE_COLUMNS)}) VALUES ({_SQLITE_VALUES})"
+)
+
+
+async def _insert_in(s: AsyncSession, path: Path) -> int:
+    """The SQLite counterpart of `_copy_in`: the chunk's CSV rows handed to the driver's
+    executemany as the csv module reads them, in the session's transaction; the driver's
+    thread reads the file and inserts, no row is turned into Python objects one by one."""
+    connection = await s.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
     with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            out: dict[str, Any] = {"kind": kind, "day": day}
-            for name in LINE_COLUMNS[2:]:
-                value = row.get(name, "")
-                if name in MONEY:
-                    out[name] = Decimal(value) if value else None
-                elif name == "seq":
-                    out[name] = int(value)
-                elif name == "order_id":
-                    out[name] = value or None
-                elif name == "class":
-                    out["cls"] = value
-                else:
-                    out[name] = value
-            yield out
+        reader = csv.reader(fh)
+        header = tuple(next(reader, ()))
+        if header != LINE_COLUMNS:
+            raise ValueError(f"{path.name}: columns {header!r}, expected {LINE_COLUMNS!r}")
+        before = await _count_changes(driver)
+        await driver.executemany(_SQLITE_INSERT, reader)
+        return await _count_changes(driver) - before
 
 
-def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+async def _count_changes(driver: Any) -> int:
+    async with driver.execute("SELECT total_changes()") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0])
 
 
 async def _copy_in(s: AsyncSession, kind: str, day: date, path: Path) -> int:
