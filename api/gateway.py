@@ -39,6 +39,7 @@ STOCK_SYNC_WORKFLOW = "StockSyncWorkflow"
 CORRECTION_WORKFLOW = "InvoiceCorrectionWorkflow"
 RECONCILIATION_WORKFLOW = "ReconciliationWorkflow"
 PAYMENT_NOTICE_WORKFLOW = "PaymentNoticeWorkflow"
+NIGHT_POLL_S = 2.0  # how often a caller waiting on a night asks whether it waits for a person
 Deliverable = OrderEvent | PaymentNotice
 
 
@@ -340,13 +341,30 @@ class TemporalGateway:
             )
         except RPCError as exc:
             raise self._translate(exc, workflow_id) from exc
+        outcome = asyncio.ensure_future(handle.result())
+        deadline = asyncio.get_running_loop().time() + wait.total_seconds()
         try:
-            result = await asyncio.wait_for(handle.result(), wait.total_seconds())
-        except TimeoutError:
+            # a night that waits for a person (a step failing for good) answers as soon as
+            # it is seen waiting, not when `wait` runs out
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                done, _ = await asyncio.wait({outcome}, timeout=min(NIGHT_POLL_S, left))
+                if done:
+                    return workflow_id, outcome.result()
+                if await self._night_waits(workflow_id):
+                    break
             return workflow_id, None
         except RPCError as exc:
             raise self._translate(exc, workflow_id) from exc
-        return workflow_id, result
+        finally:
+            outcome.cancel()
+
+    async def _night_waits(self, workflow_id: str) -> bool:
+        """Whether the night waits for a person now; a query that cannot be answered (the
+        worker is down) is not an answer: keep waiting for the result."""
+        try:
+            return (await self.night_waiting(workflow_id)).failure is not None
+        except RetaguardaError:
+            return False
 
     def _translate(self, exc: RPCError, workflow_id: str) -> RetaguardaError:
         if exc.status is RPCStatusCode.NOT_FOUND:

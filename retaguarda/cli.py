@@ -463,6 +463,8 @@ def _reconcile(kind: str, day: str, as_json: bool) -> None:
     answer = _api("POST", f"/finance/reconciliations/{kind}{query}", timeout=130)
     summary = {k: answer[k] for k in ("date", "lines", "classified", "alerts", "status")}
     summary["workflow_id"] = answer["workflow_id"]
+    if answer["status"] != "done":  # where and why it waits for a person, if it does
+        summary.update({k: answer.get(k, "") for k in ("waiting_at", "reason")})
     if as_json:
         print(json.dumps(summary))
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -26,7 +27,8 @@ from temporalio.worker import Replayer, Worker
 from activities.errors import ErrorTranslation
 from activities.settlement import SOURCES_FILE, SettlementActivities
 from api.app import create_app
-from config.temporal import data_converter
+from api.gateway import TemporalGateway
+from config.temporal import EncryptionCodec, data_converter
 from db.api_keys import ApiKeyRepository, ApiRole
 from db.audit import AuditLog
 from db.session import create_engine, create_sessionmaker
@@ -40,6 +42,7 @@ from domain.reconciliation import (
     ReconKind,
     reconciliation_workflow_id,
 )
+from domain.steps import TaskQueues
 from integrations.documents.settlement import SettlementDocuments
 from integrations.portals.browser import BrowserPool, chromium_path
 from integrations.portals.seller_portal import SellerPortalBot
@@ -48,7 +51,7 @@ from tests.integration.test_intake import make_settings
 from tests.integration.test_marketplace_reconciliation import SEEDED_LINES
 from tests.support.sandbox import sandbox_world
 from tests.support.servers import serve
-from tests.workflows.conftest import HISTORIES, append_to_manifest
+from tests.workflows.conftest import HISTORIES, POLICY, append_to_manifest
 from workers.runtime import activities_of
 from workflows.reconciliation import PORTAL_SETTLEMENT, ReconciliationWorkflow
 from workflows.search import NEEDS_ATTENTION, STUCK_STEP
@@ -242,6 +245,37 @@ async def test_a_portal_that_refuses_the_password_makes_the_night_wait_for_a_per
     assert (await flagged(handle))[1] is None
     await replay_and_keep(dev_env.client, handle.id, handle.result_run_id or "",
                           "nightly_run_waits_for_the_portal_password")  # fmt: skip
+
+
+async def test_asking_for_a_night_that_waits_for_a_person_answers_at_once_with_why(
+    dev_env: WorkflowEnvironment, night: Night
+) -> None:
+    """`POST /finance/reconciliations/…` waits up to 110 s for the night's result; a night
+    that stops to ask a person answers as soon as it is seen waiting (the API then says
+    where and why), not when the wait runs out."""
+    night.bot._password = "an-old-password"
+    queues = TaskQueues(finance=night.finance_queue, rpa=night.rpa_queue)
+
+    async def connect() -> Client:
+        return dev_env.client
+
+    gateway = TemporalGateway(connect, queues, POLICY, EncryptionCodec(bytes(32)))
+    started = time.monotonic()
+    workflow_id, result = await gateway.reconcile(
+        night.request("marketplace"), timedelta(seconds=100)
+    )
+    took = time.monotonic() - started
+    assert result is None
+    assert took < 60, f"answered after {took:.0f} s: the wait ran out instead"
+    waiting = await gateway.night_waiting(workflow_id)
+    assert waiting.failure is not None
+    assert waiting.failure.step == "download_settlement_report"
+    night.bot._password = PASSWORD
+    handle = dev_env.client.get_workflow_handle(workflow_id)
+    await handle.execute_update(DECIDE_UPDATE, decision(OpsAction.RETRY), result_type=str)
+    _, done = await gateway.reconcile(night.request("marketplace"), timedelta(seconds=100))
+    assert done is not None
+    assert done.lines > 0
 
 
 async def test_skipping_the_portal_reads_that_channel_from_the_api(
