@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,6 +52,19 @@ def deliverable_workflow_id(item: Deliverable) -> str:
 class StaleStockSync(BaseModel):
     sku: str
     stuck_step: str
+
+
+class WaitingNight(BaseModel):
+    """A night's reconciliation that waits for a finance person, and why."""
+
+    kind: str
+    day: date
+    workflow_id: str
+    step: str
+    error_type: str
+    reason: str
+    since: datetime
+    can_skip: bool
 
 
 class TemporalUnavailable(RetaguardaError):
@@ -254,6 +267,38 @@ class TemporalGateway:
         except RPCError as exc:
             raise self._translate(exc, "stock-sync") from exc
         return found
+
+    async def waiting_nights(self, limit: int = 50) -> list[WaitingNight]:
+        """The nights whose reconciliation waits for a person (flagged `NeedsAttention`),
+        newest first, each with what it waits at and why (its `state` query)."""
+        client = await self.client()
+        query = (
+            f"WorkflowType = '{RECONCILIATION_WORKFLOW}' AND NeedsAttention = true "
+            "AND ExecutionStatus = 'Running'"
+        )
+        found: list[WaitingNight] = []
+        try:
+            async for wf in client.list_workflows(
+                query, limit=limit, rpc_timeout=self._rpc_timeout
+            ):
+                kind, _, day = wf.id.removeprefix("reconcile:").partition(":")
+                try:
+                    night = date.fromisoformat(day)
+                except ValueError:
+                    continue  # not one of ours (reconciliation_workflow_id)
+                state = await self.night_waiting(wf.id)
+                if state.failure is None:  # decided since the listing was indexed
+                    continue
+                found.append(
+                    WaitingNight(
+                        kind=kind, day=night, workflow_id=wf.id, step=state.failure.step,
+                        error_type=state.failure.error_type, reason=state.failure.message,
+                        since=state.failure.at, can_skip=state.can_skip,
+                    )
+                )  # fmt: skip
+        except RPCError as exc:
+            raise self._translate(exc, "reconcile") from exc
+        return sorted(found, key=lambda n: (n.day, n.kind), reverse=True)
 
     async def night_waiting(self, workflow_id: str) -> NightWaiting:
         """What a night's reconciliation waits at for a person (nothing while it runs)."""

@@ -1,7 +1,8 @@
 """Console pages for finance: the nightly reconciliations (each night's report, its
 alerts for what needs a person, a CSV download), the cash flow and the contribution
-margin. Read-only: finance, ops, viewers (and admins) see them; running a night and
-recording bills stay with the API (role finance)."""
+margin. Finance, ops, viewers (and admins) see them; a finance person also decides for a
+night that waits (retry, or skip a portal download); running a night and recording bills
+stay with the API (role finance)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,17 @@ from api.console.session import (
     chrome,
     html,
     redirect,
+    text,
 )
 from api.console.views import BOOKS_ROLES, Chrome, say
 from api.deps import ContextDep
-from api.routes.finance import csv_download
+from api.gateway import WaitingNight
+from api.routes.finance import NightDecision, csv_download, decide_night
 from db.api_keys import ApiRole
 from db.margins import By, MarginRow
 from db.reconciliation import LineView, RunView
 from domain.cashflow import CashFlow
+from domain.errors import RetaguardaError
 from domain.receivables import business_day
 from domain.reconciliation import NEEDS_PERSON, LineClass, ReconKind
 
@@ -58,6 +62,8 @@ class FinancePage:
     template: ClassVar[str] = "finance/index.html"
     chrome: Chrome
     runs: list[RunView]
+    waiting: list[WaitingNight] | None = None  # None: Temporal cannot be asked right now
+    can_decide: bool = False
 
     @property
     def alerts(self) -> int:
@@ -142,7 +148,38 @@ def _kind(raw: str) -> ReconKind:
 @router.get("")
 async def finance(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
     session.allow(BOOKS_ROLES, "see the books")
-    return html(request, FinancePage(chrome(request, session), await ctx.reconciliations.runs()))
+    try:
+        waiting: list[WaitingNight] | None = await ctx.gateway.waiting_nights()
+    except RetaguardaError:
+        waiting = None
+    page = FinancePage(
+        chrome(request, session), await ctx.reconciliations.runs(), waiting,
+        can_decide=session.principal.role in FINANCE_ROLES,
+    )  # fmt: skip
+    return html(request, page)
+
+
+@router.post("/{kind}/{day}/decision")
+async def decide(
+    kind: str, day: date, request: Request, ctx: ContextDep, session: SessionDep
+) -> RedirectResponse:
+    """Retry or skip the step a waiting night stopped at, from the finance page."""
+    form = await checked_form(request, session)
+    session.allow(FINANCE_ROLES, "decide for a waiting night")
+    night, who = _kind(kind), session.principal.name
+    action = text(form, "action", 10)
+    if action not in ("retry", "skip"):
+        return redirect("/console/finance", say("error", "Choose retry or skip."))
+    body = NightDecision(action=action, reason=text(form, "reason", 500))
+    try:
+        answer = await decide_night(ctx, night, day, body, who)
+    except RetaguardaError as exc:
+        flash = say("error", "%(night)s %(day)s: refused: %(why)s", night=night.value,
+                    day=day.isoformat(), why=exc.message)  # fmt: skip
+        return redirect("/console/finance", flash)
+    flash = say("ok", "%(night)s %(day)s: %(result)s (%(who)s).", night=night.value,
+                day=day.isoformat(), result=answer, who=who)  # fmt: skip
+    return redirect("/console/finance", flash)
 
 
 @router.get("/cashflow")

@@ -46,6 +46,9 @@ STEP_NAMES = {
     "undo_release_stock": N_("Undo: release the stock"),
     "undo_refund": N_("Undo: refund the customer"),
     "shipping_incident": N_("Parcel lost, damaged or returned"),
+    "download_settlement_report": N_("Downloading the report from the seller portal"),
+    "reconcile_marketplace": N_("Reconciling the marketplace payouts"),
+    "reconcile_bank": N_("Reconciling the bank statement"),
 }
 # The error types a stuck step records most (domain/errors.py's classes, the workflows'
 # own, SEFAZ's cStat codes the runbook knows): shown by name beside the recorded message.
@@ -66,6 +69,7 @@ ERROR_NAMES = {
     "sefaz_274": N_("SEFAZ: recipient's city code"),
     "sefaz_275": N_("SEFAZ: recipient's city code"),
     "OSError": N_("Documents not saved"),
+    "login_refused": N_("The portal refused our login"),
 }
 # Whole messages a workflow records with no values in them (a history's data, never
 # changed there): said in the page's language when shown. Any other message is shown as

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from api.context import ApiContext
 from api.deps import BooksRole, ContextDep, FinanceRole
 from api.errors import NotFound
+from api.gateway import WaitingNight
 from db.receivables import AnticipationView, ReceivableView
 from db.reconciliation import LINE_COLUMNS, LineView, RunView
 from domain.attention import OpsAction, OpsDecision
@@ -104,6 +105,13 @@ class NightDecision(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
+@router.get("/reconciliations/waiting", response_model=list[WaitingNight])
+async def waiting_nights(ctx: ContextDep, _: BooksRole) -> list[WaitingNight]:
+    """Every night whose reconciliation waits for a person: the step, why, since when, and
+    whether it may be skipped (decide: POST …/{kind}/{day}/decision)."""
+    return await ctx.gateway.waiting_nights()
+
+
 @router.get("/reconciliations/{kind}/{day}/waiting", response_model=NightWaiting)
 async def waiting(kind: ReconKind, day: date, ctx: ContextDep, _: BooksRole) -> NightWaiting:
     """The step a night's workflow waits at for a person, and why (empty while it runs
@@ -116,14 +124,23 @@ async def decide(
     kind: ReconKind, day: date, body: NightDecision, ctx: ContextDep, who: FinanceRole
 ) -> dict[str, str]:
     """Retry or skip the step a night waits at; audited as `finance:decide`."""
+    answer = await decide_night(ctx, kind, day, body, who.name)
+    return {"workflow_id": reconciliation_workflow_id(kind, day), "answer": answer}
+
+
+async def decide_night(
+    ctx: ApiContext, kind: ReconKind, day: date, body: NightDecision, actor: str
+) -> str:
+    """The night's workflow told to retry or skip (the API and the console both come
+    here), audited as `finance:decide`; the workflow's answer ("retry accepted")."""
     workflow_id = reconciliation_workflow_id(kind, day)
-    decision = OpsDecision(action=OpsAction(body.action), actor=who.name, reason=body.reason)
+    decision = OpsDecision(action=OpsAction(body.action), actor=actor, reason=body.reason)
     answer: str = await ctx.gateway.update(workflow_id, DECIDE_UPDATE, decision, str)
     await ctx.audit.record(
-        who.name, "finance:decide", workflow_id, {"action": body.action, "reason": body.reason},
+        actor, "finance:decide", workflow_id, {"action": body.action, "reason": body.reason},
         datetime.now(UTC),
     )  # fmt: skip
-    return {"workflow_id": workflow_id, "answer": answer}
+    return answer
 
 
 @router.get("/reconciliations/{kind}/{day}", response_model=RunView)

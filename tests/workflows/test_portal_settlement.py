@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from temporalio.worker import Replayer, Worker
 from activities.errors import ErrorTranslation
 from activities.settlement import SOURCES_FILE, SettlementActivities
 from api.app import create_app
+from api.console.views import SESSION_COOKIE
 from api.gateway import TemporalGateway
 from config.temporal import EncryptionCodec, data_converter
 from db.api_keys import ApiKeyRepository, ApiRole
@@ -278,6 +280,56 @@ async def test_asking_for_a_night_that_waits_for_a_person_answers_at_once_with_w
     assert done.lines > 0
 
 
+async def finance_page(http: httpx.AsyncClient, shown: str) -> str:
+    """The finance page once the waiting night is listed (visibility lags a moment)."""
+    for _ in range(100):
+        page = await http.get("/console/finance")
+        assert page.status_code == 200, page.text
+        if shown in page.text:
+            return page.text
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the finance page never showed {shown!r}")
+
+
+async def test_the_finance_page_shows_a_waiting_night_and_a_finance_person_retries_it_there(
+    dev_env: WorkflowEnvironment, night: Night, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The console's finance page lists the night that waits, with the step and the
+    reason in pt-BR; a viewer only reads it, a finance person retries it in place (once
+    the password is fixed) and the night is reconciled; the decision is audited."""
+    night.bot._password = "an-old-password"
+    handle = await start(dev_env.client, night.request("marketplace"))
+    await stuck(handle)
+    keys = ApiKeyRepository(night.world.sessions)
+    finance = await keys.create("fernanda", ApiRole.FINANCE)
+    viewer = await keys.create("vera", ApiRole.VIEWER)
+    app = create_app(make_settings(sqlite_url, tmp_path), temporal_client=dev_env.client)
+    day = night.world.day.isoformat()
+    action = f'action="/console/finance/marketplace/{day}/decision"'
+    async with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: viewer}) as http:
+            seen = await finance_page(http, f'id="waiting-marketplace-{day}"')
+        async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: finance}) as http:
+            page = await finance_page(http, action)
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert token is not None
+            night.bot._password = PASSWORD  # the person fixes the secret, then retries
+            form = {"csrf": token.group(1), "action": "retry", "reason": "senha trocada"}
+            done = await http.post(f"/console/finance/marketplace/{day}/decision", data=form)
+            flashed = await http.get(done.headers["location"])
+    assert "Noites esperando uma pessoa" in seen
+    assert "Baixando o relatório do portal do vendedor" in seen
+    assert "O portal recusou nosso login" in seen
+    assert action not in seen  # a viewer reads, does not decide
+    assert 'value="skip"' in page  # a portal download may be skipped
+    assert done.status_code == 303
+    assert "nova tentativa aceita (fernanda)" in flashed.text
+    result = await handle.result()
+    assert result.lines > 0
+    audit = await AuditLog(night.world.sessions).list(limit=20)
+    assert any(e.action == "finance:decide" and e.actor == "fernanda" for e in audit)
+
+
 async def test_skipping_the_portal_reads_that_channel_from_the_api(
     dev_env: WorkflowEnvironment, night: Night, sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -295,6 +347,16 @@ async def test_skipping_the_portal_reads_that_channel_from_the_api(
         waiting = await http.get(f"{path}/waiting", headers={"X-API-Key": viewer})
         assert waiting.status_code == 200
         assert waiting.json()["failure"]["step"] == "download_settlement_report"
+        for _ in range(100):  # every waiting night at once (visibility lags a moment)
+            listed = await http.get(
+                "/finance/reconciliations/waiting", headers={"X-API-Key": viewer}
+            )
+            if listed.json():
+                break
+            await asyncio.sleep(0.1)
+        assert [(n["kind"], n["day"], n["step"], n["can_skip"]) for n in listed.json()] == [
+            ("marketplace", night.world.day.isoformat(), "download_settlement_report", True)
+        ]
         body = {"action": "skip", "reason": "portal down for the month"}
         refused = await http.post(f"{path}/decision", json=body, headers={"X-API-Key": viewer})
         assert refused.status_code == 403
