@@ -58,6 +58,7 @@ from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.inbox import InboxRepository
 from db.inbox_writer import InboxWriter
 from db.invoices import InvoiceRepository
+from db.month_close import MonthCloseRepository
 from db.order_corrections import OrderCorrectionRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
@@ -199,6 +200,7 @@ def create_app(
         documents=FileDocumentStore(settings.documents_dir),
         receivables=ReceivableRepository(sessionmaker),
         reconciliations=ReconciliationRepository(sessionmaker),
+        month_close=MonthCloseRepository(sessionmaker),
         books=Books.build(sessionmaker, settings.finance),
     )
 

@@ -20,6 +20,7 @@ from db.catalogue import CatalogueRepository
 from db.fiscal_lifecycle import FiscalLifecycleRepository
 from db.inbox import InboxRepository
 from db.invoices import InvoiceRepository
+from db.month_close import MonthCloseRepository
 from db.orders import OrderReadModel
 from db.quarantine import QuarantineRepository
 from db.receivables import ReceivableRepository
@@ -53,4 +54,5 @@ class ApiContext:
     documents: DocumentStore
     receivables: ReceivableRepository
     reconciliations: ReconciliationRepository
+    month_close: MonthCloseRepository
     books: Books

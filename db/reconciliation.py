@@ -245,6 +245,20 @@ class ReconciliationRepository:
                 writer.writerow((ref, what, on.isoformat(), f"{Decimal(str(amount)):.2f}"))
         return len(rows)
 
+    async def class_totals(self, start: date, end: date) -> list[tuple[str, str, int, Any, Any]]:
+        """Per kind and class over the nights `start`..`end`: lines, the money they moved
+        and the money expected for them (compact lines read whole), summed in SQL."""
+        expected = _DECODED[-1].element  # expected_net as a person reads it
+        line = ReconciliationLine
+        query = (
+            select(line.kind, line.cls, func.count(), func.sum(line.amount), func.sum(expected))
+            .where(line.day.between(start, end))
+            .group_by(line.kind, line.cls)
+            .order_by(line.kind, line.cls)
+        )
+        async with read_session(self._sessionmaker) as s:
+            return [(k, c, int(n), a, e) for k, c, n, a, e in await s.execute(query)]
+
     async def fingerprint(self, kind: str, day: date) -> list[tuple[Any, ...]]:
         """Every line of the night as plain tuples, as read (tests compare two runs)."""
         async with read_session(self._sessionmaker) as s:

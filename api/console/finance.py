@@ -34,6 +34,7 @@ from db.margins import By, MarginRow
 from db.reconciliation import LineView, RunView
 from domain.cashflow import CashFlow
 from domain.errors import RetaguardaError
+from domain.month_close import MonthClose, MonthInvalid
 from domain.receivables import business_day
 from domain.reconciliation import NEEDS_PERSON, LineClass, ReconKind
 
@@ -180,6 +181,38 @@ async def decide(
     flash = say("ok", "%(night)s %(day)s: %(result)s (%(who)s).", night=night.value,
                 day=day.isoformat(), result=answer, who=who)  # fmt: skip
     return redirect("/console/finance", flash)
+
+
+@dataclass(frozen=True)
+class MonthPage:
+    template: ClassVar[str] = "finance/month.html"
+    chrome: Chrome
+    close: MonthClose
+
+    @property
+    def missing_nights(self) -> int:
+        return sum(len(days) for days in self.close.not_reconciled.values())
+
+    @property
+    def previous(self) -> str:
+        return f"{self.close.start - timedelta(days=1):%Y-%m}"
+
+    @property
+    def following(self) -> str:
+        return f"{self.close.end + timedelta(days=1):%Y-%m}"
+
+
+@router.get("/month")
+async def month_close(
+    request: Request, ctx: ContextDep, session: SessionDep, month: str = ""
+) -> HTMLResponse:
+    session.allow(BOOKS_ROLES, "see the month's close")
+    today = _today(ctx)
+    try:
+        close = await ctx.month_close.summary(month[:7] or f"{today:%Y-%m}", today)
+    except MonthInvalid:
+        raise Problem(422, "Ask for a month as YYYY-MM, e.g. 2026-11.") from None
+    return html(request, MonthPage(chrome(request, session), close))
 
 
 @router.get("/cashflow")

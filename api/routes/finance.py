@@ -17,11 +17,12 @@ from pydantic import BaseModel, Field
 
 from api.context import ApiContext
 from api.deps import BooksRole, ContextDep, FinanceRole
-from api.errors import NotFound
+from api.errors import BadRequest, NotFound
 from api.gateway import WaitingNight
 from db.receivables import AnticipationView, ReceivableView
 from db.reconciliation import LINE_COLUMNS, LineView, RunView
 from domain.attention import OpsAction, OpsDecision
+from domain.month_close import MonthClose, MonthInvalid
 from domain.receivables import business_day
 from domain.reconciliation import (
     NightWaiting,
@@ -90,6 +91,21 @@ async def reconcile(
         workflow_id=workflow_id, status="done", date=result.day, lines=result.lines,
         classified=result.classified, alerts=result.alerts, source=result.source,
     )  # fmt: skip
+
+
+@router.get("/month", response_model=MonthClose)
+async def month_close(
+    ctx: ContextDep,
+    _: BooksRole,
+    month: Annotated[str, Query(max_length=7, description="YYYY-MM; default: this month")] = "",
+) -> MonthClose:
+    """Closing a month: every night's run, the nights that ended without one, what each
+    class of line adds up to, and the advances taken; `closed` when nothing is left."""
+    today = _day(ctx, None)
+    try:
+        return await ctx.month_close.summary(month or f"{today:%Y-%m}", today)
+    except MonthInvalid as exc:
+        raise BadRequest(str(exc), field="month") from None
 
 
 @router.get("/reconciliations", response_model=list[RunView])
