@@ -52,7 +52,13 @@ class MonthCloseRepository:
                 )
             ).one()
         classes = [
-            ClassTotal(kind=ReconKind(k), cls=c, lines=n, amount=_money(a), expected=_money(e))
+            ClassTotal(
+                kind=ReconKind(k),
+                cls=c,
+                lines=n,
+                amount=_money(a),
+                expected=None if e is None else _money(e),
+            )  # fmt: skip
             for k, c, n, a, e in await self._results.class_totals(start, end)
         ]
         done = {kind: {n.day for n in nights if n.kind is kind and n.status == "done"}

@@ -246,16 +246,27 @@ class ReconciliationRepository:
         return len(rows)
 
     async def class_totals(self, start: date, end: date) -> list[tuple[str, str, int, Any, Any]]:
-        """Per kind and class over the nights `start`..`end`: lines, the money they moved
-        and the money expected for them (compact lines read whole), summed in SQL."""
-        expected = _DECODED[-1].element  # expected_net as a person reads it
+        """Per kind and class over the nights `start`..`end`, summed in SQL: lines, the
+        money they moved, and the money expected of the class, over the lines that each
+        stand for one expected amount: a marketplace payment line (its receivable's net
+        less refunds) and a missing payout, a bank amount that never came (compact lines
+        read whole). None for a class with no such line: refunds, chargebacks, unexpected
+        money and bank lines matched in groups expect nothing of their own."""
         line = ReconciliationLine
+        expected = _DECODED[-1].element  # expected_net as a person reads it
+        one_to_one = or_(
+            and_(line.kind == "marketplace", line.description == "payment"),
+            and_(line.kind == "bank", line.cls == "unmatched_expected"),
+        )
         query = (
-            select(line.kind, line.cls, func.count(), func.sum(line.amount), func.sum(expected))
+            select(
+                line.kind, line.cls, func.count(), func.sum(line.amount),
+                func.sum(case((one_to_one, expected))),
+            )
             .where(line.day.between(start, end))
             .group_by(line.kind, line.cls)
             .order_by(line.kind, line.cls)
-        )
+        )  # fmt: skip
         async with read_session(self._sessionmaker) as s:
             return [(k, c, int(n), a, e) for k, c, n, a, e in await s.execute(query)]
 

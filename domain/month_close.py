@@ -39,14 +39,23 @@ def nights_not_reconciled(start: date, end: date, today: date, done: set[date]) 
 
 
 class ClassTotal(Frozen):
-    """One class of line over the month: how many, the money the lines moved, and the
-    money expected for them (what the receivables said)."""
+    """One class of line over the month: how many, the money the lines moved, and what
+    was expected of the class: the lines that each stand for one expected amount (a
+    payment and its receivable, a missing payout, a bank amount that never came). None
+    where no line does: refunds alone, chargebacks, unexpected money and bank lines
+    matched in groups expect nothing of their own."""
 
     kind: ReconKind
     cls: str
     lines: int
     amount: Money
-    expected: Money
+    expected: Money | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def difference(self) -> Decimal | None:
+        """What the class moved less what was expected of it (negative: money short)."""
+        return None if self.expected is None else self.amount - self.expected
 
 
 class AdvanceTotals(Frozen):

@@ -47,14 +47,19 @@ async def a_reconciled_night(sessions: async_sessionmaker[AsyncSession]) -> None
             ReconciliationLine(kind="marketplace", day=NIGHT, seq=3, cls="missing_payout",
                                key="store:B-2", description="payment", reference="",
                                expected_net=Decimal("10.00")),
+            # a dispute takes money back: its receivable's figures are no amount it expects
+            ReconciliationLine(kind="marketplace", day=NIGHT, seq=4, cls="chargeback",
+                               key="store:A-1", description="chargeback", reference="4",
+                               amount=Decimal("-50.00"), expected_gross=Decimal("120.00"),
+                               expected_fees=Decimal("-6.65"), expected_net=Decimal("113.35")),
             AnticipationRow(reference="MP-ADV-1", taken_on=date(2026, 11, 20),
                             gross=Decimal("1000.00"), discount_rate=Decimal("0.0299"),
                             fee=Decimal("29.90"), net=Decimal("970.10"), created_by="ana",
                             created_at=datetime(2026, 11, 20, 12, tzinfo=UTC)),
         ])  # fmt: skip
         await s.commit()
-    counts = {"matched": 1, "fee_divergence": 1, "missing_payout": 1}
-    await results.finish("marketplace", NIGHT, 3, counts, 2)
+    counts = {"matched": 1, "fee_divergence": 1, "missing_payout": 1, "chargeback": 1}
+    await results.finish("marketplace", NIGHT, 4, counts, 3)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
@@ -66,18 +71,23 @@ async def test_the_month_sums_its_classes_and_names_the_nights_left(db_url: str)
         close = await MonthCloseRepository(create_sessionmaker(engine)).summary("2026-11", TODAY)
     finally:
         await engine.dispose()
-    totals = {(t.kind.value, t.cls): (t.lines, t.amount, t.expected) for t in close.classes}
-    assert totals == {
-        ("marketplace", "matched"): (1, Decimal("113.35"), Decimal("113.35")),
-        ("marketplace", "fee_divergence"): (1, Decimal("94.64"), Decimal("95.01")),
-        ("marketplace", "missing_payout"): (1, Decimal("0.00"), Decimal("10.00")),
+    totals = {
+        (t.kind.value, t.cls): (t.lines, t.amount, t.expected, t.difference) for t in close.classes
     }
+    paid, zero = Decimal("113.35"), Decimal("0.00")
+    assert totals == {
+        ("marketplace", "matched"): (1, paid, paid, zero),
+        ("marketplace", "fee_divergence"): (1, Decimal("94.64"), Decimal("95.01"),
+                                            Decimal("-0.37")),
+        ("marketplace", "missing_payout"): (1, zero, Decimal("10.00"), Decimal("-10.00")),
+        ("marketplace", "chargeback"): (1, Decimal("-50.00"), None, None),
+    }  # fmt: skip
     missing = close.not_reconciled
     assert NIGHT not in missing[ReconKind.MARKETPLACE]
     assert len(missing[ReconKind.MARKETPLACE]) == 29  # November's other nights
     assert len(missing[ReconKind.BANK]) == 30
     assert (close.advances.count, close.advances.cost) == (1, Decimal("29.90"))
-    assert close.alerts == 2
+    assert close.alerts == 3
     assert close.closed is False
 
 
@@ -105,7 +115,7 @@ async def test_the_month_close_reads_through_the_api_and_the_console(
     body = month.json()
     assert body["month"] == "2026-11"
     assert body["closed"] is False
-    assert body["alerts"] == 2
+    assert body["alerts"] == 3
     assert body["advances"] == {"count": 1, "gross": "1000.00", "net": "970.10", "cost": "29.90"}
     assert "2026-11-10" not in body["not_reconciled"]["marketplace"]
     assert bad.status_code == 422
@@ -114,6 +124,7 @@ async def test_the_month_close_reads_through_the_api_and_the_console(
     assert "Fechamento do mês: 2026-11" in page.text
     assert "R$ 29,90" in page.text  # the advance's cost
     assert "R$ 95,01" in page.text  # what the fee-divergent line was expected to bring
+    assert "R$ -0,37" in page.text  # and how much short it came
     assert "retaguarda reconcile bank --date 2026-11-01" in page.text
     assert refused.status_code == 422
     assert "AAAA-MM" in refused.text
