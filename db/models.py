@@ -518,6 +518,9 @@ class ReconciliationRun(Base):
     # The highest line number any attempt stored for the night: a chunk beyond it has
     # nothing to replace, and a rerun with fewer lines knows there are lines to drop.
     stored_through: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # per class of a done night: {"lines", "amount", "expected"} as summed by the month
+    # close (db/month_close.py); None until summed and whenever the night runs again
+    totals: Mapped[dict[str, Any] | None]
 
 
 class ReconciliationLine(Base):

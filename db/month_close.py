@@ -1,5 +1,7 @@
-"""A month's close, read from the reconciliation runs and lines and the anticipations:
-every figure summed by the database (domain/month_close.py holds the rules)."""
+"""A month's close, read from the reconciliation runs and the anticipations. Each done
+night's class totals are summed in SQL once and kept on its run row (`totals`), so a
+month of million-line nights is read from about sixty rows; a running night is summed
+afresh each time (domain/month_close.py holds the rules)."""
 
 from __future__ import annotations
 
@@ -34,15 +36,21 @@ class MonthCloseRepository:
         start, end = month_bounds(month)
         run = ReconciliationRun
         async with read_session(self._sessionmaker) as s:
-            rows = await s.execute(
-                select(run.kind, run.day, run.status, run.lines, run.alerts)
-                .where(run.day.between(start, end))
-                .order_by(run.day, run.kind)
-            )
-            nights = [
-                NightStatus(kind=ReconKind(k), day=d, status=st, lines=n, alerts=a)
-                for k, d, st, n, a in rows
-            ]
+            runs = (
+                await s.execute(
+                    select(
+                        run.kind,
+                        run.day,
+                        run.status,
+                        run.lines,
+                        run.alerts,
+                        run.started_at,
+                        run.totals,
+                    )
+                    .where(run.day.between(start, end))
+                    .order_by(run.day, run.kind)
+                )  # fmt: skip
+            ).all()
             advance = AnticipationRow
             count, gross, net = (
                 await s.execute(
@@ -51,22 +59,32 @@ class MonthCloseRepository:
                     )
                 )
             ).one()
-        classes = [
-            ClassTotal(
-                kind=ReconKind(k),
-                cls=c,
-                lines=n,
-                amount=_money(a),
-                expected=None if e is None else _money(e),
-            )  # fmt: skip
-            for k, c, n, a, e in await self._results.class_totals(start, end)
+        sums: dict[tuple[str, str], list[Any]] = {}
+        for kind, day, status, _, _, started_at, kept in runs:
+            totals = kept
+            if totals is None:
+                totals = await self._results.night_totals(kind, day)
+                if status == "done":
+                    await self._results.keep_totals(kind, day, started_at, totals)
+            for cls, figures in totals.items():
+                into = sums.setdefault((kind, cls), [0, Decimal("0.00"), None])
+                into[0] += int(figures["lines"])
+                into[1] += Decimal(figures["amount"] or "0")
+                if figures["expected"] is not None:
+                    into[2] = (into[2] or Decimal("0.00")) + Decimal(figures["expected"])
+        nights = [
+            NightStatus(kind=ReconKind(k), day=d, status=st, lines=n, alerts=a)
+            for k, d, st, n, a, _, _ in runs
         ]
         done = {kind: {n.day for n in nights if n.kind is kind and n.status == "done"}
                 for kind in ReconKind}  # fmt: skip
         return MonthClose(
             month=f"{start:%Y-%m}", start=start, end=end, nights=nights,
             not_reconciled={k: nights_not_reconciled(start, end, today, done[k]) for k in done},
-            classes=classes,
+            classes=[
+                ClassTotal(kind=ReconKind(k), cls=c, lines=n, amount=a, expected=e)
+                for (k, c), (n, a, e) in sorted(sums.items())
+            ],
             advances=AdvanceTotals(count=int(count), gross=_money(gross), net=_money(net)),
         )  # fmt: skip
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AnticipationRow, PayableRow, ReconciliationLine, ReconciliationRun
 from db.session import dialect_insert, read_session
+from domain.money import cents
 
 LINE_COLUMNS = (
     "kind", "day", "seq", "class", "key", "order_id", "description", "reference", "amount",
@@ -95,12 +96,17 @@ class ReconciliationRepository:
         async with self._sessionmaker() as s:
             stmt = dialect_insert(s, ReconciliationRun).values(
                 kind=kind, day=day, status="running", source=source, lines=0, classified={},
-                alerts=0, started_at=now, finished_at=None,
+                alerts=0, started_at=now, finished_at=None, totals=None,
             )  # fmt: skip
             await s.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["kind", "day"],
-                    set_={"status": "running", "source": source, "started_at": now},
+                    set_={
+                        "status": "running",
+                        "source": source,
+                        "started_at": now,
+                        "totals": None,
+                    },  # fmt: skip
                 )
             )
             await s.commit()
@@ -245,13 +251,13 @@ class ReconciliationRepository:
                 writer.writerow((ref, what, on.isoformat(), f"{Decimal(str(amount)):.2f}"))
         return len(rows)
 
-    async def class_totals(self, start: date, end: date) -> list[tuple[str, str, int, Any, Any]]:
-        """Per kind and class over the nights `start`..`end`, summed in SQL: lines, the
-        money they moved, and the money expected of the class, over the lines that each
-        stand for one expected amount: a marketplace payment line (its receivable's net
-        less refunds) and a missing payout, a bank amount that never came (compact lines
-        read whole). None for a class with no such line: refunds, chargebacks, unexpected
-        money and bank lines matched in groups expect nothing of their own."""
+    async def night_totals(self, kind: str, day: date) -> dict[str, dict[str, Any]]:
+        """Per class of the night, summed in SQL: lines, the money they moved, and the
+        money expected of the class, over the lines that each stand for one expected
+        amount: a marketplace payment line (its receivable's net less refunds) and a
+        missing payout, a bank amount that never came (compact lines read whole). None
+        for a class with no such line: chargebacks, unexpected money and bank lines
+        matched in groups expect nothing of their own. Money as text (cents)."""
         line = ReconciliationLine
         expected = _DECODED[-1].element  # expected_net as a person reads it
         one_to_one = or_(
@@ -259,16 +265,34 @@ class ReconciliationRepository:
             and_(line.kind == "bank", line.cls == "unmatched_expected"),
         )
         query = (
-            select(
-                line.kind, line.cls, func.count(), func.sum(line.amount),
-                func.sum(case((one_to_one, expected))),
-            )
-            .where(line.day.between(start, end))
-            .group_by(line.kind, line.cls)
-            .order_by(line.kind, line.cls)
+            select(line.cls, func.count(), func.sum(line.amount),
+                   func.sum(case((one_to_one, expected))))
+            .where(line.kind == kind, line.day == day)
+            .group_by(line.cls)
         )  # fmt: skip
         async with read_session(self._sessionmaker) as s:
-            return [(k, c, int(n), a, e) for k, c, n, a, e in await s.execute(query)]
+            return {
+                cls: {"lines": int(n), "amount": _cents(amount), "expected": _cents(due)}
+                for cls, n, amount, due in await s.execute(query)
+            }
+
+    async def keep_totals(
+        self, kind: str, day: date, started_at: datetime, totals: dict[str, dict[str, Any]]
+    ) -> bool:
+        """Keep a done night's totals on its run row, unless the night has been run anew
+        since they were summed (`started_at` moved on). Whether they were kept."""
+        async with self._sessionmaker() as s:
+            kept = await s.execute(
+                update(ReconciliationRun)
+                .where(
+                    ReconciliationRun.kind == kind, ReconciliationRun.day == day,
+                    ReconciliationRun.status == "done",
+                    ReconciliationRun.started_at == started_at,
+                )
+                .values(totals=totals)
+            )  # fmt: skip
+            await s.commit()
+            return bool(getattr(kept, "rowcount", 0))
 
     async def fingerprint(self, kind: str, day: date) -> list[tuple[Any, ...]]:
         """Every line of the night as plain tuples, as read (tests compare two runs)."""
@@ -319,6 +343,10 @@ async def _lock_range(s: AsyncSession, kind: str, day: date, first: int) -> None
             text("SELECT pg_advisory_xact_lock(hashtext(:range))"),
             {"range": f"reconciliation_lines:{kind}:{day.isoformat()}:{first}"},
         )
+
+
+def _cents(value: Any) -> str | None:
+    return None if value is None else f"{cents(Decimal(str(value)))}"
 
 
 def _day(value: Any) -> date:

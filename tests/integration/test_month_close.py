@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
@@ -18,6 +19,7 @@ from db.models import AnticipationRow, ReconciliationLine
 from db.month_close import MonthCloseRepository
 from db.reconciliation import ReconciliationRepository
 from db.session import create_engine, create_sessionmaker
+from domain.month_close import MonthClose
 from domain.reconciliation import ReconKind
 from tests.integration.test_intake import make_settings
 from tests.support.servers import serve
@@ -129,3 +131,38 @@ async def test_the_month_close_reads_through_the_api_and_the_console(
     assert refused.status_code == 422
     assert "AAAA-MM" in refused.text
     assert 'href="/console/finance/month"' in index.text
+
+
+async def test_a_done_nights_totals_are_summed_once_and_summed_again_when_it_runs_anew(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url)
+    sessions = create_sessionmaker(engine)
+    months = MonthCloseRepository(sessions)
+    results = ReconciliationRepository(sessions)
+
+    def matched(close: MonthClose) -> Decimal:
+        (total,) = [t.amount for t in close.classes if t.cls == "matched"]
+        return total
+
+    try:
+        await a_reconciled_night(sessions)
+        first = await months.summary("2026-11", TODAY)
+        kept = await results.run("marketplace", NIGHT)
+        async with sessions() as s:  # the lines change behind the kept totals' back
+            await s.execute(
+                update(ReconciliationLine)
+                .where(ReconciliationLine.seq == 1)
+                .values(amount=Decimal("1.00"))
+            )
+            await s.commit()
+        again = await months.summary("2026-11", TODAY)
+        await results.begin("marketplace", NIGHT, "release-report.csv")  # run anew
+        running = await months.summary("2026-11", TODAY)
+        await results.finish("marketplace", NIGHT, 4, kept.classified if kept else {}, 3)
+        rerun = await months.summary("2026-11", TODAY)
+    finally:
+        await engine.dispose()
+    assert matched(first) == matched(again) == Decimal("113.35")  # read from the run row
+    assert matched(running) == Decimal("1.00")  # a running night is summed afresh
+    assert matched(rerun) == Decimal("1.00")  # and a night run anew is summed again
