@@ -12,7 +12,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from api.console.names import N_
 from api.console.session import (
@@ -36,7 +36,7 @@ from domain.cashflow import CashFlow
 from domain.errors import RetaguardaError
 from domain.month_close import MonthClose, MonthInvalid
 from domain.receivables import business_day
-from domain.reconciliation import NEEDS_PERSON, LineClass, ReconKind
+from domain.reconciliation import NEEDS_PERSON, LineClass, ReconKind, reconciliation_workflow_id
 
 router = APIRouter(
     prefix="/console/finance", tags=["console"], include_in_schema=False, route_class=ConsoleRoute
@@ -135,6 +135,15 @@ class MarginPage:
 
 def _today(ctx: ContextDep) -> date:
     return business_day(datetime.now(UTC), ctx.settings.finance.timezone)
+
+
+async def _waits(ctx: ContextDep, night: ReconKind, day: date) -> bool:
+    """Whether the night's workflow waits for a person (False when Temporal is away)."""
+    try:
+        waiting = await ctx.gateway.night_waiting(reconciliation_workflow_id(night, day))
+    except RetaguardaError:
+        return False
+    return waiting.failure is not None
 
 
 def _kind(raw: str) -> ReconKind:
@@ -283,10 +292,14 @@ async def run(
     session: SessionDep,
     cls: str = "",
     offset: int = 0,
-) -> HTMLResponse:
+) -> Response:
     session.allow(BOOKS_ROLES, "see reconciliations")
     night = _kind(kind)
     found = await ctx.reconciliations.run(night.value, day)
+    if found is None and await _waits(ctx, night, day):
+        flash = say("error", "The %(night)s night of %(day)s has no lines yet: it waits for a "
+                    "person (below).", night=night.value, day=day.isoformat())  # fmt: skip
+        return redirect(f"/console/finance#waiting-{night.value}-{day.isoformat()}", flash)
     if found is None:
         raise Problem(
             404,

@@ -309,6 +309,8 @@ async def test_the_finance_page_shows_a_waiting_night_and_a_finance_person_retri
     async with serve(app) as url:
         async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: viewer}) as http:
             seen = await finance_page(http, f'id="waiting-marketplace-{day}"')
+            no_lines = await http.get(f"/console/finance/marketplace/{day}")
+            told = await http.get(no_lines.headers.get("location", "/console/finance"))
         async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: finance}) as http:
             page = await finance_page(http, action)
             token = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -321,6 +323,9 @@ async def test_the_finance_page_shows_a_waiting_night_and_a_finance_person_retri
     assert "Baixando o relatório do portal do vendedor" in seen
     assert "O portal recusou nosso login" in seen
     assert action not in seen  # a viewer reads, does not decide
+    assert no_lines.status_code == 303  # the night's own page sends them to why it waits
+    assert no_lines.headers["location"] == f"/console/finance#waiting-marketplace-{day}"
+    assert "ainda não tem linhas: ela espera uma pessoa" in told.text
     assert 'value="skip"' in page  # a portal download may be skipped
     assert done.status_code == 303
     assert "nova tentativa aceita (fernanda)" in flashed.text
