@@ -6,6 +6,8 @@ stay with the API (role finance)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
@@ -209,6 +211,35 @@ class MonthPage:
     @property
     def following(self) -> str:
         return f"{self.close.end + timedelta(days=1):%Y-%m}"
+
+
+@router.get("/month.csv")
+async def month_close_csv(ctx: ContextDep, session: SessionDep, month: str = "") -> Response:
+    """The month's class totals and nights as a spreadsheet, for the accountant."""
+    session.allow(BOOKS_ROLES, "see the month's close")
+    today = _today(ctx)
+    try:
+        close = await ctx.month_close.summary(month[:7] or f"{today:%Y-%m}", today)
+    except MonthInvalid:
+        raise Problem(422, "Ask for a month as YYYY-MM, e.g. 2026-11.") from None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("month", "kind", "class", "lines", "amount", "expected", "difference"))
+    for t in close.classes:
+        writer.writerow((close.month, t.kind.value, t.cls, t.lines, t.amount,
+                         _blank(t.expected), _blank(t.difference)))  # fmt: skip
+    for kind, days in close.not_reconciled.items():
+        for day in days:
+            writer.writerow((close.month, kind.value, "not_reconciled", 0, "", "", day.isoformat()))
+    name = f"month-close-{close.month}.csv"
+    return Response(
+        buffer.getvalue(), media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
 
 
 @router.get("/month")

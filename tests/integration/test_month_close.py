@@ -4,6 +4,8 @@ the API (role finance and viewers) and the console page, in pt-BR."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -111,6 +113,7 @@ async def test_the_month_close_reads_through_the_api_and_the_console(
         async with httpx.AsyncClient(base_url=url, cookies={"rtg_console": viewer}) as http:
             page = await http.get("/console/finance/month", params={"month": "2026-11"})
             refused = await http.get("/console/finance/month", params={"month": "novembro"})
+            sheet = await http.get("/console/finance/month.csv", params={"month": "2026-11"})
             index = await http.get("/console/finance")
 
     assert month.status_code == 200, month.text
@@ -131,6 +134,13 @@ async def test_the_month_close_reads_through_the_api_and_the_console(
     assert refused.status_code == 422
     assert "AAAA-MM" in refused.text
     assert 'href="/console/finance/month"' in index.text
+    assert sheet.status_code == 200
+    assert "attachment" in sheet.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(sheet.text)))
+    assert rows[0] == ["month", "kind", "class", "lines", "amount", "expected", "difference"]
+    assert ["2026-11", "marketplace", "fee_divergence", "1", "94.64", "95.01", "-0.37"] in rows
+    assert ["2026-11", "marketplace", "chargeback", "1", "-50.00", "", ""] in rows
+    assert ["2026-11", "bank", "not_reconciled", "0", "", "", "2026-11-01"] in rows
 
 
 async def test_a_done_nights_totals_are_summed_once_and_summed_again_when_it_runs_anew(
