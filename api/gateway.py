@@ -28,6 +28,8 @@ from domain.reconciliation import (
     NightWaiting,
     ReconcileRequest,
     ReconcileResult,
+    ReconKind,
+    night_of_workflow,
     reconciliation_workflow_id,
 )
 from domain.steps import OrderPolicy, OrderState, OrderWorkflowInput, TaskQueues
@@ -57,7 +59,7 @@ class StaleStockSync(BaseModel):
 class WaitingNight(BaseModel):
     """A night's reconciliation that waits for a finance person, and why."""
 
-    kind: str
+    kind: ReconKind
     day: date
     workflow_id: str
     step: str
@@ -281,17 +283,15 @@ class TemporalGateway:
             async for wf in client.list_workflows(
                 query, limit=limit, rpc_timeout=self._rpc_timeout
             ):
-                kind, _, day = wf.id.removeprefix("reconcile:").partition(":")
-                try:
-                    night = date.fromisoformat(day)
-                except ValueError:
+                night = night_of_workflow(wf.id)
+                if night is None:
                     continue  # not one of ours (reconciliation_workflow_id)
                 state = await self.night_waiting(wf.id)
                 if state.failure is None:  # decided since the listing was indexed
                     continue
                 found.append(
                     WaitingNight(
-                        kind=kind, day=night, workflow_id=wf.id, step=state.failure.step,
+                        kind=night[0], day=night[1], workflow_id=wf.id, step=state.failure.step,
                         error_type=state.failure.error_type, reason=state.failure.message,
                         since=state.failure.at, can_skip=state.can_skip,
                     )

@@ -259,7 +259,7 @@ class ReconciliationRepository:
         for a class with no such line: chargebacks, unexpected money and bank lines
         matched in groups expect nothing of their own. Money as text (cents)."""
         line = ReconciliationLine
-        expected = _DECODED[-1].element  # expected_net as a person reads it
+        expected = _EXPECTED_NET  # as a person reads it (compact lines whole)
         one_to_one = or_(
             and_(line.kind == "marketplace", line.description == "payment"),
             and_(line.kind == "bank", line.cls == "unmatched_expected"),
@@ -278,11 +278,11 @@ class ReconciliationRepository:
 
     async def keep_totals(
         self, kind: str, day: date, started_at: datetime, totals: dict[str, dict[str, Any]]
-    ) -> bool:
+    ) -> None:
         """Keep a done night's totals on its run row, unless the night has been run anew
-        since they were summed (`started_at` moved on). Whether they were kept."""
+        since they were summed (`started_at` moved on)."""
         async with self._sessionmaker() as s:
-            kept = await s.execute(
+            await s.execute(
                 update(ReconciliationRun)
                 .where(
                     ReconciliationRun.kind == kind, ReconciliationRun.day == day,
@@ -292,7 +292,6 @@ class ReconciliationRepository:
                 .values(totals=totals)
             )  # fmt: skip
             await s.commit()
-            return bool(getattr(kept, "rowcount", 0))
 
     async def fingerprint(self, kind: str, day: date) -> list[tuple[Any, ...]]:
         """Every line of the night as plain tuples, as read (tests compare two runs)."""
@@ -333,6 +332,7 @@ def _decoded() -> tuple[Any, ...]:
 
 
 _DECODED = _decoded()
+_EXPECTED_NET = next(c for c in _DECODED if c.name == "expected_net").element
 
 
 async def _lock_range(s: AsyncSession, kind: str, day: date, first: int) -> None:

@@ -58,6 +58,18 @@ def reconciliation_workflow_id(kind: ReconKind, day: date) -> str:
     return f"reconcile:{kind.value}:{day.isoformat()}"
 
 
+def night_of_workflow(workflow_id: str) -> tuple[ReconKind, date] | None:
+    """The kind and day `reconciliation_workflow_id` made `workflow_id` from; None for
+    an id it did not make."""
+    prefix, kind, day = (workflow_id.split(":") + ["", ""])[:3]
+    if prefix != "reconcile" or kind not in {k.value for k in ReconKind}:
+        return None
+    try:
+        return ReconKind(kind), date.fromisoformat(day)
+    except ValueError:
+        return None
+
+
 def night_to_reconcile(today: date) -> date:
     """A nightly run closes the day before: its report is complete by then."""
     return today - timedelta(days=1)
