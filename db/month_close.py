@@ -5,6 +5,7 @@ afresh each time (domain/month_close.py holds the rules)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,8 @@ class MonthCloseRepository:
         self._results = ReconciliationRepository(sessionmaker)
 
     async def summary(self, month: str, today: date) -> MonthClose:
-        start, end = month_bounds(month)
+        """`month` as YYYY-MM, or "" for the month of `today` (MonthInvalid otherwise)."""
+        start, end = month_bounds(month or f"{today:%Y-%m}")
         run = ReconciliationRun
         async with read_session(self._sessionmaker) as s:
             runs = (
@@ -59,7 +61,9 @@ class MonthCloseRepository:
                     )
                 )
             ).one()
-        sums: dict[tuple[str, str], list[Any]] = {}
+        lines: dict[tuple[str, str], int] = defaultdict(int)
+        moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        due: dict[tuple[str, str], Decimal] = {}  # only classes with an expected amount
         for kind, day, status, _, _, started_at, kept in runs:
             totals = kept
             if totals is None:
@@ -67,11 +71,11 @@ class MonthCloseRepository:
                 if status == "done":
                     await self._results.keep_totals(kind, day, started_at, totals)
             for cls, figures in totals.items():
-                into = sums.setdefault((kind, cls), [0, Decimal("0.00"), None])
-                into[0] += int(figures["lines"])
-                into[1] += Decimal(figures["amount"] or "0")
+                key = (kind, cls)
+                lines[key] += int(figures["lines"])
+                moved[key] += Decimal(figures["amount"] or "0")
                 if figures["expected"] is not None:
-                    into[2] = (into[2] or Decimal("0.00")) + Decimal(figures["expected"])
+                    due[key] = due.get(key, Decimal(0)) + Decimal(figures["expected"])
         nights = [
             NightStatus(kind=ReconKind(k), day=d, status=st, lines=n, alerts=a)
             for k, d, st, n, a, _, _ in runs
@@ -82,8 +86,9 @@ class MonthCloseRepository:
             month=f"{start:%Y-%m}", start=start, end=end, nights=nights,
             not_reconciled={k: nights_not_reconciled(start, end, today, done[k]) for k in done},
             classes=[
-                ClassTotal(kind=ReconKind(k), cls=c, lines=n, amount=a, expected=e)
-                for (k, c), (n, a, e) in sorted(sums.items())
+                ClassTotal(kind=ReconKind(k), cls=c, lines=lines[k, c], amount=moved[k, c],
+                           expected=due.get((k, c)))
+                for k, c in sorted(lines)
             ],
             advances=AdvanceTotals(count=int(count), gross=_money(gross), net=_money(net)),
         )  # fmt: skip

@@ -213,24 +213,30 @@ class MonthPage:
         return f"{self.close.end + timedelta(days=1):%Y-%m}"
 
 
+async def _month_close(ctx: ContextDep, month: str) -> MonthClose:
+    try:
+        return await ctx.month_close.summary(month[:7], _today(ctx))
+    except MonthInvalid:
+        raise Problem(422, "Ask for a month as YYYY-MM, e.g. 2026-11.") from None
+
+
 @router.get("/month.csv")
 async def month_close_csv(ctx: ContextDep, session: SessionDep, month: str = "") -> Response:
     """The month's class totals and nights as a spreadsheet, for the accountant."""
     session.allow(BOOKS_ROLES, "see the month's close")
-    today = _today(ctx)
-    try:
-        close = await ctx.month_close.summary(month[:7] or f"{today:%Y-%m}", today)
-    except MonthInvalid:
-        raise Problem(422, "Ask for a month as YYYY-MM, e.g. 2026-11.") from None
+    close = await _month_close(ctx, month)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("month", "kind", "class", "lines", "amount", "expected", "difference"))
+    # a row per class of the month, then a row per night that ended unreconciled
+    writer.writerow(("month", "kind", "class", "night", "lines", "amount", "expected",
+                     "difference"))  # fmt: skip
     for t in close.classes:
-        writer.writerow((close.month, t.kind.value, t.cls, t.lines, t.amount,
+        writer.writerow((close.month, t.kind.value, t.cls, "", t.lines, t.amount,
                          _blank(t.expected), _blank(t.difference)))  # fmt: skip
     for kind, days in close.not_reconciled.items():
         for day in days:
-            writer.writerow((close.month, kind.value, "not_reconciled", 0, "", "", day.isoformat()))
+            writer.writerow((close.month, kind.value, "not_reconciled", day.isoformat(),
+                             0, "", "", ""))  # fmt: skip
     name = f"month-close-{close.month}.csv"
     return Response(
         buffer.getvalue(), media_type="text/csv",
@@ -247,11 +253,7 @@ async def month_close(
     request: Request, ctx: ContextDep, session: SessionDep, month: str = ""
 ) -> HTMLResponse:
     session.allow(BOOKS_ROLES, "see the month's close")
-    today = _today(ctx)
-    try:
-        close = await ctx.month_close.summary(month[:7] or f"{today:%Y-%m}", today)
-    except MonthInvalid:
-        raise Problem(422, "Ask for a month as YYYY-MM, e.g. 2026-11.") from None
+    close = await _month_close(ctx, month)
     return html(request, MonthPage(chrome(request, session), close))
 
 

@@ -103,7 +103,7 @@ async def month_close(
     class of line adds up to, and the advances taken; `closed` when nothing is left."""
     today = _day(ctx, None)
     try:
-        return await ctx.month_close.summary(month or f"{today:%Y-%m}", today)
+        return await ctx.month_close.summary(month, today)
     except MonthInvalid as exc:
         raise BadRequest(str(exc), field="month") from None
 
