@@ -280,6 +280,21 @@ async def test_asking_for_a_night_that_waits_for_a_person_answers_at_once_with_w
     assert done.lines > 0
 
 
+async def a_waiting_night(
+    dev_env: WorkflowEnvironment, night: Night, sqlite_url: str, tmp_path: Path
+) -> tuple[WorkflowHandle[Any, Any], str, str, Any]:
+    """A night stopped at the portal's refused password, a finance and a viewer key, and
+    the API app that serves them."""
+    night.bot._password = "an-old-password"
+    handle = await start(dev_env.client, night.request("marketplace"))
+    await stuck(handle)
+    keys = ApiKeyRepository(night.world.sessions)
+    finance = await keys.create("fernanda", ApiRole.FINANCE)
+    viewer = await keys.create("vera", ApiRole.VIEWER)
+    app = create_app(make_settings(sqlite_url, tmp_path), temporal_client=dev_env.client)
+    return handle, finance, viewer, app
+
+
 async def finance_page(http: httpx.AsyncClient, shown: str) -> str:
     """The finance page once the waiting night is listed (visibility lags a moment)."""
     for _ in range(100):
@@ -297,13 +312,7 @@ async def test_the_finance_page_shows_a_waiting_night_and_a_finance_person_retri
     """The console's finance page lists the night that waits, with the step and the
     reason in pt-BR; a viewer only reads it, a finance person retries it in place (once
     the password is fixed) and the night is reconciled; the decision is audited."""
-    night.bot._password = "an-old-password"
-    handle = await start(dev_env.client, night.request("marketplace"))
-    await stuck(handle)
-    keys = ApiKeyRepository(night.world.sessions)
-    finance = await keys.create("fernanda", ApiRole.FINANCE)
-    viewer = await keys.create("vera", ApiRole.VIEWER)
-    app = create_app(make_settings(sqlite_url, tmp_path), temporal_client=dev_env.client)
+    handle, finance, viewer, app = await a_waiting_night(dev_env, night, sqlite_url, tmp_path)
     day = night.world.day.isoformat()
     action = f'action="/console/finance/marketplace/{day}/decision"'
     async with serve(app) as url:
@@ -340,13 +349,7 @@ async def test_skipping_the_portal_reads_that_channel_from_the_api(
 ) -> None:
     """Through the finance API a person reads what the night waits at and skips the
     portal: that channel's lines then come from the API's report (none: all missing)."""
-    night.bot._password = "an-old-password"
-    handle = await start(dev_env.client, night.request("marketplace"))
-    await stuck(handle)
-    keys = ApiKeyRepository(night.world.sessions)
-    finance = await keys.create("fernanda", ApiRole.FINANCE)
-    viewer = await keys.create("vera", ApiRole.VIEWER)
-    app = create_app(make_settings(sqlite_url, tmp_path), temporal_client=dev_env.client)
+    handle, finance, viewer, app = await a_waiting_night(dev_env, night, sqlite_url, tmp_path)
     path = f"/finance/reconciliations/marketplace/{night.world.day.isoformat()}"
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
         waiting = await http.get(f"{path}/waiting", headers={"X-API-Key": viewer})
