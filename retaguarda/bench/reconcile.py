@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from activities.finance import FinanceActivities, FinanceConfig
@@ -200,14 +200,21 @@ def choose_database(db_url: str, configured: str) -> tuple[str, str]:
     if db_url == "sqlite":
         return "", "asked for SQLite"
     if db_url:
-        if not make_url(db_url).get_backend_name().startswith("postgres"):
+        if not _is_postgres(db_url):
             raise ValueError(f"--db-url must be a postgresql:// URL or 'sqlite', not {db_url!r}")
         return db_url, "--db-url"
-    if configured and make_url(configured).get_backend_name().startswith("postgres"):
+    if configured and _is_postgres(configured):
         return configured, "the stack's database (RETAGUARDA_DB__URL)"
     if asyncio.run(_answers(LOCAL_POSTGRES)):
         return LOCAL_POSTGRES, f"PostgreSQL answering at {make_url(LOCAL_POSTGRES).host}"
     return "", "no PostgreSQL configured or answering on 127.0.0.1:5432"
+
+
+def _is_postgres(url: str) -> bool:
+    try:
+        return make_url(url).get_backend_name().startswith("postgres")
+    except ArgumentError:  # not a URL at all
+        return False
 
 
 async def _answers(url: str) -> bool:

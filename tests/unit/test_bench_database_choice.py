@@ -73,3 +73,8 @@ def test_without_any_postgresql_it_falls_back_to_sqlite_and_says_why(probe: Prob
 def test_another_kind_of_database_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="postgresql:// URL or 'sqlite', not 'mysql://h/db'"):
         choose_database("mysql://h/db", "")
+
+
+def test_a_db_url_that_is_no_url_at_all_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="postgresql:// URL or 'sqlite', not 'localhost:5432'"):
+        choose_database("localhost:5432", "")
